@@ -1,0 +1,63 @@
+"""The core's own metrics, losses, splitters, filters and datasets, registered lazily
+through the same hooks as any plugin (so listing them imports nothing heavy)."""
+
+from __future__ import annotations
+
+from warprec.hookspecs import Register, hookimpl
+
+METRICS = {
+    name: f"warprec.evaluation.metrics:{name}"
+    for name in [
+        "nDCG", "Precision", "Recall", "HitRate", "MRR", "MAP", "F1", "AUC",
+        "ItemCoverage", "Gini", "ShannonEntropy", "EPC", "APLT", "ARP",
+    ]
+}
+LOSSES = {
+    name: f"warprec.recommenders.losses:{name}"
+    for name in ["BPRLoss", "EmbLoss", "BCELoss", "MultinomialLoss", "CrossEntropyLoss"]
+}
+SPLITTERS = {
+    name: f"warprec.data.splitting:{name}"
+    for name in [
+        "RandomHoldout", "TemporalHoldout", "RandomLeaveKOut", "TemporalLeaveKOut",
+        "TimestampSlicing", "KFold",
+    ]
+}
+FILTERS = {
+    name: f"warprec.data.filtering:{name}"
+    for name in ["MinRating", "UserMinInteractions", "ItemMinInteractions", "KCore", "DropIds"]
+}
+DATASETS = {
+    "synthetic": "warprec.data.synthetic:synthetic",
+    "movielens": "warprec.data.movielens:movielens",
+}
+
+
+def _register_all(register: Register, table: dict[str, str]) -> None:
+    for name, reference in table.items():
+        register(name, reference)
+
+
+@hookimpl
+def warprec_register_metrics(register: Register) -> None:
+    _register_all(register, METRICS)
+
+
+@hookimpl
+def warprec_register_losses(register: Register) -> None:
+    _register_all(register, LOSSES)
+
+
+@hookimpl
+def warprec_register_splitters(register: Register) -> None:
+    _register_all(register, SPLITTERS)
+
+
+@hookimpl
+def warprec_register_filters(register: Register) -> None:
+    _register_all(register, FILTERS)
+
+
+@hookimpl
+def warprec_register_datasets(register: Register) -> None:
+    _register_all(register, DATASETS)

@@ -1,0 +1,166 @@
+"""The ``warprec`` command line.
+
+Start-up stays light: this module imports click and the plugin manager only; commands
+that need torch import what they need when they run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from warprec import plugins
+from warprec.errors import WarpRecError
+from warprec.utils.registry import Entry, command_registry, registries
+
+__all__ = ["cli", "main"]
+
+
+class PluginGroup(click.Group):
+    """A click group that also offers the commands plugins register."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx)) | {e.name for e in _plugin_commands()}
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        return next((e.load() for e in _plugin_commands() if e.name == cmd_name), None)
+
+
+def _plugin_commands() -> list[Entry]:
+    try:
+        return command_registry.entries()
+    except WarpRecError:
+        return []
+
+
+def _versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"warprec-core {plugins.core_version()}")
+    for info in plugins.list_plugins():
+        click.echo(f"{info.name} {info.version or '?'} ({info.status})")
+    ctx.exit()
+
+
+@click.group(cls=PluginGroup)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_versions,
+              help="Show the versions of the core and of every plugin, and exit.")
+@click.option("--strict", is_flag=True, default=None,
+              help="Fail on any plugin that cannot be loaded (also WARPREC_STRICT_PLUGINS=1).")
+@click.option("--debug", is_flag=True, help="Show the traceback of errors.")
+@click.pass_context
+def cli(ctx: click.Context, strict: bool | None, debug: bool) -> None:
+    """WarpRec: run recommender-system experiments and manage plugins."""
+    ctx.ensure_object(dict)["debug"] = debug
+    if strict:
+        plugins.set_strict(True)
+
+
+@cli.group("plugins")
+def plugins_group() -> None:
+    """Installed plugins."""
+
+
+@plugins_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def plugins_list(as_json: bool) -> None:
+    """List installed plugins: version, status, hooks and what they provide."""
+    infos = plugins.list_plugins()
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    rows = [
+        (
+            i.name,
+            i.version or "?",
+            i.status,
+            "; ".join(f"{k}: {', '.join(v)}" for k, v in i.provides.items()) or (i.error or ""),
+        )
+        for i in infos
+    ]
+    _table(("plugin", "version", "status", "provides"), rows, empty="no plugins installed")
+
+
+def _list_command(kind: str) -> click.Command:
+    registry = registries[kind]
+
+    @click.command("list", help=f"List the registered {kind} and where each comes from.")
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+    def list_entries(as_json: bool) -> None:
+        entries = registry.entries()
+        details = [_describe(e) if kind == "models" else {} for e in entries]
+        if as_json:
+            items = [
+                {"name": e.name, "source": e.source.name, "version": e.source.version,
+                 "reference": e.reference, **d}
+                for e, d in zip(entries, details, strict=True)
+            ]
+            click.echo(json.dumps(items, indent=2))
+            return
+        rows = [
+            (e.name, str(e.source), _format_params(d.get("params")) if kind == "models" else e.reference)
+            for e, d in zip(entries, details, strict=True)
+        ]
+        header = "hyperparameters" if kind == "models" else "reference"
+        _table((kind[:-1], "source", header), rows, empty=f"no {kind} registered")
+
+    return list_entries
+
+
+def _describe(entry: Entry) -> dict[str, Any]:
+    """The hyperparameters of a model, read from its class annotations (imports it)."""
+    try:
+        from warprec.recommenders.base_recommender import hyperparameters
+
+        return {"params": hyperparameters(entry.load())}
+    except Exception as exc:
+        return {"params": None, "error": str(exc)}
+
+
+def _format_params(params: dict[str, Any] | None) -> str:
+    if params is None:
+        return "(cannot be loaded)"
+    return ", ".join(
+        f"{n}: {p['type']}" + (f" = {p['default']!r}" if "default" in p else "")
+        for n, p in params.items()
+    )
+
+
+for _kind in ["models", "metrics", "losses", "splitters", "filters", "datasets"]:
+    cli.add_command(click.Group(_kind, help=f"Registered {_kind}.", commands=[_list_command(_kind)]))
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], *, empty: str) -> None:
+    if not rows:
+        click.echo(empty)
+        return
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, str(row[-1])]).rstrip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors become one ``Error:`` line, exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="warprec", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except WarpRecError as exc:
+        if "--debug" in (argv if argv is not None else sys.argv):
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

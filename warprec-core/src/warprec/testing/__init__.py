@@ -1,0 +1,1 @@
+"""Conformance kit for model authors (see docs/writing-plugins.md)."""

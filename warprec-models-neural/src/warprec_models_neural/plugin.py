@@ -1,0 +1,17 @@
+"""Hook implementations: the models register as lazy references, so that listing
+plugins imports neither torch nor the model modules."""
+
+from warprec import hookimpl
+
+MODELS = {
+    "BPR": "warprec_models_neural.bpr:BPR",
+    "MultVAE": "warprec_models_neural.multvae:MultVAE",
+    "LightGCN": "warprec_models_neural.lightgcn:LightGCN",
+    "SASRec": "warprec_models_neural.sasrec:SASRec",
+}
+
+
+@hookimpl
+def warprec_register_models(register):
+    for name, reference in MODELS.items():
+        register(name, reference)
