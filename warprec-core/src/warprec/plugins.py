@@ -128,7 +128,7 @@ def _strict() -> bool:
 def _discover() -> None:
     pm.register(_builtins, name=CORE_NAME)
     _infos[CORE_NAME] = PluginInfo(CORE_NAME, core_version(), None)
-    disabled = {canonicalize_name(n) for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    disabled = {canonicalize_name(n.strip()) for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
         name = dist.name if dist is not None else ep.name

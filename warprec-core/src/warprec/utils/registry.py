@@ -120,15 +120,16 @@ class Registry:
         entry = Entry(name, target, source)
         entries = self._entries.setdefault(name.lower(), [])
         for i, old in enumerate(entries):
-            if old.source == source or old.reference == entry.reference:
-                # A decorator running inside a lazily referenced module is the same entry.
-                keep_source = old.source if old.source.kind == "plugin" else source
-                entries[i] = Entry(name, target, keep_source)
-                if not isinstance(target, str):
-                    entries[i]._loaded = target
-                elif old.reference == entry.reference:
-                    entries[i]._loaded = old._loaded
-                return entries[i]
+            if old.source == source:
+                entries[i] = entry
+                return entry
+            if old.reference == entry.reference and "module" in {old.source.kind, source.kind}:
+                # The decorator running inside a module a plugin references lazily:
+                # one entry, credited to the plugin, now loaded.
+                merged = old if old.source.kind == "plugin" else entry
+                merged._loaded = target if not isinstance(target, str) else old._loaded
+                entries[i] = merged
+                return merged
         entries.append(entry)
         return entry
 

@@ -1,0 +1,83 @@
+"""Validate the answers before anything is written: cookiecutter renders this file with
+the answers, runs it, and stops (writing nothing) when it exits with a non-zero status."""
+
+import json
+import keyword
+import re
+import sys
+
+# The answers, as cookiecutter renders them into this file (JSON keeps any quote safe).
+ANSWERS: dict[str, str] = json.loads(
+    r"""{{ {
+        "project_slug": cookiecutter.project_slug,
+        "package_name": cookiecutter.package_name,
+        "model_name": cookiecutter.model_name,
+        "model_module": cookiecutter.model_module,
+        "model_kind": cookiecutter.model_kind,
+        "version": cookiecutter.version,
+    }|tojson }}"""
+)
+KINDS = ("classic", "iterative")
+# PEP 508 distribution names and PEP 440 public versions (the common forms).
+DISTRIBUTION = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
+
+
+def identifier_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a Python module or class name, or None."""
+    if not value.isidentifier():
+        return "is not a Python identifier (letters, digits and '_', not starting with a digit)"
+    if keyword.iskeyword(value):
+        return "is a Python keyword"
+    return None
+
+
+def problems(answers: dict[str, str]) -> list[str]:
+    """One line per invalid answer."""
+    found = []
+    if not DISTRIBUTION.match(answers["project_slug"]):
+        found.append(
+            f"project_slug {answers['project_slug']!r} is not a valid distribution name "
+            "(letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
+        )
+    for key in ("package_name", "model_module", "model_name"):
+        problem = identifier_problem(answers[key])
+        if problem:
+            found.append(f"{key} {answers[key]!r} {problem}")
+    if answers["package_name"] != answers["package_name"].lower():
+        found.append(f"package_name {answers['package_name']!r} must be lower case (PEP 8)")
+    if answers["model_module"] == "plugin":
+        found.append("model_module 'plugin' is taken by the hook module; choose another name")
+    if answers["model_kind"] not in KINDS:
+        found.append(f"model_kind {answers['model_kind']!r} must be one of {', '.join(KINDS)}")
+    if not VERSION.match(answers["version"]):
+        found.append(f"version {answers['version']!r} is not a PEP 440 version such as 0.1.0")
+    return found
+
+
+def official_clash(model_name: str) -> str | None:
+    """The official plugin that already provides ``model_name``, if warprec says so."""
+    try:
+        from warprec.utils.registry import OFFICIAL_PLUGINS
+    except ImportError:  # generating without warprec installed is fine
+        return None
+    return next((p for n, p in OFFICIAL_PLUGINS.items() if n.lower() == model_name.lower()), None)
+
+
+def main() -> int:
+    """Print every invalid answer on stderr and return the exit status."""
+    found = problems(ANSWERS)
+    clash = official_clash(ANSWERS["model_name"])
+    if clash and not found:
+        print(
+            f"Warning: {clash} also provides a model named {ANSWERS['model_name']!r}; with both "
+            f"installed, configs must write '{ANSWERS['project_slug']}:{ANSWERS['model_name']}'",
+            file=sys.stderr,
+        )
+    for line in found:
+        print(f"Error: {line}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

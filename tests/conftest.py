@@ -1,0 +1,58 @@
+"""Fixtures shared by the whole suite: fake plugin distributions on ``sys.path``."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from warprec import plugins
+
+
+@pytest.fixture
+def fresh_plugins() -> Iterator[None]:
+    """Rediscover plugins before and after the test, with strict mode back to the environment's."""
+    plugins.reset()
+    plugins.set_strict(None)
+    yield
+    plugins.set_strict(None)
+    plugins.reset()
+
+
+@pytest.fixture
+def fake_dist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None
+) -> Callable[..., Path]:
+    """Make a fake installed distribution with a ``warprec`` entry point.
+
+    ``fake_dist("acme-models", source="...hook module code...", requires=[...])`` writes
+    ``<module>.py`` and ``<name>-<version>.dist-info`` (METADATA, entry_points.txt) into a
+    folder put on ``sys.path``, so discovery sees it like a pip-installed plugin.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(
+        name: str,
+        source: str = "",
+        *,
+        version: str = "1.0.0",
+        requires: list[str] | None = None,
+        entry_point: str = "plugin",
+    ) -> Path:
+        module = name.replace("-", "_") + "_plugin"
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        metadata += [f"Requires-Dist: {r}" for r in requires or []]
+        (info / "METADATA").write_text("\n".join(metadata) + "\n")
+        (info / "entry_points.txt").write_text(f"[warprec]\n{entry_point} = {module}\n")
+        sys.modules.pop(module, None)
+        return info
+
+    return make

@@ -1,0 +1,75 @@
+"""The ``warprec`` command line: listing, versions, strict mode and errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from warprec.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return exit_info.value.code or 0, out.out, out.err
+
+
+def test_plugins_list_table(capsys, fresh_plugins: None) -> None:
+    code, out, _ = run(capsys, "plugins", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["plugin", "version", "status", "provides"]
+    assert any(line.startswith("warprec-models-classic") and " ok " in line for line in lines)
+
+
+def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
+    code, out, _ = run(capsys, "plugins", "list", "--json")
+    data = {p["name"]: p for p in json.loads(out)}
+    assert code == 0
+    assert set(data["warprec-models-neural"]) == {
+        "name", "version", "entry_point", "status", "error", "hooks", "provides",
+    }
+    assert data["warprec-models-neural"]["provides"]["models"] == ["BPR", "MultVAE", "LightGCN", "SASRec"]
+
+
+def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0
+    assert out.splitlines()[0] == "warprec-core 0.1.0"
+    assert "warprec-models-classic 0.1.0 (ok)" in out
+
+
+def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:
+    fake_dist("acme-broken", "import not_there_at_all\n")
+    code, out, err = run(capsys, "--strict", "plugins", "list")
+    assert code == 2
+    assert err.startswith("Error: plugin 'acme-broken': cannot load entry point")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_broken_plugin_shown_with_its_error(capsys, fake_dist) -> None:
+    fake_dist("acme-broken", "import not_there_at_all\n")
+    code, out, _ = run(capsys, "plugins", "list")
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("acme-broken"))
+    assert "error" in line and "not_there_at_all" in line
+
+
+@pytest.mark.parametrize("kind", ["metrics", "losses", "splitters", "filters", "datasets"])
+def test_other_list_commands_show_core_builtins(capsys, kind: str) -> None:
+    code, out, _ = run(capsys, kind, "list", "--json")
+    items = json.loads(out)
+    assert code == 0 and items
+    assert {i["source"] for i in items} == {"warprec-core"}
+
+
+def test_models_list_json_has_every_official_model_with_its_source(capsys) -> None:
+    code, out, _ = run(capsys, "models", "list", "--json")
+    models = {m["name"]: m for m in json.loads(out)}
+    assert code == 0
+    assert models["EASE"]["source"] == "warprec-models-classic"
+    assert models["SASRec"]["source"] == "warprec-models-neural"
+    assert "params" in models["EASE"]

@@ -1,0 +1,441 @@
+"""The in-memory dataset: id maps, :class:`Interactions` and :class:`Sessions`.
+
+Users and items are re-indexed ``0..n-1`` from the training part (sorted original ids);
+index ``n_items`` is reserved as padding. Validation and test rows whose user or item
+never appears in training (cold) cannot be scored by any model trained on that part:
+they are dropped and counted in :attr:`Dataset.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from warprec.data.sampling import NegativeSampler
+from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER, require_columns
+from warprec.errors import DataError
+
+__all__ = ["BatchLoader", "Dataset", "Interactions", "Sessions"]
+
+Batch = tuple[torch.Tensor, ...]
+
+
+class BatchLoader:
+    """A re-iterable sequence of batches; every pass is a new epoch.
+
+    Each epoch draws its shuffle and its negatives from ``default_rng([seed, epoch])``,
+    so runs are reproducible and epochs differ.
+    """
+
+    def __init__(
+        self,
+        n_samples: int,
+        batch_size: int,
+        collate: Callable[[np.ndarray, np.random.Generator], Batch],
+        shuffle: bool = True,
+        seed: int = 42,
+    ):
+        if batch_size < 1:
+            raise DataError(f"batch_size must be a positive integer, got {batch_size}")
+        self.n_samples = int(n_samples)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self._collate = collate
+
+    def __len__(self) -> int:
+        return -(-self.n_samples // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        if self.shuffle:
+            order = rng.permutation(self.n_samples)
+        else:
+            order = np.arange(self.n_samples)
+        for start in range(0, self.n_samples, self.batch_size):
+            yield self._collate(order[start : start + self.batch_size], rng)
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+class Interactions:
+    """User-item interactions over a fixed index space (one split of a :class:`Dataset`).
+
+    Args:
+        users: user index of each interaction (``0..n_users-1``).
+        items: item index of each interaction (``0..n_items-1``).
+        n_users: number of users of the index space.
+        n_items: number of items of the index space.
+        ratings: explicit feedback values; ``None`` for implicit feedback (1.0).
+        timestamps: interaction times, if known.
+    """
+
+    def __init__(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        n_users: int,
+        n_items: int,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+    ):
+        self.users = np.asarray(users, dtype=np.int64)
+        self.items = np.asarray(items, dtype=np.int64)
+        self.n_users = int(n_users)
+        self.n_items = int(n_items)
+        self.ratings = None if ratings is None else np.asarray(ratings, dtype=np.float32)
+        self.timestamps = None if timestamps is None else np.asarray(timestamps)
+        self._check()
+        self._sparse: sp.csr_matrix | None = None
+        self._samplers: dict[tuple[str, float], NegativeSampler] = {}
+
+    def _check(self) -> None:
+        if self.users.shape != self.items.shape:
+            raise DataError("users and items must have the same length")
+        for name, values, bound in (("user", self.users, self.n_users), ("item", self.items,
+                                                                          self.n_items)):
+            if values.size and (values.min() < 0 or values.max() >= bound):
+                raise DataError(f"{name} indices must lie in 0..{bound - 1}")
+
+    def __len__(self) -> int:
+        return int(self.users.size)
+
+    def __repr__(self) -> str:
+        return f"Interactions(n_users={self.n_users}, n_items={self.n_items}, n={len(self)})"
+
+    @property
+    def implicit(self) -> bool:
+        """Whether the interactions carry no explicit ratings."""
+        return self.ratings is None
+
+    def get_sparse(self) -> sp.csr_matrix:
+        """The ``[n_users, n_items]`` float32 CSR matrix (ratings, or 1.0 if implicit)."""
+        if self._sparse is None:
+            values = (
+                np.ones(len(self), dtype=np.float32) if self.ratings is None else self.ratings
+            )
+            matrix = sp.csr_matrix(
+                (values, (self.users, self.items)), shape=(self.n_users, self.n_items),
+                dtype=np.float32,
+            )
+            matrix.sum_duplicates()
+            matrix.sort_indices()
+            self._sparse = matrix
+        return self._sparse
+
+    def sampler(self, neg_sampling: str = "uniform", alpha: float = 0.75) -> NegativeSampler:
+        """The (cached) negative sampler over these interactions."""
+        key = (neg_sampling, float(alpha) if neg_sampling == "popularity" else 0.0)
+        if key not in self._samplers:
+            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha)
+        return self._samplers[key]
+
+    def get_contrastive_dataloader(
+        self,
+        batch_size: int = 1024,
+        shuffle: bool = True,
+        seed: int = 42,
+        neg_sampling: str = "uniform",
+        alpha: float = 0.75,
+        **kwargs: Any,
+    ) -> BatchLoader:
+        """Batches of ``(user, pos_item, neg_item)`` int64 tensors, one per interaction.
+
+        The negative is drawn uniformly (or by popularity ** ``alpha``) among the items
+        the user has not interacted with, afresh every epoch.
+        """
+        sampler = self.sampler(neg_sampling, alpha)
+
+        def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
+            users = self.users[index]
+            negatives = sampler.sample(users, 1, rng)[:, 0]
+            return _tensor(users), _tensor(self.items[index]), _tensor(negatives)
+
+        return BatchLoader(len(self), batch_size, collate, shuffle, seed)
+
+    def get_pointwise_dataloader(
+        self,
+        batch_size: int = 1024,
+        neg_samples: int = 1,
+        shuffle: bool = True,
+        seed: int = 42,
+        neg_sampling: str = "uniform",
+        alpha: float = 0.75,
+        **kwargs: Any,
+    ) -> BatchLoader:
+        """Batches of ``(user, item, label)``: each interaction (label 1.0) and
+        ``neg_samples`` unseen items per interaction (label 0.0), shuffled together."""
+        if neg_samples < 0:
+            raise DataError(f"neg_samples must be >= 0, got {neg_samples}")
+        sampler = self.sampler(neg_sampling, alpha)
+        n = len(self)
+
+        def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
+            source = index % n
+            users = self.users[source]
+            items = self.items[source].copy()
+            negative = index >= n
+            if negative.any():
+                items[negative] = sampler.sample(users[negative], 1, rng)[:, 0]
+            labels = (~negative).astype(np.float32)
+            return _tensor(users), _tensor(items), _tensor(labels)
+
+        return BatchLoader(n * (1 + neg_samples), batch_size, collate, shuffle, seed)
+
+    def get_user_rows_dataloader(
+        self, batch_size: int = 512, shuffle: bool = True, seed: int = 42, **kwargs: Any
+    ) -> BatchLoader:
+        """Batches of ``(users int64 [B], rows float32 [B, n_items])``: dense matrix rows
+        of every user (for autoencoders)."""
+        matrix = self.get_sparse()
+
+        def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
+            return _tensor(index.astype(np.int64)), _tensor(matrix[index].toarray())
+
+        return BatchLoader(self.n_users, batch_size, collate, shuffle, seed)
+
+
+class Sessions:
+    """Per-user item sequences in time order (ties keep their input order).
+
+    Args:
+        users: user index of each interaction.
+        items: item index of each interaction.
+        n_users: number of users of the index space.
+        n_items: number of items; ``n_items`` is the padding index.
+        timestamps: interaction times; without them the input order is the time order.
+    """
+
+    def __init__(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        n_users: int,
+        n_items: int,
+        timestamps: np.ndarray | None = None,
+    ):
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        if timestamps is None:
+            order = np.argsort(users, kind="stable")
+        else:
+            order = np.lexsort((np.asarray(timestamps), users))
+        self.n_users = int(n_users)
+        self.n_items = int(n_items)
+        self.items = items[order]
+        self.users = users[order]
+        counts = np.bincount(self.users, minlength=self.n_users)
+        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.lengths = counts.astype(np.int64)
+        self._positives = Interactions(users, items, n_users, n_items)
+
+    def __len__(self) -> int:
+        return int(self.items.size)
+
+    def __repr__(self) -> str:
+        return f"Sessions(n_users={self.n_users}, n_items={self.n_items}, n={len(self)})"
+
+    def get_padded_sequences(self, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(seqs [n_users, max_len], lengths [n_users])`` int64: each user's last
+        ``max_len`` items, left-padded with ``n_items``, most recent item last."""
+        if max_len < 1:
+            raise DataError(f"max_len must be a positive integer, got {max_len}")
+        from_end = self.indptr[self.users + 1] - 1 - np.arange(len(self))
+        keep = from_end < max_len
+        seqs = np.full((self.n_users, max_len), self.n_items, dtype=np.int64)
+        seqs[self.users[keep], max_len - 1 - from_end[keep]] = self.items[keep]
+        return _tensor(seqs), _tensor(np.minimum(self.lengths, max_len))
+
+    def get_sequential_dataloader(
+        self,
+        max_seq_len: int = 50,
+        batch_size: int = 256,
+        neg_samples: int = 1,
+        shuffle: bool = True,
+        seed: int = 42,
+        neg_sampling: str = "uniform",
+        alpha: float = 0.75,
+        **kwargs: Any,
+    ) -> BatchLoader:
+        """Batches of ``(seq [B, L], seq_len [B], pos_item [B], neg_items [B, neg_samples])``.
+
+        One sample per position with a history: the item is the target, the (at most
+        ``max_seq_len``) items before it form the left-padded sequence. Negatives are
+        never items of the user's history.
+        """
+        if max_seq_len < 1:
+            raise DataError(f"max_seq_len must be a positive integer, got {max_seq_len}")
+        sampler = self._positives.sampler(neg_sampling, alpha)
+        targets = np.flatnonzero(np.arange(len(self)) > self.indptr[self.users])
+        window = np.arange(-max_seq_len, 0, dtype=np.int64)
+
+        def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
+            target = targets[index]
+            users = self.users[target]
+            start = self.indptr[users]
+            positions = target[:, None] + window[None, :]
+            valid = positions >= start[:, None]
+            seq = np.where(valid, self.items[np.maximum(positions, 0)], self.n_items)
+            seq_len = np.minimum(target - start, max_seq_len)
+            negatives = sampler.sample(users, neg_samples, rng)
+            return _tensor(seq), _tensor(seq_len), _tensor(self.items[target]), _tensor(negatives)
+
+        return BatchLoader(targets.size, batch_size, collate, shuffle, seed)
+
+
+class Dataset:
+    """Train / validation / test :class:`Interactions` over one id space.
+
+    Args:
+        train_df: training rows with columns ``user_id``, ``item_id`` and optionally
+            ``rating`` and ``timestamp``.
+        test_df: test rows, same columns.
+        validation_df: validation rows, or ``None``.
+        implicit: treat the data as implicit feedback (matrix values 1.0). ``None``:
+            implicit exactly when ``train_df`` has no ``rating`` column.
+        report: counts of rows dropped upstream (reader, filters), kept in
+            :attr:`report` next to the cold rows this class drops.
+    """
+
+    def __init__(
+        self,
+        train_df: pd.DataFrame,
+        test_df: pd.DataFrame,
+        validation_df: pd.DataFrame | None = None,
+        *,
+        implicit: bool | None = None,
+        report: dict[str, int] | None = None,
+    ):
+        for name, frame in (("train", train_df), ("test", test_df), ("validation",
+                                                                     validation_df)):
+            if frame is not None:
+                require_columns(frame, (USER, ITEM), f"{name} data")
+        if len(train_df) == 0:
+            raise DataError("train data is empty: nothing to train on")
+        self.implicit = RATING not in train_df.columns if implicit is None else implicit
+        self.report: dict[str, int] = dict(report or {})
+        self._user_index = pd.Index(np.unique(train_df[USER].to_numpy()))
+        self._item_index = pd.Index(np.unique(train_df[ITEM].to_numpy()))
+        self.user_ids: np.ndarray = self._user_index.to_numpy()
+        self.item_ids: np.ndarray = self._item_index.to_numpy()
+        self.n_users = len(self.user_ids)
+        self.n_items = len(self.item_ids)
+        self.train = self._interactions(train_df, "train")
+        self.validation = (
+            None if validation_df is None else self._interactions(validation_df, "validation")
+        )
+        self.test = self._interactions(test_df, "test")
+        self.train_validation = self._merge(self.train, self.validation)
+        self.train_sessions = Sessions(
+            self.train.users, self.train.items, self.n_users, self.n_items, self.train.timestamps
+        )
+        self._info: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: pd.DataFrame,
+        splitter: Any = None,
+        *,
+        filters: Sequence[Any] = (),
+        implicit: bool | None = None,
+        report: dict[str, int] | None = None,
+    ) -> Dataset:
+        """Filter and split one table into a dataset.
+
+        Args:
+            df: all interactions (standard column names).
+            splitter: a splitter from :mod:`warprec.data.splitting` (default: a per-user
+                random 80/20 holdout, seed 42).
+            filters: filters from :mod:`warprec.data.filtering`, applied in order.
+            implicit: see :class:`Dataset`.
+            report: counts of rows already dropped upstream.
+        """
+        from warprec.data.filtering import apply_filters
+        from warprec.data.splitting import RandomHoldout
+
+        counts = dict(report or {})
+        df = apply_filters(df, filters, counts)
+        split = (splitter or RandomHoldout()).split(df)
+        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
+
+    def _interactions(self, frame: pd.DataFrame, name: str) -> Interactions:
+        users = self._user_index.get_indexer(frame[USER].to_numpy())
+        items = self._item_index.get_indexer(frame[ITEM].to_numpy())
+        known = (users >= 0) & (items >= 0)
+        cold = int(known.size - known.sum())
+        if name != "train":
+            self.report[f"{name}_cold_rows"] = cold
+        ratings = None
+        if not self.implicit:
+            require_columns(frame, (RATING,), f"{name} data (explicit feedback)")
+            ratings = frame[RATING].to_numpy(dtype=np.float32)[known]
+        timestamps = frame[TIMESTAMP].to_numpy()[known] if TIMESTAMP in frame.columns else None
+        return Interactions(
+            users[known], items[known], self.n_users, self.n_items, ratings, timestamps
+        )
+
+    def _merge(self, first: Interactions, second: Interactions | None) -> Interactions:
+        if second is None:
+            return first
+        ratings = timestamps = None
+        if first.ratings is not None and second.ratings is not None:
+            ratings = np.concatenate([first.ratings, second.ratings])
+        if first.timestamps is not None and second.timestamps is not None:
+            timestamps = np.concatenate([first.timestamps, second.timestamps])
+        return Interactions(
+            np.concatenate([first.users, second.users]),
+            np.concatenate([first.items, second.items]),
+            self.n_users, self.n_items, ratings, timestamps,
+        )
+
+    def __repr__(self) -> str:
+        validation = len(self.validation) if self.validation is not None else 0
+        return (
+            f"Dataset(n_users={self.n_users}, n_items={self.n_items}, train={len(self.train)}, "
+            f"validation={validation}, test={len(self.test)})"
+        )
+
+    def info(self) -> dict[str, Any]:
+        """What a model needs to size itself: ``n_users``, ``n_items``, the id maps
+        (``user_mapping``/``item_mapping``: original id -> index), the number of training
+        interactions, the feedback kind and the drop counts."""
+        if self._info is None:
+            self._info = {
+                "n_users": self.n_users,
+                "n_items": self.n_items,
+                "user_mapping": dict(zip(self.user_ids.tolist(), range(self.n_users),
+                                         strict=True)),
+                "item_mapping": dict(zip(self.item_ids.tolist(), range(self.n_items),
+                                         strict=True)),
+                "n_interactions": len(self.train),
+                "implicit": self.implicit,
+                "report": dict(self.report),
+            }
+        return self._info
+
+    def user_index(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
+        """Indices of original user ids; :class:`DataError` names the first unknown one."""
+        return _lookup(self._user_index, ids, "user")
+
+    def item_index(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
+        """Indices of original item ids; :class:`DataError` names the first unknown one."""
+        return _lookup(self._item_index, ids, "item")
+
+
+def _lookup(index: pd.Index, ids: Sequence[Any] | np.ndarray, kind: str) -> np.ndarray:
+    values = np.asarray(ids)
+    found = index.get_indexer(values)
+    if (found < 0).any():
+        first = values[np.flatnonzero(found < 0)[0]]
+        raise DataError(f"unknown {kind} id {first!r}: not in the training data")
+    return found.astype(np.int64)

@@ -1,0 +1,331 @@
+"""Splitters: interactions -> train / validation / test.
+
+Every splitter is deterministic for its ``seed`` and carves the validation part out of
+the training part with the same strategy (its ``validation_*`` parameter; 0 or
+``None``: no validation). Per-user splitters always leave every user at least one
+training row. Rows of users or items that end up only in validation or test (cold) are
+kept here; :class:`~warprec.data.dataset.Dataset` drops them and counts them in its
+``report``.
+
+In a config they are written ``splitting: {strategy: RandomHoldout, test_ratio: 0.2}``:
+the name is looked up in ``splitter_registry`` and the other keys are constructor
+arguments.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from warprec.data.schema import TIMESTAMP, USER, require_columns
+from warprec.errors import ConfigError
+
+__all__ = [
+    "KFold",
+    "RandomHoldout",
+    "RandomLeaveKOut",
+    "Split",
+    "Splitter",
+    "TemporalHoldout",
+    "TemporalLeaveKOut",
+    "TimestampSlicing",
+]
+
+
+class Split(NamedTuple):
+    """The parts of a split; ``validation`` is ``None`` when none was asked for."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame | None
+    test: pd.DataFrame
+
+
+class Splitter(ABC):
+    """Base class: subclasses say which rows are held out for test and for validation."""
+
+    seed: int = 42
+
+    def split(self, df: pd.DataFrame) -> Split:
+        """Split ``df`` (standard column names) into train, validation and test."""
+        require_columns(df, (USER,), type(self).__name__)
+        rng = np.random.default_rng(self.seed)
+        test = self._test_mask(df, rng)
+        train = df[~test]
+        validation = None
+        if self._has_validation():
+            held = self._validation_mask(train, rng)
+            validation = train[held]
+            train = train[~held]
+        return Split(train, validation, df[test])
+
+    @abstractmethod
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Boolean mask of the rows of ``df`` held out for test."""
+
+    @abstractmethod
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Boolean mask of the training rows ``df`` held out for validation."""
+
+    @abstractmethod
+    def _has_validation(self) -> bool:
+        """Whether the parameters ask for a validation part."""
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+def _ratio(name: str, value: float, owner: str) -> float:
+    if not 0.0 <= float(value) < 1.0:
+        raise ConfigError(f"{owner}.{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: int, owner: str) -> int:
+    if int(value) != value or value < 0:
+        raise ConfigError(f"{owner}.{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _timestamps(df: pd.DataFrame, owner: str) -> np.ndarray:
+    require_columns(df, (TIMESTAMP,), f"{owner} (a temporal splitter)")
+    return df[TIMESTAMP].to_numpy()
+
+
+def _rank_in_user(df: pd.DataFrame, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position among its user's rows ordered by ``key`` (ties: input order),
+    and the number of rows of that user."""
+    codes, _ = pd.factorize(df[USER], sort=False)
+    order = np.lexsort((key, codes))
+    counts = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(codes.size, dtype=np.int64)
+    rank[order] = np.arange(codes.size) - np.repeat(starts, counts)
+    return rank, counts[codes]
+
+
+def _ratio_held(count: np.ndarray, ratio: float) -> np.ndarray:
+    # Round half up, but always keep one row in the remaining part.
+    return np.minimum(np.floor(count * ratio + 0.5).astype(np.int64), count - 1)
+
+
+def _k_held(count: np.ndarray, k: int) -> np.ndarray:
+    return np.where(count > k, k, 0)
+
+
+class RandomHoldout(Splitter):
+    """Per user, a random ``test_ratio`` of the rows is held out for test (rounded half
+    up, at least one row stays in training), and ``validation_ratio`` of the remaining
+    rows for validation.
+
+    Args:
+        test_ratio: fraction of each user's rows in test, in [0, 1).
+        validation_ratio: fraction of each user's remaining rows in validation.
+        seed: random seed.
+    """
+
+    def __init__(self, test_ratio: float = 0.2, validation_ratio: float = 0.0, seed: int = 42):
+        self.test_ratio = _ratio("test_ratio", test_ratio, "RandomHoldout")
+        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "RandomHoldout")
+        self.seed = seed
+
+    def _hold(self, df: pd.DataFrame, ratio: float, rng: np.random.Generator) -> np.ndarray:
+        rank, count = _rank_in_user(df, rng.random(len(df)))
+        return rank >= count - _ratio_held(count, ratio)
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.test_ratio, rng)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.validation_ratio, rng)
+
+    def _has_validation(self) -> bool:
+        return self.validation_ratio > 0
+
+
+class TemporalHoldout(Splitter):
+    """Per user, the latest ``test_ratio`` of the rows (by timestamp, ties in input
+    order) is held out for test, the latest ``validation_ratio`` of the rest for
+    validation; at least one row per user stays in training.
+
+    Args:
+        test_ratio: fraction of each user's rows in test, in [0, 1).
+        validation_ratio: fraction of each user's remaining rows in validation.
+    """
+
+    def __init__(self, test_ratio: float = 0.2, validation_ratio: float = 0.0):
+        self.test_ratio = _ratio("test_ratio", test_ratio, "TemporalHoldout")
+        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "TemporalHoldout")
+
+    def _hold(self, df: pd.DataFrame, ratio: float) -> np.ndarray:
+        rank, count = _rank_in_user(df, _timestamps(df, "TemporalHoldout"))
+        return rank >= count - _ratio_held(count, ratio)
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.test_ratio)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.validation_ratio)
+
+    def _has_validation(self) -> bool:
+        return self.validation_ratio > 0
+
+
+class RandomLeaveKOut(Splitter):
+    """Per user with more than ``test_k`` rows, ``test_k`` random rows go to test;
+    then ``validation_k`` of the remaining rows (users with more than that) go to
+    validation. Users with too few rows stay whole in training.
+
+    Args:
+        test_k: rows per user in test.
+        validation_k: rows per user in validation (0: no validation).
+        seed: random seed.
+    """
+
+    def __init__(self, test_k: int = 1, validation_k: int = 0, seed: int = 42):
+        self.test_k = _count("test_k", test_k, "RandomLeaveKOut")
+        self.validation_k = _count("validation_k", validation_k, "RandomLeaveKOut")
+        self.seed = seed
+
+    def _hold(self, df: pd.DataFrame, k: int, rng: np.random.Generator) -> np.ndarray:
+        rank, count = _rank_in_user(df, rng.random(len(df)))
+        return rank >= count - _k_held(count, k)
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.test_k, rng)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.validation_k, rng)
+
+    def _has_validation(self) -> bool:
+        return self.validation_k > 0
+
+
+class TemporalLeaveKOut(Splitter):
+    """Per user with more than ``test_k`` rows, the latest ``test_k`` go to test; the
+    latest ``validation_k`` of the rest go to validation (leave-one-out when 1).
+
+    Args:
+        test_k: rows per user in test.
+        validation_k: rows per user in validation (0: no validation).
+    """
+
+    def __init__(self, test_k: int = 1, validation_k: int = 0):
+        self.test_k = _count("test_k", test_k, "TemporalLeaveKOut")
+        self.validation_k = _count("validation_k", validation_k, "TemporalLeaveKOut")
+
+    def _hold(self, df: pd.DataFrame, k: int) -> np.ndarray:
+        rank, count = _rank_in_user(df, _timestamps(df, "TemporalLeaveKOut"))
+        return rank >= count - _k_held(count, k)
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.test_k)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.validation_k)
+
+    def _has_validation(self) -> bool:
+        return self.validation_k > 0
+
+
+class TimestampSlicing(Splitter):
+    """Global time split: rows at or after a cut-off go to test, and rows at or after a
+    second cut-off of the rest to validation. Each cut-off is a timestamp or, as a
+    ratio, the time that leaves that fraction of the rows after it. Users and items
+    seen only after the cut-off are cold (dropped by the Dataset, and counted).
+
+    Args:
+        test_timestamp: first timestamp of the test part.
+        test_ratio: or the fraction of all rows (the latest) in test.
+        validation_timestamp: first timestamp of the validation part.
+        validation_ratio: or the fraction of the remaining rows in validation.
+    """
+
+    def __init__(
+        self,
+        test_timestamp: float | None = None,
+        test_ratio: float | None = None,
+        validation_timestamp: float | None = None,
+        validation_ratio: float | None = None,
+    ):
+        if (test_timestamp is None) == (test_ratio is None):
+            raise ConfigError(
+                "TimestampSlicing needs exactly one of test_timestamp and test_ratio"
+            )
+        if validation_timestamp is not None and validation_ratio is not None:
+            raise ConfigError(
+                "TimestampSlicing takes validation_timestamp or validation_ratio, not both"
+            )
+        self.test_timestamp = test_timestamp
+        self.test_ratio = None if test_ratio is None else _ratio(
+            "test_ratio", test_ratio, "TimestampSlicing"
+        )
+        self.validation_timestamp = validation_timestamp
+        self.validation_ratio = None if validation_ratio is None else _ratio(
+            "validation_ratio", validation_ratio, "TimestampSlicing"
+        )
+
+    @staticmethod
+    def _hold(df: pd.DataFrame, cutoff: float | None, ratio: float | None) -> np.ndarray:
+        times = _timestamps(df, "TimestampSlicing")
+        if cutoff is None:
+            n_held = int(np.floor(len(times) * (ratio or 0.0) + 0.5))
+            if n_held == 0:
+                return np.zeros(len(times), dtype=bool)
+            cutoff = np.sort(times)[len(times) - n_held]
+        return times >= cutoff
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.test_timestamp, self.test_ratio)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, self.validation_timestamp, self.validation_ratio)
+
+    def _has_validation(self) -> bool:
+        return self.validation_timestamp is not None or bool(self.validation_ratio)
+
+
+class KFold(Splitter):
+    """Per-user k-fold cross validation: each user's rows are dealt at random into
+    ``k`` folds (starting at a random fold per user, so folds stay balanced); fold
+    ``fold`` is the test part. :meth:`folds` gives all ``k`` splits. Validation is a
+    per-user random ``validation_ratio`` of the training part.
+
+    Args:
+        k: number of folds (>= 2).
+        fold: which fold is the test part, ``0..k-1``.
+        validation_ratio: fraction of each user's training rows in validation.
+        seed: random seed (the same for every fold, so folds are disjoint).
+    """
+
+    def __init__(self, k: int = 5, fold: int = 0, validation_ratio: float = 0.0, seed: int = 42):
+        if int(k) != k or k < 2:
+            raise ConfigError(f"KFold.k must be an integer >= 2, got {k!r}")
+        if int(fold) != fold or not 0 <= fold < k:
+            raise ConfigError(f"KFold.fold must be an integer in 0..{k - 1}, got {fold!r}")
+        self.k = int(k)
+        self.fold = int(fold)
+        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "KFold")
+        self.seed = seed
+
+    def folds(self, df: pd.DataFrame) -> Iterator[Split]:
+        """The ``k`` splits, fold 0 first; their test parts partition ``df``."""
+        for fold in range(self.k):
+            yield KFold(self.k, fold, self.validation_ratio, self.seed).split(df)
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        rank, _ = _rank_in_user(df, rng.random(len(df)))
+        codes, _ = pd.factorize(df[USER], sort=False)
+        offset = rng.integers(0, self.k, size=codes.max() + 1 if codes.size else 0)
+        return (rank + offset[codes]) % self.k == self.fold
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        rank, count = _rank_in_user(df, rng.random(len(df)))
+        return rank >= count - _ratio_held(count, self.validation_ratio)
+
+    def _has_validation(self) -> bool:
+        return self.validation_ratio > 0

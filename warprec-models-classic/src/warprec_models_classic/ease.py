@@ -1,0 +1,110 @@
+"""EASE (Steck, WWW 2019): closed-form item-item weights through a Cholesky inverse.
+
+``B = I - P diag(1/diag(P))`` with ``P = (X^T X + l2 I)^-1``. The Gram matrix is built
+densely, once, in the chosen precision; LAPACK ``potrf``/``potri`` then overwrite it with
+the inverse (on CUDA: ``torch.linalg.cholesky_ex`` + ``torch.cholesky_inverse`` written
+back into the same tensor), so the fit holds one n x n matrix plus a block.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.linalg import lapack
+from warprec.data.dataset import Interactions
+from warprec.errors import ConfigError
+from warprec.recommenders.base_recommender import ItemSimRecommender
+
+__all__ = ["EASE", "ease_weights", "gram_matrix"]
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+# Bytes of sparse product materialised at once while building the Gram matrix.
+_BLOCK_BYTES = 64 * 2**20
+
+
+def gram_matrix(X: sp.csr_matrix, dtype: Any = np.float32) -> np.ndarray:
+    """Return the dense ``X^T X`` (C order, ``dtype``), built from row blocks of ``X^T``."""
+    X = sp.csr_matrix(X, dtype=dtype)
+    Xt = X.T.tocsr()
+    n = X.shape[1]
+    G = np.zeros((n, n), dtype=dtype)
+    rows = max(1, _BLOCK_BYTES // (12 * max(n, 1)))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        (Xt[start:stop] @ X).toarray(out=G[start:stop])
+    return G
+
+
+def ease_weights(
+    X: sp.csr_matrix,
+    l2: float,
+    dtype: str = "float32",
+    device: str | torch.device = "cpu",
+) -> np.ndarray | torch.Tensor:
+    """EASE item-item weights ``B`` (zero diagonal) for the user-item matrix ``X``.
+
+    On CPU the result is a numpy array computed in place with LAPACK; on another
+    device it is a tensor computed there. Raises :class:`ConfigError` when
+    ``X^T X + l2 I`` is not positive definite.
+    """
+    G = gram_matrix(X, _DTYPES[dtype])
+    G.ravel()[:: G.shape[0] + 1] += l2
+    device = torch.device(device)
+    if device.type == "cpu":
+        _inverse_in_place(G, l2)
+        _fill_lower_from_upper(G)
+        B = G
+        B /= -np.diag(B).copy()
+        np.fill_diagonal(B, 0.0)
+        return B
+    return _ease_torch(G, l2, device)
+
+
+def _inverse_in_place(G: np.ndarray, l2: float) -> None:
+    """Overwrite the upper triangle (C order) of the SPD matrix ``G`` with its inverse."""
+    # G.T is a Fortran-ordered view, so LAPACK works on G's memory without a copy;
+    # its lower triangle is G's upper one.
+    potrf, potri = lapack.get_lapack_funcs(("potrf", "potri"), (G,))
+    factor, info = potrf(G.T, lower=1, overwrite_a=1, clean=0)
+    if info > 0:
+        raise _not_positive_definite(l2, int(info), G.shape[0])
+    if info < 0:
+        raise RuntimeError(f"LAPACK potrf rejected argument {-info}")
+    _, info = potri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        raise _not_positive_definite(l2, int(info), G.shape[0])
+
+
+def _fill_lower_from_upper(G: np.ndarray, block: int = 256) -> None:
+    """Mirror the upper triangle of ``G`` into its lower one, block by block."""
+    n = G.shape[0]
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        G[stop:, start:stop] = G[start:stop, stop:].T
+        diagonal = G[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        diagonal[lower] = diagonal.T[lower]
+
+
+def _ease_torch(G: np.ndarray, l2: float, device: torch.device) -> torch.Tensor:
+    """EASE weights on ``device``: Cholesky factor and inverse overwrite one tensor."""
+    A = torch.from_numpy(G).to(device)
+    del G
+    info = torch.empty((), dtype=torch.int32, device=device)
+    torch.linalg.cholesky_ex(A, out=(A, info))
+    if int(info) > 0:
+        raise _not_positive_definite(l2, int(info), A.shape[0])
+    torch.cholesky_inverse(A, out=A)
+    A /= -torch.diagonal(A).clone()
+    A.fill_diagonal_(0.0)
+    return A
+
+
+def _not_positive_definite(l2: float, minor: int, n: int) -> ConfigError:
+    return ConfigError(
+        f"EASE: X^T X + l2*I is not positive definite (leading minor {minor} of {n}) "
+        f"with l2={l2}; use a larger l2 (e.g. {max(10 * l2, 1.0):g})"
+    )
