@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from warprec import plugins
 
 
@@ -48,7 +47,7 @@ def fake_dist(
         (site / f"{module}.py").write_text(textwrap.dedent(source))
         info = site / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
         metadata += [f"Requires-Dist: {r}" for r in requires or []]
         (info / "METADATA").write_text("\n".join(metadata) + "\n")
         (info / "entry_points.txt").write_text(f"[warprec]\n{entry_point} = {module}\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from warprec.cli import main
 
 
@@ -30,9 +29,20 @@ def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
     data = {p["name"]: p for p in json.loads(out)}
     assert code == 0
     assert set(data["warprec-models-neural"]) == {
-        "name", "version", "entry_point", "status", "error", "hooks", "provides",
+        "name",
+        "version",
+        "entry_point",
+        "status",
+        "error",
+        "hooks",
+        "provides",
     }
-    assert data["warprec-models-neural"]["provides"]["models"] == ["BPR", "MultVAE", "LightGCN", "SASRec"]
+    assert data["warprec-models-neural"]["provides"]["models"] == [
+        "BPR",
+        "MultVAE",
+        "LightGCN",
+        "SASRec",
+    ]
 
 
 def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
@@ -44,7 +54,7 @@ def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
 
 def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:
     fake_dist("acme-broken", "import not_there_at_all\n")
-    code, out, err = run(capsys, "--strict", "plugins", "list")
+    code, _, err = run(capsys, "--strict", "plugins", "list")
     assert code == 2
     assert err.startswith("Error: plugin 'acme-broken': cannot load entry point")
     assert err.count("\n") == 1 and "Traceback" not in err

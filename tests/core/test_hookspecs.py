@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 import pytest
 from click.testing import CliRunner
-
 from warprec import hookimpl, hookspecs, plugins
 from warprec.cli import cli
 from warprec.utils.registry import registries
@@ -76,7 +75,9 @@ def test_hookspecs_are_exactly_one_per_kind_with_one_line_docstrings() -> None:
         ("datasets", "HOOK-DATASET", "UserList"),
     ],
 )
-def test_each_hook_feeds_its_registry(every_hook: None, kind: str, name: str, expected: str) -> None:
+def test_each_hook_feeds_its_registry(
+    every_hook: None, kind: str, name: str, expected: str
+) -> None:
     entry = registries[kind].entry(name)
     assert entry.source.name == "every-hook"
     assert entry.load().__name__ == expected

@@ -12,11 +12,29 @@ def test_top_level_namespace() -> None:
 def test_plugin_system_namespaces() -> None:
     assert hookspecs.__all__ == ["hookimpl", "hookspec"]
     assert plugins.__all__ == [
-        "CORE_NAME", "ENTRY_POINT_GROUP", "PluginInfo", "core_version",
-        "list_plugins", "pm", "reset", "set_strict", "sync",
+        "CORE_NAME",
+        "ENTRY_POINT_GROUP",
+        "PluginInfo",
+        "core_version",
+        "list_plugins",
+        "pm",
+        "reset",
+        "set_strict",
+        "sync",
     ]
-    assert sorted(registry.__all__) == sorted([
-        "OFFICIAL_PLUGINS", "Entry", "Registry", "Source", "command_registry",
-        "dataset_registry", "filter_registry", "loss_registry", "metric_registry",
-        "model_registry", "registries", "splitter_registry",
-    ])
+    assert sorted(registry.__all__) == sorted(
+        [
+            "OFFICIAL_PLUGINS",
+            "Entry",
+            "Registry",
+            "Source",
+            "command_registry",
+            "dataset_registry",
+            "filter_registry",
+            "loss_registry",
+            "metric_registry",
+            "model_registry",
+            "registries",
+            "splitter_registry",
+        ]
+    )

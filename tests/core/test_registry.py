@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from warprec.errors import RegistryError
 from warprec.utils.registry import Registry, Source, model_registry
 
@@ -59,7 +58,7 @@ def test_unknown_name_lists_known_names_when_nothing_is_close(registry: Registry
 
 
 def test_official_model_missing_gives_the_pip_line(registry: Registry) -> None:
-    with pytest.raises(RegistryError, match="pip install warprec-models-neural$"):
+    with pytest.raises(RegistryError, match=r"pip install warprec-models-neural$"):
         registry.entry("lightgcn")
 
 

@@ -26,7 +26,16 @@ def sh(*args: str | Path) -> str:
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheels")
     for package in PACKAGES:
-        sh(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", out, ROOT / package)
+        sh(
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            out,
+            ROOT / package,
+        )
     return out
 
 
@@ -42,7 +51,14 @@ def test_each_package_builds_one_versioned_wheel(wheels: Path) -> None:
 def test_neural_plugin_alone_pulls_core_and_is_listed(wheels: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     sh(sys.executable, "-m", "venv", venv)
-    pip = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     sh(*pip, "-c", ROOT / "constraints-dev.txt", "--find-links", wheels, "warprec-models-neural")
     installed = sh(venv / "bin" / "python", "-m", "pip", "list", "--format=json")
     versions = {p["name"]: p["version"] for p in json.loads(installed)}

@@ -8,8 +8,20 @@ from warprec.hookspecs import Register, hookimpl
 METRICS = {
     name: f"warprec.evaluation.metrics:{name}"
     for name in [
-        "nDCG", "Precision", "Recall", "HitRate", "MRR", "MAP", "F1", "AUC",
-        "ItemCoverage", "Gini", "ShannonEntropy", "EPC", "APLT", "ARP",
+        "nDCG",
+        "Precision",
+        "Recall",
+        "HitRate",
+        "MRR",
+        "MAP",
+        "F1",
+        "AUC",
+        "ItemCoverage",
+        "Gini",
+        "ShannonEntropy",
+        "EPC",
+        "APLT",
+        "ARP",
     ]
 }
 LOSSES = {
@@ -19,8 +31,12 @@ LOSSES = {
 SPLITTERS = {
     name: f"warprec.data.splitting:{name}"
     for name in [
-        "RandomHoldout", "TemporalHoldout", "RandomLeaveKOut", "TemporalLeaveKOut",
-        "TimestampSlicing", "KFold",
+        "RandomHoldout",
+        "TemporalHoldout",
+        "RandomLeaveKOut",
+        "TemporalLeaveKOut",
+        "TimestampSlicing",
+        "KFold",
     ]
 }
 FILTERS = {

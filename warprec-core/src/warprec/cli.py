@@ -50,10 +50,20 @@ def _versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 
 @click.group(cls=PluginGroup)
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_versions,
-              help="Show the versions of the core and of every plugin, and exit.")
-@click.option("--strict", is_flag=True, default=None,
-              help="Fail on any plugin that cannot be loaded (also WARPREC_STRICT_PLUGINS=1).")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_versions,
+    help="Show the versions of the core and of every plugin, and exit.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Fail on any plugin that cannot be loaded (also WARPREC_STRICT_PLUGINS=1).",
+)
 @click.option("--debug", is_flag=True, help="Show the traceback of errors.")
 @click.pass_context
 def cli(ctx: click.Context, strict: bool | None, debug: bool) -> None:
@@ -98,14 +108,23 @@ def _list_command(kind: str) -> click.Command:
         details = [_describe(e) if kind == "models" else {} for e in entries]
         if as_json:
             items = [
-                {"name": e.name, "source": e.source.name, "version": e.source.version,
-                 "reference": e.reference, **d}
+                {
+                    "name": e.name,
+                    "source": e.source.name,
+                    "version": e.source.version,
+                    "reference": e.reference,
+                    **d,
+                }
                 for e, d in zip(entries, details, strict=True)
             ]
             click.echo(json.dumps(items, indent=2))
             return
         rows = [
-            (e.name, str(e.source), _format_params(d.get("params")) if kind == "models" else e.reference)
+            (
+                e.name,
+                str(e.source),
+                _format_params(d.get("params")) if kind == "models" else e.reference,
+            )
             for e, d in zip(entries, details, strict=True)
         ]
         header = "hyperparameters" if kind == "models" else "reference"
@@ -134,7 +153,9 @@ def _format_params(params: dict[str, Any] | None) -> str:
 
 
 for _kind in ["models", "metrics", "losses", "splitters", "filters", "datasets"]:
-    cli.add_command(click.Group(_kind, help=f"Registered {_kind}.", commands=[_list_command(_kind)]))
+    cli.add_command(
+        click.Group(_kind, help=f"Registered {_kind}.", commands=[_list_command(_kind)])
+    )
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], *, empty: str) -> None:

@@ -33,9 +33,11 @@ __all__ = [
     "SPLIT_STRATEGIES",
     "Config",
     "Key",
+    "YamlLoader",
     "import_custom_modules",
     "json_schema",
     "load_config",
+    "model_params",
     "parse_metric_name",
 ]
 
@@ -102,6 +104,8 @@ _SPLIT_ONE = {
 }
 
 SECTIONS: dict[str, Key] = {
+    "versions": Key("mapping", None, "Written by warprec run into the resolved config: the "
+                    "versions of the core and plugins used (informational)."),
     "reader": Key("section", doc="Where and how the interactions are read.", fields={
         "loading_strategy": Key("choice", "dataset", "'dataset': one file split by the "
                                 "splitter; 'split': pre-split files.",
@@ -354,7 +358,7 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, Any], Pa
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YamlLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -364,6 +368,21 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[Mapping[str, Any], Pa
         raise ConfigError(f"{path}: expected a mapping of sections (reader, models, ...), "
                           f"got {type(raw).__name__}")
     return raw, path
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that reads ``1e-3`` as a float (YAML 1.2), not a string."""
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
@@ -457,12 +476,6 @@ def _typed(value: Any, key: Key, path: str) -> Any:
         "int": isinstance(value, int) and not isinstance(value, bool),
         "float": isinstance(value, int | float) and not isinstance(value, bool),
     }[kind]
-    if kind == "float" and isinstance(value, str):
-        # YAML 1.1 reads 1e-3 as a string; accept what Python reads as a number.
-        try:
-            return _typed(float(value), key, path)
-        except ValueError:
-            pass
     if not ok:
         raise ConfigError(f"{path}: got {_show(value)}; expected {_expected(key)}")
     if kind == "choice":
@@ -560,11 +573,15 @@ def _model(path: str, params: Mapping[str, Any], warnings: list[str]) -> dict[st
     if es is not None and out["early_stopping"]["patience"] is None:
         raise ConfigError(f"{path}.early_stopping.patience: missing; expected an integer >= 1")
     out["early_stopping"] = out["early_stopping"] if es is not None else None
-    hyper = {k: v for k, v in params.items() if k not in _MODEL_KEYS}
+    hyper = model_params(params)
     for name, value in hyper.items():
         _check_space(f"{path}.{name}", value)
-    out["params"] = hyper
-    return out
+    return {**hyper, **out}
+
+
+def model_params(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameters (search spaces included) of one ``models.<Name>`` mapping."""
+    return {k: v for k, v in model.items() if k not in _MODEL_KEYS}
 
 
 def _check_space(path: str, value: Any) -> None:
@@ -754,7 +771,7 @@ def _complete_model(path: str, model: dict[str, Any], data: dict[str, Any]) -> N
     if es is not None and es["monitor"] not in ("score", "loss"):
         _check_validation_metric(f"{path}.early_stopping.monitor", es["monitor"], ev)
     load_from = model["meta"]["load_from"]
-    if load_from is not None and any(isinstance(v, list) for v in model["params"].values()):
+    if load_from is not None and any(isinstance(v, list) for v in model_params(model).values()):
         raise ConfigError(f"{path}.meta.load_from: given with a search space; expected single "
                           "hyperparameter values when loading a checkpoint")
 

@@ -128,7 +128,11 @@ def _strict() -> bool:
 def _discover() -> None:
     pm.register(_builtins, name=CORE_NAME)
     _infos[CORE_NAME] = PluginInfo(CORE_NAME, core_version(), None)
-    disabled = {canonicalize_name(n.strip()) for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    disabled = {
+        canonicalize_name(n.strip())
+        for n in os.environ.get(DISABLE_ENV, "").split(",")
+        if n.strip()
+    }
     for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
         name = dist.name if dist is not None else ep.name
@@ -144,7 +148,9 @@ def _discover() -> None:
         try:
             pm.register(ep.load(), name=name)
         except Exception as exc:
-            _fail(info, "error", f"cannot load entry point {ep.value!r}: {type(exc).__name__}: {exc}")
+            _fail(
+                info, "error", f"cannot load entry point {ep.value!r}: {type(exc).__name__}: {exc}"
+            )
 
 
 def _incompatibility(dist: Any) -> str | None:
@@ -179,7 +185,10 @@ def _apply(name: str, plugin: object) -> None:
 
             def register(reg_name: Any, target: Any = None, *, _reg=registry, _added=added) -> None:
                 if target is None:  # register(obj): named after the object
-                    reg_name, target = getattr(reg_name, "name", None) or reg_name.__name__, reg_name
+                    reg_name, target = (
+                        getattr(reg_name, "name", None) or reg_name.__name__,
+                        reg_name,
+                    )
                 _reg.add(reg_name, target, source)
                 _added.append(reg_name)
 
@@ -213,4 +222,3 @@ def _fail(info: PluginInfo, status: str, error: str) -> None:
         registry.remove_source(info.name)
     if _strict():
         raise PluginError(f"plugin {info.name!r}: {error}")
-

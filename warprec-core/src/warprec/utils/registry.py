@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,9 +192,8 @@ class Registry:
         close = difflib.get_close_matches(name.lower(), list(known), n=3, cutoff=0.6)
         if close:
             message += "; did you mean " + " or ".join(repr(known[c]) for c in close) + "?"
-        plugin = OFFICIAL_PLUGINS.get(name) if self.kind == "model" else None
-        if plugin is None and self.kind == "model":
-            plugin = next((p for n, p in OFFICIAL_PLUGINS.items() if n.lower() == name.lower()), None)
+        official = {n.lower(): p for n, p in OFFICIAL_PLUGINS.items()}
+        plugin = official.get(name.lower()) if self.kind == "model" else None
         if plugin:
             message += f" It is provided by the official plugin {plugin}: pip install {plugin}"
         elif not close:

@@ -1,0 +1,114 @@
+"""Search spaces: from a model's config values to the list of trials to run.
+
+A hyperparameter is a single value, a list of values, ``[grid, v1, v2, ...]``,
+``[choice, v1, v2, ...]`` or ``[distribution, args...]``. The semantics are Ray Tune's:
+grid values are enumerated (their Cartesian product), choices and distributions are
+sampled, and ``num_samples`` repeats the grid with fresh samples. With
+``strategy: random`` a plain list is a choice (sampled) rather than a grid.
+
+Distributions (Ray Tune's meaning of each bound): ``uniform lo hi``, ``quniform lo hi q``,
+``loguniform lo hi [base]``, ``qloguniform lo hi q [base]``, ``randn|normal mean sd``,
+``qrandn mean sd q``, ``randint lo hi`` (hi excluded), ``qrandint lo hi q`` (hi included),
+``lograndint lo hi [base]`` (hi excluded), ``qlograndint lo hi q [base]`` (hi included).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from warprec.config import CATEGORICAL, DISTRIBUTIONS
+
+__all__ = ["expand", "is_search_space"]
+
+
+def is_search_space(value: Any, *, list_valued: bool = False) -> bool:
+    """Whether a config value means more than one trial (or a sampled one)."""
+    kind, _ = _classify(value, list_valued, "grid")
+    return kind != "fixed"
+
+
+def expand(
+    params: Mapping[str, Any],
+    *,
+    strategy: str = "grid",
+    num_samples: int = 1,
+    seed: int = 42,
+    list_params: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """The parameter sets of every trial, in a deterministic order for a given ``seed``.
+
+    ``list_params`` names the hyperparameters whose value is itself a list (e.g.
+    ``hidden_dims``): for those a list of scalars is one value and a list of lists a grid.
+    The config module has already checked the shape of every distribution.
+    """
+    fixed: dict[str, Any] = {}
+    grid: dict[str, list[Any]] = {}
+    sampled: dict[str, Callable[[random.Random], Any]] = {}
+    for name, value in params.items():
+        kind, payload = _classify(value, name in list_params, strategy)
+        if kind == "fixed":
+            fixed[name] = payload
+        elif kind == "grid":
+            grid[name] = payload
+        else:
+            sampled[name] = payload
+    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+    repeats = num_samples if sampled else 1
+    rng = random.Random(seed)
+    trials = []
+    for _ in range(repeats):
+        for point in points:
+            drawn = {name: draw(rng) for name, draw in sampled.items()}
+            merged = {**fixed, **point, **drawn}
+            trials.append({name: merged[name] for name in params})
+    return trials
+
+
+def _classify(value: Any, list_valued: bool, strategy: str) -> tuple[str, Any]:
+    if not isinstance(value, list) or not value:
+        return "fixed", value
+    head = value[0]
+    keyword = head.lower() if isinstance(head, str) else None
+    if keyword in CATEGORICAL:
+        values = value[1:]
+        if keyword == "grid":
+            return "grid", values
+        return "sampled", lambda rng: values[rng.randrange(len(values))]
+    if keyword in DISTRIBUTIONS:
+        return "sampled", _distribution(keyword, [float(a) for a in value[1:]])
+    if list_valued and not any(isinstance(v, list) for v in value):
+        return "fixed", value
+    if strategy == "random":
+        return "sampled", lambda rng: value[rng.randrange(len(value))]
+    return "grid", list(value)
+
+
+def _distribution(keyword: str, args: list[float]) -> Callable[[random.Random], Any]:
+    a, b = args[0], args[1]
+    q = args[2] if keyword.startswith("q") else None
+
+    def quantize(x: float) -> float:
+        assert q is not None
+        return round(round(x / q) * q, 12)
+
+    def log_uniform(rng: random.Random) -> float:
+        return math.exp(rng.uniform(math.log(a), math.log(b)))
+
+    samplers: dict[str, Callable[[random.Random], Any]] = {
+        "uniform": lambda rng: rng.uniform(a, b),
+        "quniform": lambda rng: quantize(rng.uniform(a, b)),
+        "loguniform": log_uniform,
+        "qloguniform": lambda rng: quantize(log_uniform(rng)),
+        "randn": lambda rng: rng.gauss(a, b),
+        "normal": lambda rng: rng.gauss(a, b),
+        "qrandn": lambda rng: quantize(rng.gauss(a, b)),
+        "randint": lambda rng: rng.randrange(int(a), int(b)),
+        "qrandint": lambda rng: int(quantize(rng.uniform(a, b))),
+        "lograndint": lambda rng: min(int(math.floor(log_uniform(rng))), int(b) - 1),
+        "qlograndint": lambda rng: int(quantize(log_uniform(rng))),
+    }
+    return samplers[keyword]
