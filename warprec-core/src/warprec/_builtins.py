@@ -26,7 +26,10 @@ METRICS = {
 }
 LOSSES = {
     name: f"warprec.recommenders.losses:{name}"
-    for name in ["BPRLoss", "EmbLoss", "BCELoss", "MultinomialLoss", "CrossEntropyLoss"]
+    for name in [
+        "BPRLoss", "EmbLoss", "BCELoss", "MultinomialLoss", "KLDivergenceLoss",
+        "CrossEntropyLoss",
+    ]
 }
 SPLITTERS = {
     name: f"warprec.data.splitting:{name}"

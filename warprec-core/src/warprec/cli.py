@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -158,7 +159,7 @@ for _kind in ["models", "metrics", "losses", "splitters", "filters", "datasets"]
     )
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], *, empty: str) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: str) -> None:
     if not rows:
         click.echo(empty)
         return

@@ -108,7 +108,7 @@ def _distribution(keyword: str, args: list[float]) -> Callable[[random.Random], 
         "qrandn": lambda rng: quantize(rng.gauss(a, b)),
         "randint": lambda rng: rng.randrange(int(a), int(b)),
         "qrandint": lambda rng: int(quantize(rng.uniform(a, b))),
-        "lograndint": lambda rng: min(int(math.floor(log_uniform(rng))), int(b) - 1),
+        "lograndint": lambda rng: min(math.floor(log_uniform(rng)), int(b) - 1),
         "qlograndint": lambda rng: int(quantize(log_uniform(rng))),
     }
     return samplers[keyword]

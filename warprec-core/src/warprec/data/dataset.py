@@ -55,10 +55,7 @@ class BatchLoader:
     def __iter__(self) -> Iterator[Batch]:
         rng = np.random.default_rng([self.seed, self.epoch])
         self.epoch += 1
-        if self.shuffle:
-            order = rng.permutation(self.n_samples)
-        else:
-            order = np.arange(self.n_samples)
+        order = rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
         for start in range(0, self.n_samples, self.batch_size):
             yield self._collate(order[start : start + self.batch_size], rng)
 
@@ -101,8 +98,10 @@ class Interactions:
     def _check(self) -> None:
         if self.users.shape != self.items.shape:
             raise DataError("users and items must have the same length")
-        for name, values, bound in (("user", self.users, self.n_users), ("item", self.items,
-                                                                          self.n_items)):
+        for name, values, bound in (
+            ("user", self.users, self.n_users),
+            ("item", self.items, self.n_items),
+        ):
             if values.size and (values.min() < 0 or values.max() >= bound):
                 raise DataError(f"{name} indices must lie in 0..{bound - 1}")
 
@@ -120,11 +119,10 @@ class Interactions:
     def get_sparse(self) -> sp.csr_matrix:
         """The ``[n_users, n_items]`` float32 CSR matrix (ratings, or 1.0 if implicit)."""
         if self._sparse is None:
-            values = (
-                np.ones(len(self), dtype=np.float32) if self.ratings is None else self.ratings
-            )
+            values = np.ones(len(self), dtype=np.float32) if self.ratings is None else self.ratings
             matrix = sp.csr_matrix(
-                (values, (self.users, self.items)), shape=(self.n_users, self.n_items),
+                (values, (self.users, self.items)),
+                shape=(self.n_users, self.n_items),
                 dtype=np.float32,
             )
             matrix.sum_duplicates()
@@ -315,8 +313,7 @@ class Dataset:
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
     ):
-        for name, frame in (("train", train_df), ("test", test_df), ("validation",
-                                                                     validation_df)):
+        for name, frame in (("train", train_df), ("test", test_df), ("validation", validation_df)):
             if frame is not None:
                 require_columns(frame, (USER, ITEM), f"{name} data")
         if len(train_df) == 0:
@@ -395,7 +392,10 @@ class Dataset:
         return Interactions(
             np.concatenate([first.users, second.users]),
             np.concatenate([first.items, second.items]),
-            self.n_users, self.n_items, ratings, timestamps,
+            self.n_users,
+            self.n_items,
+            ratings,
+            timestamps,
         )
 
     def __repr__(self) -> str:
@@ -413,10 +413,8 @@ class Dataset:
             self._info = {
                 "n_users": self.n_users,
                 "n_items": self.n_items,
-                "user_mapping": dict(zip(self.user_ids.tolist(), range(self.n_users),
-                                         strict=True)),
-                "item_mapping": dict(zip(self.item_ids.tolist(), range(self.n_items),
-                                         strict=True)),
+                "user_mapping": dict(zip(self.user_ids.tolist(), range(self.n_users), strict=True)),
+                "item_mapping": dict(zip(self.item_ids.tolist(), range(self.n_items), strict=True)),
                 "n_interactions": len(self.train),
                 "implicit": self.implicit,
                 "report": dict(self.report),

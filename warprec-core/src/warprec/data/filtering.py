@@ -77,8 +77,9 @@ class UserMinInteractions:
     """
 
     def __init__(self, min_interactions: int):
-        self.min_interactions = _min_count("min_interactions", min_interactions,
-                                           "UserMinInteractions")
+        self.min_interactions = _min_count(
+            "min_interactions", min_interactions, "UserMinInteractions"
+        )
 
     def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
         """Rows of the users with enough rows."""
@@ -94,8 +95,9 @@ class ItemMinInteractions:
     """
 
     def __init__(self, min_interactions: int):
-        self.min_interactions = _min_count("min_interactions", min_interactions,
-                                           "ItemMinInteractions")
+        self.min_interactions = _min_count(
+            "min_interactions", min_interactions, "ItemMinInteractions"
+        )
 
     def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
         """Rows of the items with enough rows."""
@@ -127,9 +129,7 @@ class KCore:
         while True:
             user_counts = np.bincount(users[keep], minlength=users.max(initial=-1) + 1)
             item_counts = np.bincount(items[keep], minlength=items.max(initial=-1) + 1)
-            still = keep & (user_counts[users] >= self.user_k) & (
-                item_counts[items] >= self.item_k
-            )
+            still = keep & (user_counts[users] >= self.user_k) & (item_counts[items] >= self.item_k)
             if still.sum() == keep.sum():
                 return df[keep]
             keep = still

@@ -62,10 +62,7 @@ class NegativeSampler:
         users = np.asarray(users, dtype=np.int64)
         flat = np.repeat(users, n)
         self._check_saturated(flat)
-        if self._cdf is None:
-            items = self._uniform(flat, rng)
-        else:
-            items = self._popularity(flat, rng)
+        items = self._uniform(flat, rng) if self._cdf is None else self._popularity(flat, rng)
         return items.reshape(users.size, n)
 
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -253,20 +253,20 @@ class TimestampSlicing(Splitter):
         validation_ratio: float | None = None,
     ):
         if (test_timestamp is None) == (test_ratio is None):
-            raise ConfigError(
-                "TimestampSlicing needs exactly one of test_timestamp and test_ratio"
-            )
+            raise ConfigError("TimestampSlicing needs exactly one of test_timestamp and test_ratio")
         if validation_timestamp is not None and validation_ratio is not None:
             raise ConfigError(
                 "TimestampSlicing takes validation_timestamp or validation_ratio, not both"
             )
         self.test_timestamp = test_timestamp
-        self.test_ratio = None if test_ratio is None else _ratio(
-            "test_ratio", test_ratio, "TimestampSlicing"
+        self.test_ratio = (
+            None if test_ratio is None else _ratio("test_ratio", test_ratio, "TimestampSlicing")
         )
         self.validation_timestamp = validation_timestamp
-        self.validation_ratio = None if validation_ratio is None else _ratio(
-            "validation_ratio", validation_ratio, "TimestampSlicing"
+        self.validation_ratio = (
+            None
+            if validation_ratio is None
+            else _ratio("validation_ratio", validation_ratio, "TimestampSlicing")
         )
 
     @staticmethod

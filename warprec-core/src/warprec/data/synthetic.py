@@ -63,26 +63,34 @@ def synthetic(
         missing = n_interactions - users.size
         if missing <= 0:
             break
-        new_users = _draw_users(rng, n_users, int(missing * 1.2) + 16, min_user_interactions,
-                                first=users.size == 0)
+        new_users = _draw_users(
+            rng, n_users, int(missing * 1.2) + 16, min_user_interactions, first=users.size == 0
+        )
         topics = _draw_topics(rng, tastes, new_users)
-        new_items = items_by_topic[np.minimum(
-            np.searchsorted(cdf_by_topic, topics + rng.random(new_users.size), side="right"),
-            n_items - 1,
-        )]
+        new_items = items_by_topic[
+            np.minimum(
+                np.searchsorted(cdf_by_topic, topics + rng.random(new_users.size), side="right"),
+                n_items - 1,
+            )
+        ]
         noisy = rng.random(new_users.size) < noise
         new_items[noisy] = np.minimum(
             np.searchsorted(global_cdf, rng.random(int(noisy.sum())), side="right"), n_items - 1
         )
-        users, items = _unique_pairs(np.concatenate([users, new_users]),
-                                     np.concatenate([items, new_items]), n_items)
+        users, items = _unique_pairs(
+            np.concatenate([users, new_users]), np.concatenate([items, new_items]), n_items
+        )
     users, items = users[:n_interactions], items[:n_interactions]
     return _frame(rng, users, items, item_topic, tastes)
 
 
 def _check(n_users: int, n_items: int, n_interactions: int, n_topics: int) -> None:
-    for name, value in (("n_users", n_users), ("n_items", n_items), ("n_topics", n_topics),
-                        ("n_interactions", n_interactions)):
+    for name, value in (
+        ("n_users", n_users),
+        ("n_items", n_items),
+        ("n_topics", n_topics),
+        ("n_interactions", n_interactions),
+    ):
         if int(value) != value or value < 1:
             raise ConfigError(f"synthetic: {name} must be a positive integer, got {value!r}")
     if n_interactions > n_users * n_items // 2:
@@ -101,8 +109,9 @@ def _topic_cdfs(
     topics = item_topic[order]
     weights = popularity[order]
     totals = np.bincount(topics, weights=weights, minlength=n_topics)
-    within = np.cumsum(weights) - np.repeat(np.cumsum(totals) - totals, np.bincount(
-        topics, minlength=n_topics))
+    within = np.cumsum(weights) - np.repeat(
+        np.cumsum(totals) - totals, np.bincount(topics, minlength=n_topics)
+    )
     return topics + within / totals[topics], order
 
 
@@ -156,11 +165,12 @@ def _frame(
     elapsed = clock[1:] - np.repeat(clock[starts], counts)
     user_start = rng.uniform(0, 365 * 86_400, size=tastes.shape[0])
     affinity = tastes[users, topics] * tastes.shape[1] / 4.0
-    ratings = np.clip(np.rint(1.2 + 3.0 * np.sqrt(affinity) + rng.normal(0, 0.6, users.size)),
-                      1, 5)
-    return pd.DataFrame({
-        USER: users + 1,
-        ITEM: items + 1,
-        RATING: ratings.astype(np.float32),
-        TIMESTAMP: (_START + user_start[users] + elapsed).astype(np.int64),
-    })
+    ratings = np.clip(np.rint(1.2 + 3.0 * np.sqrt(affinity) + rng.normal(0, 0.6, users.size)), 1, 5)
+    return pd.DataFrame(
+        {
+            USER: users + 1,
+            ITEM: items + 1,
+            RATING: ratings.astype(np.float32),
+            TIMESTAMP: (_START + user_start[users] + elapsed).astype(np.int64),
+        }
+    )

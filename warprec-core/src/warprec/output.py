@@ -1,0 +1,141 @@
+"""The run folder: a new folder per run, files written atomically, nothing overwritten.
+
+Every file goes to a temporary name in the same folder and is renamed into place, so a
+reader (or a crash) never sees half a file. ``results.json`` is rewritten after each
+model, so an interrupted run keeps the models that finished.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from warprec.errors import ConfigError
+
+__all__ = ["RunFolder", "format_table", "results_rows"]
+
+
+class RunFolder:
+    """The folder of one run; ``create`` makes a fresh one or takes an empty ``--output``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, base: str | Path, dataset_name: str, output: str | Path | None = None
+               ) -> RunFolder:
+        """A new ``<base>/<dataset_name>/<run id>/``, or exactly ``output`` (empty or absent).
+
+        The run id is the UTC start time; a clash (two runs in the same second) adds a
+        counter. An ``output`` folder that exists and holds anything is refused.
+        """
+        if output is not None:
+            path = Path(output)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise ConfigError(f"--output {str(path)!r}: exists and is not an empty folder; "
+                                  "expected an empty or absent folder (nothing is overwritten)")
+            path.mkdir(parents=True, exist_ok=True)
+            return cls(path)
+        parent = Path(base) / dataset_name
+        parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H-%M-%S")
+        for n in range(1000):
+            path = parent / (stamp if n == 0 else f"{stamp}_{n}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return cls(path)
+        raise ConfigError(f"{parent}: cannot create a new run folder")
+
+    @contextmanager
+    def open_atomic(self, relative: str, mode: str = "w") -> Iterator[IO[Any]]:
+        """Open a temporary file that becomes ``relative`` when the block ends cleanly."""
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            encoding = None if "b" in mode else "utf-8"
+            with os.fdopen(fd, mode, encoding=encoding) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def write_text(self, relative: str, text: str) -> Path:
+        """Write a text file atomically; returns its path."""
+        with self.open_atomic(relative) as handle:
+            handle.write(text)
+        return self.path / relative
+
+    def write_json(self, relative: str, data: Any) -> Path:
+        """Write JSON atomically (NaN and infinities become null)."""
+        return self.write_text(relative, json.dumps(_finite(data), indent=2) + "\n")
+
+    def write_with(self, relative: str, writer: Callable[[Path], Any]) -> Path:
+        """Let ``writer(tmp_path)`` write a file (e.g. a checkpoint), then rename it."""
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            writer(Path(tmp))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
+def results_rows(models: Sequence[dict[str, Any]], split: str = "test"
+                 ) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the results table: one row per model, metrics as columns."""
+    metrics: list[str] = []
+    for model in models:
+        for name in model.get(split) or {}:
+            if name not in metrics:
+                metrics.append(name)
+    header = ["model", *metrics]
+    rows = []
+    for model in models:
+        values = model.get(split) or {}
+        if model.get("status", "ok") != "ok" and not values:
+            rows.append([model["model"], *([model["status"]] * len(metrics))])
+            continue
+        rows.append([model["model"], *(_number(values.get(m)) for m in metrics)])
+    return header, rows
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned text table (model names left, numbers right-aligned)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(row[0]).ljust(widths[0])]
+        cells += [str(c).rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
