@@ -169,6 +169,62 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: s
         click.echo("  ".join([*cells, str(row[-1])]).rstrip())
 
 
+@cli.command("run")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(file_okay=False),
+              help="Write the run into this folder (it must be empty or absent).")
+@click.option("--device", help="Override general.device (cpu, cuda, cuda:N, auto).")
+@click.option("--seed", type=int, help="Override general.seed.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the results table.")
+@click.pass_context
+def run_command(ctx: click.Context, config_file: str, output: str | None, device: str | None,
+                seed: int | None, quiet: bool) -> None:
+    """Run the experiment CONFIG_FILE describes: print the results table, write the run."""
+    from warprec.experiment import run_experiment
+
+    overrides = {k: v for k, v in (("general.device", device), ("general.seed", seed))
+                 if v is not None}
+    try:
+        results = run_experiment(config_file, output, overrides=overrides, quiet=quiet)
+    except (WarpRecError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if ctx.obj["debug"]:
+            raise
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} "
+                   "(run with --debug for the traceback)", err=True)
+        sys.exit(1)
+    click.echo(results.table())
+    if not quiet:
+        click.echo(f"\nResults written to {results.path}", err=True)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Experiment configuration files."""
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the configuration (for editor completion)."""
+    from warprec.config import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@config_group.command("check")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+def config_check(config_file: str) -> None:
+    """Validate CONFIG_FILE without running it (custom modules are imported)."""
+    from warprec.experiment import check_config
+
+    config, trials = check_config(config_file)
+    for warning in config.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    counts = ", ".join(f"{name}: {n} trial{'s' * (n != 1)}" for name, n in trials.items())
+    click.echo(f"{config_file}: OK ({counts})")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one ``Error:`` line, exit status 2."""
     try:

@@ -29,6 +29,7 @@ from warprec.errors import ConfigError, RegistryError
 
 __all__ = [
     "DISTRIBUTIONS",
+    "FILTER_ALIASES",
     "SECTIONS",
     "SPLIT_STRATEGIES",
     "Config",
@@ -74,6 +75,15 @@ SPLIT_STRATEGIES: dict[str, str] = {
     "k_fold_cross_validation": "KFold",
 }
 
+# WarpRec's filter names and parameter names -> the registry's.
+FILTER_ALIASES: dict[str, tuple[str, dict[str, str]]] = {
+    "UserMin": ("UserMinInteractions", {"min_interactions": "min_interactions"}),
+    "ItemMin": ("ItemMinInteractions", {"min_interactions": "min_interactions"}),
+    "IterativeKCore": ("KCore", {"min_interactions": "k"}),
+    "DropUser": ("DropIds", {"user_ids_to_filter": "users"}),
+    "DropItem": ("DropIds", {"item_ids_to_filter": "items"}),
+}
+
 # Search-space keywords: name -> (minimum, maximum) number of numeric arguments.
 DISTRIBUTIONS: dict[str, tuple[int, int]] = {
     "uniform": (2, 2),
@@ -91,6 +101,8 @@ DISTRIBUTIONS: dict[str, tuple[int, int]] = {
 CATEGORICAL = ("choice", "grid")
 
 _SEP = Key("str", "\t", "Column separator.")
+_READ_SEP = Key("str", None, "Column separator (default: from the extension, ',' for .csv, "
+                "else tab).")
 _SPLIT_ONE = {
     "strategy": Key("str", None, "random_holdout, temporal_holdout, random_leave_k_out, "
                     "temporal_leave_k_out, timestamp_slicing, k_fold_cross_validation, "
@@ -118,7 +130,7 @@ SECTIONS: dict[str, Key] = {
                               "n_users, n_items)."),
         "file_format": Key("choice", "tabular", "File format.", choices=("tabular", "parquet"),
                            nullable=False),
-        "sep": _SEP,
+        "sep": _READ_SEP,
         "header": Key("bool", True, "Whether the first row holds the column names.",
                       nullable=False),
         "rating_type": Key("choice", "implicit", "'implicit' (every interaction counts 1) or "
@@ -136,7 +148,7 @@ SECTIONS: dict[str, Key] = {
             "local_path": Key("str", None, "Folder holding train, optional validation, and "
                               "test files."),
             "ext": Key("str", ".tsv", "Extension of the split files.", nullable=False),
-            "sep": _SEP,
+            "sep": _READ_SEP,
             "header": Key("bool", True, "Whether the files have a header row.",
                           nullable=False),
             "file_format": Key("choice", "tabular", "File format.",
@@ -165,6 +177,10 @@ SECTIONS: dict[str, Key] = {
                         choices=("full", "sampled"), nullable=False),
         "num_negatives": Key("int", 99, "Negatives per positive (strategy: sampled).",
                              minimum=1, nullable=False),
+        "negative_sampling": Key("choice", "uniform", "How sampled negatives are drawn.",
+                                 choices=("uniform", "popularity"), nullable=False),
+        "pop_ratio": Key("float", 0.8, "Share of interactions covered by the popular short "
+                         "head (APLT).", exclusive_minimum=0.0, maximum=1.0, nullable=False),
         "seed": Key("int", None, "Seed of sampled evaluation (default: general.seed).",
                     minimum=0),
         "batch_size": Key("int", 1024, "Users per evaluation batch.", minimum=1,
@@ -232,6 +248,16 @@ _MODEL_KEYS: dict[str, Key] = {
         "validation_metric": Key("str", None, "Metric@k of this model's search (default: "
                                  "evaluation.validation_metric)."),
         "refit": Key("bool", None, "Override general.refit for this model."),
+        "optimizer": Key("section", doc="Optimizer of iterative models.", fields={
+            "name": Key("str", "Adam", "Adam, AdamW, SGD, Adagrad, RMSprop or SparseAdam.",
+                        nullable=False),
+            "params": Key("mapping", None, "Extra constructor arguments (e.g. momentum)."),
+        }),
+        "lr_scheduler": Key("section", doc="Learning-rate scheduler of iterative models.",
+                            fields={
+            "name": Key("str", None, "A torch.optim.lr_scheduler class (e.g. StepLR)."),
+            "params": Key("mapping", None, "Its constructor arguments."),
+        }),
         "scheduler": Key("choice", "fifo", "Only 'fifo' (every trial runs to the end).",
                          choices=("fifo",), nullable=False),
         "properties": Key("section", doc="Search properties.", fields={
@@ -249,8 +275,8 @@ _MODEL_KEYS: dict[str, Key] = {
                         minimum=1),
         "min_delta": Key("float", 0.0, "Smallest change counted as an improvement.",
                          minimum=0.0, nullable=False),
-        "grace_period": Key("int", 0, "Evaluations before stopping may trigger.",
-                            minimum=0, nullable=False),
+        "grace_period": Key("int", 0, "Only 0 (stopping may trigger from the first "
+                            "evaluation).", minimum=0, maximum=0, nullable=False),
     }),
     "meta": Key("section", doc="Outputs of this model.", fields={
         "save_model": Key("bool", False, "Write checkpoints/<model>.pt.", nullable=False),
@@ -292,10 +318,9 @@ _UNSUPPORTED: dict[str, set[str]] = {
     "": {"training", "rerank", "remote"},
     "reader": {"side", "clustering", "knowledge", "azure_blob_name"},
     "writer": {"azure_blob_experiment_container"},
-    "evaluation": {"complex_metrics", "propensity", "candidates", "mask_seen",
-                   "negative_sampling", "neg_alpha", "beta", "pop_ratio"},
+    "evaluation": {"complex_metrics", "propensity", "candidates", "mask_seen", "neg_alpha",
+                   "beta"},
     "general": {"callback", "azure"},
-    "models.*.optimization": {"lr_scheduler", "optimizer"},
 }
 
 # WarpRec's older flat splitter layout, named in the error so users can move it.
@@ -663,6 +688,9 @@ def _complete(data: dict[str, Any]) -> None:
     elif not reader["split"]["local_path"]:
         raise ConfigError("reader.split.local_path: missing; expected the folder holding "
                           "the train, validation and test files (loading_strategy: split)")
+    if reader["loading_strategy"] == "split" and data["filtering"]:
+        raise ConfigError("filtering: given with reader.loading_strategy: split (pre-split "
+                          "data is used as it is); remove the filtering section")
     if reader["dataset_params"] and not reader["dataset"]:
         raise ConfigError("reader.dataset_params: given without reader.dataset")
     _complete_splitter(data["splitter"], general["seed"], reader["loading_strategy"])
@@ -729,6 +757,9 @@ def _check_strategy(path: str, part: dict[str, Any]) -> None:
                     "folds": "an integer >= 2"}[needs]
         raise ConfigError(f"{path}.{needs}: missing for strategy {canonical!r}; expected "
                           f"{expected}")
+    if needs == "timestamp" and part["timestamp"] == "best":
+        raise ConfigError(f"{path}.timestamp: 'best' is not supported by this version; "
+                          "expected an integer timestamp")
     if needs == "ratio" and part["ratio"] >= 1.0:
         raise ConfigError(f"{path}.ratio: got {part['ratio']!r}; expected a value < 1")
     extra = [k for k in ("ratio", "k", "folds", "timestamp") if k != needs and part[k] is not None]
@@ -738,7 +769,12 @@ def _check_strategy(path: str, part: dict[str, Any]) -> None:
 
 
 def _check_validation_metric(path: str, value: str, ev: dict[str, Any]) -> None:
-    name, k = parse_metric_name(value, path)
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: got {_show(value)}; expected Metric@k, e.g. 'nDCG@10'")
+    if "@" in value:
+        name, k = parse_metric_name(value, path)
+    else:  # a metric without a cutoff (e.g. ItemCoverage): checked against the evaluator
+        name, k = value.strip(), ev["top_k"][0]
     known = {m.lower() for m in ev["metrics"]}
     if name.lower() not in known or k not in ev["top_k"]:
         computed = [f"{m}@{c}" for m in ev["metrics"] for c in ev["top_k"]]
@@ -790,7 +826,8 @@ def _check_names(data: dict[str, Any]) -> None:
     if reader["dataset"]:
         _lookup(dataset_registry, reader["dataset"], "reader.dataset")
     for name in data["filtering"]:
-        _lookup(filter_registry, name, f"filtering.{name}")
+        target = FILTER_ALIASES.get(name, (name,))[0]
+        _lookup(filter_registry, target, f"filtering.{name}")
     for part in ("test_splitting", "validation_splitting"):
         split = data["splitter"][part]
         if split is not None and split["strategy"] not in SPLIT_STRATEGIES:

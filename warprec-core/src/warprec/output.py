@@ -42,8 +42,8 @@ class RunFolder:
                 raise ConfigError(f"--output {str(path)!r}: exists and is not an empty folder; "
                                   "expected an empty or absent folder (nothing is overwritten)")
             path.mkdir(parents=True, exist_ok=True)
-            return cls(path)
-        parent = Path(base) / dataset_name
+            return cls(path.resolve())
+        parent = (Path(base) / dataset_name).resolve()
         parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H-%M-%S")
         for n in range(1000):
@@ -67,7 +67,7 @@ class RunFolder:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, target)
+            _publish(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -90,11 +90,19 @@ class RunFolder:
         os.close(fd)
         try:
             writer(Path(tmp))
-            os.replace(tmp, target)
+            _publish(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+
+def _publish(tmp: str, target: Path) -> None:
+    # mkstemp creates the file 0600: give it the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
 
 
 def _finite(data: Any) -> Any:

@@ -8,7 +8,7 @@ back into the same tensor), so the fit holds one n x n matrix plus a block.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,23 +18,29 @@ from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
 
-__all__ = ["EASE", "ease_weights", "gram_matrix"]
+__all__ = ["EASE", "ease_weights", "gram_upper"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 # Bytes of sparse product materialised at once while building the Gram matrix.
 _BLOCK_BYTES = 64 * 2**20
 
 
-def gram_matrix(X: sp.csr_matrix, dtype: Any = np.float32) -> np.ndarray:
-    """Return the dense ``X^T X`` (C order, ``dtype``), built from row blocks of ``X^T``."""
+def gram_upper(X: sp.csr_matrix, dtype: Any = np.float32) -> np.ndarray:
+    """``X^T X`` as a dense C-ordered ``dtype`` array whose upper triangle is exact.
+
+    Built a block of rows at a time from the sparse product; the lower triangle (zero
+    outside the diagonal blocks) is skipped since the Cholesky routines never read it,
+    which halves the work.
+    """
     X = sp.csr_matrix(X, dtype=dtype)
     Xt = X.T.tocsr()
+    Xc = X.tocsc()
     n = X.shape[1]
     G = np.zeros((n, n), dtype=dtype)
     rows = max(1, _BLOCK_BYTES // (12 * max(n, 1)))
     for start in range(0, n, rows):
         stop = min(start + rows, n)
-        (Xt[start:stop] @ X).toarray(out=G[start:stop])
+        G[start:stop, start:] = (Xt[start:stop] @ Xc[:, start:].tocsr()).toarray()
     return G
 
 
@@ -50,17 +56,17 @@ def ease_weights(
     device it is a tensor computed there. Raises :class:`ConfigError` when
     ``X^T X + l2 I`` is not positive definite.
     """
-    G = gram_matrix(X, _DTYPES[dtype])
+    G = gram_upper(X, _DTYPES[dtype])
     G.ravel()[:: G.shape[0] + 1] += l2
     device = torch.device(device)
-    if device.type == "cpu":
-        _inverse_in_place(G, l2)
+    if device.type != "cpu":
         _fill_lower_from_upper(G)
-        B = G
-        B /= -np.diag(B).copy()
-        np.fill_diagonal(B, 0.0)
-        return B
-    return _ease_torch(G, l2, device)
+        return _ease_torch(G, l2, device)
+    _inverse_in_place(G, l2)
+    _fill_lower_from_upper(G)
+    G /= -np.diag(G).copy()
+    np.fill_diagonal(G, 0.0)
+    return G
 
 
 def _inverse_in_place(G: np.ndarray, l2: float) -> None:
@@ -90,7 +96,8 @@ def _fill_lower_from_upper(G: np.ndarray, block: int = 256) -> None:
 
 
 def _ease_torch(G: np.ndarray, l2: float, device: torch.device) -> torch.Tensor:
-    """EASE weights on ``device``: Cholesky factor and inverse overwrite one tensor."""
+    """EASE weights of the full SPD ``G`` on ``device``: the Cholesky factor and the
+    inverse overwrite one tensor there."""
     A = torch.from_numpy(G).to(device)
     del G
     info = torch.empty((), dtype=torch.int32, device=device)
@@ -108,3 +115,34 @@ def _not_positive_definite(l2: float, minor: int, n: int) -> ConfigError:
         f"EASE: X^T X + l2*I is not positive definite (leading minor {minor} of {n}) "
         f"with l2={l2}; use a larger l2 (e.g. {max(10 * l2, 1.0):g})"
     )
+
+
+class EASE(ItemSimRecommender):
+    """Embarrassingly Shallow Autoencoder (Steck, WWW 2019): ``scores = X_u @ B``.
+
+    Fitted in the constructor; on CPU through LAPACK in place, on CUDA with torch on
+    the model's device.
+    """
+
+    l2: float = 100.0
+    """L2 regularisation added to the diagonal of the Gram matrix ``X^T X`` (>= 0)."""
+    dtype: Literal["float32", "float64"] = "float32"
+    """Precision of the Gram matrix and its inverse; the weights are kept in float32."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ):
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        if not self.l2 >= 0:
+            raise ConfigError(f"EASE: hyperparameter 'l2' must be >= 0, got {self.l2}")
+        weights = ease_weights(self.train_matrix, self.l2, self.dtype, self.device)
+        if isinstance(weights, torch.Tensor):
+            self.item_similarity = weights.float()
+        else:
+            self.item_similarity = weights.astype(np.float32, copy=False)

@@ -15,7 +15,7 @@ Each target keeps its ``k`` most similar neighbours (itself excluded). ItemKNN s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,3 +63,106 @@ def _reweight(similarity: str, squared: np.ndarray, shrink: float, alpha: float)
     target = squared**power
     neighbour = squared ** (1.0 - power)
     return lambda t, n, dot: (dot / (target[t] * neighbour[n] + shrink)).astype(np.float32)
+
+
+def _check_knn(model: Recommender) -> None:
+    """Validate the neighbourhood hyperparameters shared by ItemKNN and UserKNN."""
+    name = type(model).__name__
+    if model.k < 1:
+        raise ConfigError(f"{name}: hyperparameter 'k' must be >= 1, got {model.k}")
+    if not model.shrink >= 0:
+        raise ConfigError(f"{name}: hyperparameter 'shrink' must be >= 0, got {model.shrink}")
+    if not 0 <= model.asymmetric_alpha <= 1:
+        raise ConfigError(
+            f"{name}: hyperparameter 'asymmetric_alpha' must lie in [0, 1], "
+            f"got {model.asymmetric_alpha}"
+        )
+
+
+class ItemKNN(ItemSimRecommender):
+    """Item-based k-nearest neighbours (Sarwar et al. 2001) with a sparse top-k similarity."""
+
+    k: int = 100
+    """Neighbours kept per item."""
+    similarity: Literal["cosine", "jaccard", "asymmetric"] = "cosine"
+    """Similarity between two items' user vectors."""
+    shrink: float = 0.0
+    """Added to the similarity denominator: damps pairs with little support (>= 0)."""
+    asymmetric_alpha: float = 0.5
+    """Exponent ``a`` of the asymmetric cosine, in [0, 1]; 0.5 is the cosine."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ):
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        _check_knn(self)
+        neighbours = knn_similarity(
+            self.train_matrix.T.tocsr(), self.k, self.similarity, self.shrink, self.asymmetric_alpha
+        )
+        # Row j of `neighbours` holds j's neighbours i; the score needs s(j, i) at [i, j].
+        self.item_similarity = neighbours.T.tocsr()
+
+
+class UserKNN(Recommender):
+    """User-based k-nearest neighbours: a user's scores are the similarity-weighted sum of
+    their neighbours' interactions."""
+
+    k: int = 100
+    """Neighbours kept per user."""
+    similarity: Literal["cosine", "jaccard", "asymmetric"] = "cosine"
+    """Similarity between two users' item vectors."""
+    shrink: float = 0.0
+    """Added to the similarity denominator: damps pairs with little support (>= 0)."""
+    asymmetric_alpha: float = 0.5
+    """Exponent ``a`` of the asymmetric cosine, in [0, 1]; 0.5 is the cosine."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ):
+        super().__init__(params, info, *args, seed=seed, **kwargs)
+        _check_knn(self)
+        self.train_matrix = sp.csr_matrix(interactions.get_sparse(), dtype=np.float32)
+        self.user_similarity = knn_similarity(
+            self.train_matrix, self.k, self.similarity, self.shrink, self.asymmetric_alpha
+        )
+
+    def predict(
+        self, user_indices: Tensor, *args: Any, item_indices: Tensor | None = None, **kwargs: Any
+    ) -> Tensor:
+        """Scores ``user_similarity[users] @ train_matrix``, all items or ``item_indices``."""
+        users = user_indices.detach().cpu().numpy()
+        dense = (self.user_similarity[users] @ self.train_matrix).toarray()
+        scores = torch.from_numpy(dense).to(self.device)
+        if item_indices is None:
+            return scores
+        return scores.gather(1, item_indices.to(scores.device))
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The training matrix and the user similarity, saved with the checkpoint."""
+        return {"train_matrix": self.train_matrix, "user_similarity": self.user_similarity}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_extra_state` saved."""
+        self.train_matrix = state["train_matrix"]
+        self.user_similarity = state["user_similarity"]
+
+    @classmethod
+    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
+        # Built without training data; load_state_dict then restores the matrices.
+        model = cls.__new__(cls)
+        Recommender.__init__(model, params, info, seed=seed)
+        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
+        model.user_similarity = sp.csr_matrix((model.n_users, model.n_users), dtype=np.float32)
+        return model

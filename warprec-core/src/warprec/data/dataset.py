@@ -320,22 +320,32 @@ class Dataset:
             raise DataError("train data is empty: nothing to train on")
         self.implicit = RATING not in train_df.columns if implicit is None else implicit
         self.report: dict[str, int] = dict(report or {})
-        self._user_index = pd.Index(np.unique(train_df[USER].to_numpy()))
-        self._item_index = pd.Index(np.unique(train_df[ITEM].to_numpy()))
-        self.user_ids: np.ndarray = self._user_index.to_numpy()
-        self.item_ids: np.ndarray = self._item_index.to_numpy()
+        train_users, user_ids = pd.factorize(train_df[USER], sort=True)
+        train_items, item_ids = pd.factorize(train_df[ITEM], sort=True)
+        self._user_index = pd.Index(user_ids)
+        self._item_index = pd.Index(item_ids)
+        self.user_ids: np.ndarray = np.asarray(user_ids)
+        self.item_ids: np.ndarray = np.asarray(item_ids)
         self.n_users = len(self.user_ids)
         self.n_items = len(self.item_ids)
-        self.train = self._interactions(train_df, "train")
+        self.train = self._interactions(train_df, "train", (train_users, train_items))
         self.validation = (
             None if validation_df is None else self._interactions(validation_df, "validation")
         )
         self.test = self._interactions(test_df, "test")
         self.train_validation = self._merge(self.train, self.validation)
-        self.train_sessions = Sessions(
-            self.train.users, self.train.items, self.n_users, self.n_items, self.train.timestamps
-        )
+        self._sessions: Sessions | None = None
         self._info: dict[str, Any] | None = None
+
+    @property
+    def train_sessions(self) -> Sessions:
+        """The training part as time-ordered :class:`Sessions` (built on first use)."""
+        if self._sessions is None:
+            train = self.train
+            self._sessions = Sessions(
+                train.users, train.items, self.n_users, self.n_items, train.timestamps
+            )
+        return self._sessions
 
     @classmethod
     def from_dataframe(
@@ -365,20 +375,35 @@ class Dataset:
         split = (splitter or RandomHoldout()).split(df)
         return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
 
-    def _interactions(self, frame: pd.DataFrame, name: str) -> Interactions:
-        users = self._user_index.get_indexer(frame[USER].to_numpy())
-        items = self._item_index.get_indexer(frame[ITEM].to_numpy())
+    def _interactions(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        codes: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Interactions:
+        if codes is None:
+            codes = (
+                self._user_index.get_indexer(frame[USER]),
+                self._item_index.get_indexer(frame[ITEM]),
+            )
+        users, items = codes
+        if name == "train":
+            _check_ids(frame, users, items)
         known = (users >= 0) & (items >= 0)
-        cold = int(known.size - known.sum())
         if name != "train":
-            self.report[f"{name}_cold_rows"] = cold
+            self.report[f"{name}_cold_rows"] = int(known.size - known.sum())
+        keep = known & _last_of_duplicates(users, items, self.n_items)
+        if (known & ~keep).any():
+            self.report[f"{name}_duplicates"] = int((known & ~keep).sum())
         ratings = None
         if not self.implicit:
             require_columns(frame, (RATING,), f"{name} data (explicit feedback)")
-            ratings = frame[RATING].to_numpy(dtype=np.float32)[known]
-        timestamps = frame[TIMESTAMP].to_numpy()[known] if TIMESTAMP in frame.columns else None
+            ratings = frame[RATING].to_numpy(dtype=np.float32)[keep]
+            if np.isnan(ratings).any():
+                raise DataError(f"{name} data: column {RATING!r} has empty (NaN) values")
+        timestamps = frame[TIMESTAMP].to_numpy()[keep] if TIMESTAMP in frame.columns else None
         return Interactions(
-            users[known], items[known], self.n_users, self.n_items, ratings, timestamps
+            users[keep], items[keep], self.n_users, self.n_items, ratings, timestamps
         )
 
     def _merge(self, first: Interactions, second: Interactions | None) -> Interactions:
@@ -430,10 +455,24 @@ class Dataset:
         return _lookup(self._item_index, ids, "item")
 
 
+def _check_ids(frame: pd.DataFrame, users: np.ndarray, items: np.ndarray) -> None:
+    for column, codes in ((USER, users), (ITEM, items)):
+        if (codes < 0).any():
+            row = frame.index[np.flatnonzero(codes < 0)[0]]
+            raise DataError(f"train data: empty {column!r} at row {row!r}")
+
+
+def _last_of_duplicates(users: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+    """Mask keeping the last row of every repeated (user, item) pair (cold rows, with
+    index -1, never collide with a real pair)."""
+    keys = users.astype(np.int64) * (n_items + 1) + items
+    return ~pd.Index(keys).duplicated(keep="last")
+
+
 def _lookup(index: pd.Index, ids: Sequence[Any] | np.ndarray, kind: str) -> np.ndarray:
     values = np.asarray(ids)
     found = index.get_indexer(values)
     if (found < 0).any():
-        first = values[np.flatnonzero(found < 0)[0]]
+        first = values[found < 0][:1].tolist()[0]
         raise DataError(f"unknown {kind} id {first!r}: not in the training data")
     return found.astype(np.int64)

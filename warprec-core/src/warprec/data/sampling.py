@@ -20,6 +20,15 @@ __all__ = ["NegativeSampler"]
 _MAX_REDRAWS = 20
 
 
+def _sorted_search(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``searchsorted(keys, query, side="right")``, ~3x faster on large ``keys`` because
+    sorted queries walk ``keys`` in cache order."""
+    order = np.argsort(query)
+    found = np.empty(query.size, dtype=np.int64)
+    found[order] = np.searchsorted(keys, query[order], side="right")
+    return found
+
+
 class NegativeSampler:
     """Draws negatives for users from the complement of their positives in ``matrix``.
 
@@ -42,6 +51,7 @@ class NegativeSampler:
         self.strategy = strategy
         self._indptr = csr.indptr.astype(np.int64)
         self._degree = np.diff(self._indptr)
+        self._any_saturated = bool((self._degree >= self.n_items).any())
         positives = csr.indices.astype(np.int64)
         rows = np.repeat(np.arange(self.n_users, dtype=np.int64), self._degree)
         self._keys = rows * self.n_items + positives
@@ -60,7 +70,7 @@ class NegativeSampler:
     def sample(self, users: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Return ``[len(users), n]`` int64 negatives, none a positive of its user."""
         users = np.asarray(users, dtype=np.int64)
-        flat = np.repeat(users, n)
+        flat = users if n == 1 else np.repeat(users, n)
         self._check_saturated(flat)
         items = self._uniform(flat, rng) if self._cdf is None else self._popularity(flat, rng)
         return items.reshape(users.size, n)
@@ -70,10 +80,13 @@ class NegativeSampler:
         keys = np.asarray(users, dtype=np.int64) * self.n_items + np.asarray(items, np.int64)
         if self._keys.size == 0:
             return np.zeros(keys.shape, dtype=bool)
-        pos = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
+        # side="right" lands one past an exact match.
+        pos = np.maximum(_sorted_search(self._keys, keys) - 1, 0)
         return self._keys[pos] == keys
 
     def _check_saturated(self, users: np.ndarray) -> None:
+        if not self._any_saturated:
+            return
         full = self._degree[users] >= self.n_items
         if full.any():
             raise DataError(
@@ -86,8 +99,7 @@ class NegativeSampler:
         r = (rng.random(users.size) * free).astype(np.int64)
         r = np.minimum(r, free - 1)  # guards the float rounding at the top end
         query = users * (self.n_items + 1) + r
-        below = np.searchsorted(self._rank_keys, query, side="right") - self._indptr[users]
-        return r + below
+        return r + _sorted_search(self._rank_keys, query) - self._indptr[users]
 
     def _popularity(self, users: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         assert self._cdf is not None

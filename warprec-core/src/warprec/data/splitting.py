@@ -96,11 +96,30 @@ def _timestamps(df: pd.DataFrame, owner: str) -> np.ndarray:
     return df[TIMESTAMP].to_numpy()
 
 
-def _rank_in_user(df: pd.DataFrame, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's position among its user's rows ordered by ``key`` (ties: input order),
-    and the number of rows of that user."""
+def _user_order(codes: np.ndarray, key: np.ndarray | np.random.Generator) -> np.ndarray:
+    """Row order grouped by user code, by ``key`` inside a group (ties: input order), or
+    at random when ``key`` is a random generator."""
+    if isinstance(key, np.random.Generator):
+        # Random 31-bit keys below the user code. Timsort ("stable") runs near linear
+        # time on the usual files already grouped by user.
+        random = key.integers(0, 2**31, codes.size)
+        return np.argsort((codes.astype(np.int64) << 31) | random, kind="stable")
+    if np.issubdtype(key.dtype, np.integer) and key.size:
+        low, span = int(key.min()), int(key.max()) - int(key.min()) + 1
+        if span * (int(codes.max()) + 1) < 2**62:
+            # One stable sort of a combined integer key beats lexsort by ~3x, and is
+            # near linear on files already grouped by user and time.
+            return np.argsort(codes * span + (key - low), kind="stable")
+    return np.lexsort((key, codes))
+
+
+def _rank_in_user(
+    df: pd.DataFrame, key: np.ndarray | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's position among its user's rows ordered by ``key`` (ties: input order;
+    a random generator: a random order), and the number of rows of that user."""
     codes, _ = pd.factorize(df[USER], sort=False)
-    order = np.lexsort((key, codes))
+    order = _user_order(codes, key)
     counts = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.empty(codes.size, dtype=np.int64)
@@ -134,7 +153,7 @@ class RandomHoldout(Splitter):
         self.seed = seed
 
     def _hold(self, df: pd.DataFrame, ratio: float, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng.random(len(df)))
+        rank, count = _rank_in_user(df, rng)
         return rank >= count - _ratio_held(count, ratio)
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -192,7 +211,7 @@ class RandomLeaveKOut(Splitter):
         self.seed = seed
 
     def _hold(self, df: pd.DataFrame, k: int, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng.random(len(df)))
+        rank, count = _rank_in_user(df, rng)
         return rank >= count - _k_held(count, k)
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -318,13 +337,13 @@ class KFold(Splitter):
             yield KFold(self.k, fold, self.validation_ratio, self.seed).split(df)
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        rank, _ = _rank_in_user(df, rng.random(len(df)))
+        rank, _ = _rank_in_user(df, rng)
         codes, _ = pd.factorize(df[USER], sort=False)
         offset = rng.integers(0, self.k, size=codes.max() + 1 if codes.size else 0)
         return (rank + offset[codes]) % self.k == self.fold
 
     def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng.random(len(df)))
+        rank, count = _rank_in_user(df, rng)
         return rank >= count - _ratio_held(count, self.validation_ratio)
 
     def _has_validation(self) -> bool:

@@ -32,6 +32,7 @@ def synthetic(
     popularity_exponent: float = 1.0,
     noise: float = 0.1,
     min_user_interactions: int = 5,
+    taste_concentration: float = 0.1,
 ) -> pd.DataFrame:
     """Generate an interaction table with columns user_id, item_id, rating, timestamp.
 
@@ -45,6 +46,8 @@ def synthetic(
         popularity_exponent: Zipf exponent of item popularity.
         noise: share of interactions that follow global popularity instead of tastes.
         min_user_interactions: rows every user gets before the rest are dealt by activity.
+        taste_concentration: Dirichlet concentration of the user tastes; smaller values
+            focus each user on fewer topics (a stronger personal signal).
 
     Returns:
         A DataFrame sorted by user then timestamp; ratings are 1.0..5.0.
@@ -53,35 +56,69 @@ def synthetic(
     rng = np.random.default_rng(seed)
     item_topic = rng.integers(0, n_topics, size=n_items)
     popularity = rng.permutation(np.arange(1, n_items + 1) ** -float(popularity_exponent))
-    tastes = rng.dirichlet(np.full(n_topics, 0.3), size=n_users)
-    cdf_by_topic, items_by_topic = _topic_cdfs(item_topic, popularity, n_topics)
-    global_cdf = np.cumsum(popularity / popularity.sum())
-
+    tastes = rng.dirichlet(np.full(n_topics, taste_concentration), size=n_users)
+    sampler = _ItemSampler(rng, tastes, item_topic, popularity, noise)
+    activity = rng.lognormal(0.0, 1.0, size=n_users)
+    minimum = min(min_user_interactions, n_interactions // n_users)
     users = np.empty(0, dtype=np.int64)
     items = np.empty(0, dtype=np.int64)
+    # First every user's minimum (a few rounds, since repeated picks are dropped), then
+    # the rest by activity; truncating the tail never cuts into the minimum.
+    for _ in range(50):
+        deficit = np.maximum(minimum - np.bincount(users, minlength=n_users), 0)
+        if not deficit.any():
+            break
+        users, items = sampler.extend(users, items, np.repeat(np.arange(n_users), deficit))
     for _ in range(20):
         missing = n_interactions - users.size
         if missing <= 0:
             break
-        new_users = _draw_users(
-            rng, n_users, int(missing * 1.2) + 16, min_user_interactions, first=users.size == 0
-        )
-        topics = _draw_topics(rng, tastes, new_users)
-        new_items = items_by_topic[
-            np.minimum(
-                np.searchsorted(cdf_by_topic, topics + rng.random(new_users.size), side="right"),
-                n_items - 1,
-            )
-        ]
-        noisy = rng.random(new_users.size) < noise
-        new_items[noisy] = np.minimum(
-            np.searchsorted(global_cdf, rng.random(int(noisy.sum())), side="right"), n_items - 1
-        )
-        users, items = _unique_pairs(
-            np.concatenate([users, new_users]), np.concatenate([items, new_items]), n_items
-        )
+        extra = rng.choice(n_users, size=int(missing * 1.2) + 16, p=activity / activity.sum())
+        users, items = sampler.extend(users, items, extra)
     users, items = users[:n_interactions], items[:n_interactions]
     return _frame(rng, users, items, item_topic, tastes)
+
+
+class _ItemSampler:
+    """Draws items for users: a topic from the user's tastes, then an item of that
+    topic by popularity; a ``noise`` share follows global popularity instead."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        tastes: np.ndarray,
+        item_topic: np.ndarray,
+        popularity: np.ndarray,
+        noise: float,
+    ):
+        self.rng = rng
+        self.tastes = tastes
+        self.noise = noise
+        self.n_items = item_topic.size
+        self.cdf_by_topic, self.items_by_topic = _topic_cdfs(
+            item_topic, popularity, tastes.shape[1]
+        )
+        self.global_cdf = np.cumsum(popularity / popularity.sum())
+
+    def draw(self, users: np.ndarray) -> np.ndarray:
+        """One item per entry of ``users``."""
+        rng, last = self.rng, self.n_items - 1
+        topics = _draw_topics(rng, self.tastes, users)
+        position = np.searchsorted(self.cdf_by_topic, topics + rng.random(users.size), "right")
+        items = self.items_by_topic[np.minimum(position, last)]
+        noisy = rng.random(users.size) < self.noise
+        draws = np.searchsorted(self.global_cdf, rng.random(int(noisy.sum())), side="right")
+        items[noisy] = np.minimum(draws, last)
+        return items
+
+    def extend(
+        self, users: np.ndarray, items: np.ndarray, new_users: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Append an item for each of ``new_users``, dropping repeated pairs."""
+        new_items = self.draw(new_users)
+        return _unique_pairs(
+            np.concatenate([users, new_users]), np.concatenate([items, new_items]), self.n_items
+        )
 
 
 def _check(n_users: int, n_items: int, n_interactions: int, n_topics: int) -> None:
@@ -113,18 +150,6 @@ def _topic_cdfs(
         np.cumsum(totals) - totals, np.bincount(topics, minlength=n_topics)
     )
     return topics + within / totals[topics], order
-
-
-def _draw_users(
-    rng: np.random.Generator, n_users: int, size: int, minimum: int, first: bool
-) -> np.ndarray:
-    base = np.empty(0, dtype=np.int64)
-    if first:
-        per_user = min(minimum, size // n_users)
-        base = np.repeat(np.arange(n_users, dtype=np.int64), per_user)
-    activity = rng.lognormal(0.0, 1.0, size=n_users)
-    rest = rng.choice(n_users, size=max(size - base.size, 0), p=activity / activity.sum())
-    return np.concatenate([base, rest])
 
 
 def _draw_topics(rng: np.random.Generator, tastes: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -163,9 +188,11 @@ def _frame(
     clock = np.concatenate([[0.0], np.cumsum(rng.exponential(_MEAN_GAP, size=users.size))])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     elapsed = clock[1:] - np.repeat(clock[starts], counts)
-    user_start = rng.uniform(0, 365 * 86_400, size=tastes.shape[0])
-    affinity = tastes[users, topics] * tastes.shape[1] / 4.0
-    ratings = np.clip(np.rint(1.2 + 3.0 * np.sqrt(affinity) + rng.normal(0, 0.6, users.size)), 1, 5)
+    user_start = rng.random((tastes.shape[0],)) * (365 * 86_400)
+    # Taste for the item's topic relative to the user's favourite topic, in [0, 1].
+    affinity = tastes[users, topics] / tastes.max(axis=1)[users]
+    noisy = 2.2 + 2.2 * affinity + rng.normal(0.0, 0.9, users.size)
+    ratings = np.clip(np.rint(noisy), 1, 5)
     return pd.DataFrame(
         {
             USER: users + 1,

@@ -33,6 +33,7 @@ import sys
 import textwrap
 import types
 import typing
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,7 +45,7 @@ import torch
 from torch import Tensor, nn
 
 from warprec.errors import ConfigError, WarpRecError
-from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k
+from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
 from warprec.utils.device import resolve_device
 
 __all__ = [
@@ -161,7 +162,7 @@ class Recommender(nn.Module, abc.ABC):
                 users = user_indices.detach().cpu().long()
             else:
                 users = torch.as_tensor(np.asarray(user_indices), dtype=torch.long)
-            scores = self.predict(users.to(self.device), item_indices=None).float()
+            scores = writable(self.predict(users.to(self.device), item_indices=None).float(), self)
         finally:
             self.train(was_training)
         if exclude is not None:
@@ -199,7 +200,9 @@ class Recommender(nn.Module, abc.ABC):
                 f"{path}: unsupported checkpoint format {version!r} (expected {CHECKPOINT_FORMAT})"
             )
         model_cls = cls if not inspect.isabstract(cls) else _checkpoint_class(checkpoint)
-        model = model_cls._from_checkpoint(checkpoint["params"], checkpoint["info"], checkpoint["seed"])
+        model = model_cls._from_checkpoint(
+            checkpoint["params"], checkpoint["info"], checkpoint["seed"]
+        )
         state = checkpoint["state_dict"]
         own = model.state_dict()
         for key, tensor in state.items():
@@ -277,14 +280,7 @@ class ItemSimRecommender(Recommender):
         rows = self.train_matrix[users]
         similarity = self._similarity_on(self.device)
         if isinstance(similarity, Tensor):
-            rows_t = torch.sparse_csr_tensor(
-                torch.from_numpy(rows.indptr.astype(np.int64)),
-                torch.from_numpy(rows.indices.astype(np.int64)),
-                torch.from_numpy(rows.data.astype(np.float32)),
-                size=rows.shape,
-                device=self.device,
-            )
-            scores = rows_t @ similarity
+            scores = _sparse_rows(rows, self.device) @ similarity
         else:
             dense = (rows.astype(np.float32) @ similarity).toarray()
             scores = torch.from_numpy(dense).to(self.device)
@@ -305,9 +301,23 @@ class ItemSimRecommender(Recommender):
     def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
         model = cls.__new__(cls)
         Recommender.__init__(model, params, info, seed=seed)
+        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
         model._similarity = None
         model._cached = None
         return model
+
+
+def _sparse_rows(rows: sp.csr_matrix, device: torch.device) -> Tensor:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(rows.indptr.astype(np.int64)),
+            torch.from_numpy(rows.indices.astype(np.int64)),
+            torch.from_numpy(rows.data.astype(np.float32)),
+            size=rows.shape,
+            device=device,
+            check_invariants=False,
+        )
 
 
 class IterativeRecommender(Recommender):
@@ -387,7 +397,7 @@ def _spec(cls: type) -> dict[str, _Hyperparameter]:
     for klass in reversed(cls.__mro__):
         if not (isinstance(klass, type) and issubclass(klass, Recommender)):
             continue
-        raw = klass.__dict__.get("__annotations__", {})
+        raw = inspect.get_annotations(klass)
         docs = _attribute_docs(klass) if raw else {}
         for name, annotation in raw.items():
             resolved = _resolve(annotation, klass)
@@ -403,7 +413,12 @@ def _is_hyperparameter(annotation: Any) -> bool:
     # Annotations of class constants, submodules and tensors are not hyperparameters.
     if annotation is ClassVar or typing.get_origin(annotation) is ClassVar:
         return False
-    return not (isinstance(annotation, type) and issubclass(annotation, (nn.Module, Tensor)))
+    arms = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    return not any(isinstance(a, type) and issubclass(a, (nn.Module, Tensor)) for a in arms)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
 
 
 def _class_default(cls: type, name: str) -> Any:
@@ -420,7 +435,7 @@ def _resolve(annotation: Any, klass: type) -> Any:
     module = sys.modules.get(klass.__module__)
     namespace = {**vars(typing), **(vars(module) if module else {})}
     try:
-        return eval(annotation, namespace, dict(vars(klass)))  # noqa: S307 - own annotation
+        return eval(annotation, namespace, dict(vars(klass)))  # the class's own annotation
     except Exception:  # an unresolvable string annotation is accepted unchecked
         return Any
 
@@ -484,7 +499,7 @@ def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
         return value is None, value
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
+    if _is_union(annotation):
         for arm in args:
             ok, converted = _coerce(value, arm)
             if ok:

@@ -118,4 +118,3 @@ class CrossEntropyLoss(nn.Module):
             targets.reshape(-1).long(),
             ignore_index=self.ignore_index,
         )
-

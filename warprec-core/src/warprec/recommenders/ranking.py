@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-__all__ = ["mask_seen", "tie_break_rank", "top_k"]
+__all__ = ["mask_seen", "tie_break_rank", "top_k", "writable"]
 
 
 @lru_cache(maxsize=16)
@@ -34,6 +34,16 @@ def tie_break_rank(n_items: int, seed: int, device: torch.device | str = "cpu") 
     return _rank_cpu(n_items, seed).to(device)
 
 
+def writable(scores: Tensor, model: torch.nn.Module) -> Tensor:
+    """``scores``, or a copy when it shares memory with the model's parameters or buffers
+    or repeats elements (an expanded tensor): masking writes into it in place."""
+    storage = scores.untyped_storage().data_ptr()
+    owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+    if storage in owned or 0 in scores.stride():
+        return scores.detach().clone()
+    return scores
+
+
 def mask_seen(scores: Tensor, users: np.ndarray, seen: sp.csr_matrix) -> Tensor:
     """Set ``scores[b, i]`` to ``-inf`` where ``seen[users[b], i]`` is stored; in place."""
     rows = seen[users]
@@ -49,27 +59,32 @@ def mask_seen(scores: Tensor, users: np.ndarray, seen: sp.csr_matrix) -> Tensor:
 def top_k(scores: Tensor, k: int, rank: Tensor) -> tuple[Tensor, Tensor]:
     """The ``k`` best columns of each row, ordered by (score desc, ``rank`` asc).
 
+    ``rank`` is ``[n_columns]`` (one tie-break order for every row) or ``[B, n_columns]``.
     One ``torch.topk`` of ``k + 1`` finds the rows whose list is ambiguous (two equal
     scores inside the list or at its boundary); only those rows pay for an exact stable
-    sort in the tie-break order. Returns ``(indices [B, k], values [B, k])`` with
-    ``k`` capped at the number of columns.
+    sort in the tie-break order. Returns ``(indices [B, k], values [B, k])`` with ``k``
+    capped at the number of columns.
     """
     n = scores.shape[1]
     k = min(k, n)
     probe = min(k + 1, n)
     values, indices = torch.topk(scores, probe, dim=1, sorted=True)
-    tied = (values[:, 1:] == values[:, :-1]).any(dim=1) if probe > 1 else None
+    if probe <= 1:
+        return indices[:, :k], values[:, :k]
+    tied = (values[:, 1:] == values[:, :-1]).any(dim=1)
     values, indices = values[:, :k], indices[:, :k]
-    if tied is None:
-        return indices, values
     rows = tied.nonzero().squeeze(1)
     if rows.numel() == 0:
         return indices, values
-    order = torch.argsort(rank)  # column positions in tie-break order
-    permuted = scores[rows][:, order]
+    # Column positions in tie-break order, per row.
+    if rank.dim() == 2:
+        order = torch.argsort(rank[rows], dim=1, stable=True)
+    else:
+        order = torch.argsort(rank).expand(rows.numel(), n)
+    permuted = scores[rows].gather(1, order)
     sorted_values, positions = torch.sort(permuted, dim=1, descending=True, stable=True)
     indices = indices.clone()
     values = values.clone()
-    indices[rows] = order[positions[:, :k]]
+    indices[rows] = order.gather(1, positions[:, :k])
     values[rows] = sorted_values[:, :k]
     return indices, values

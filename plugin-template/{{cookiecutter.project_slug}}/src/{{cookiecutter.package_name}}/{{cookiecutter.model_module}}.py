@@ -1,0 +1,181 @@
+{%- if cookiecutter.model_kind == "classic" -%}
+"""{{ cookiecutter.model_name }}: item-based collaborative filtering.
+
+The item-item similarity is the cosine between item columns of the user-item matrix,
+shrunk towards zero when few users back it, and pruned to the ``k`` nearest neighbours
+of each item. A user's score for item ``j`` is the sum of the similarities between ``j``
+and the items the user interacted with (``ItemSimRecommender`` computes it).
+
+Replace :func:`item_similarity` with your own model: any ``[n_items, n_items]`` matrix
+(numpy, torch, or scipy sparse) assigned to ``self.item_similarity`` works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from warprec.data.dataset import Interactions
+from warprec.errors import ConfigError
+from warprec.recommenders.base_recommender import ItemSimRecommender
+
+__all__ = ["{{ cookiecutter.model_name }}", "item_similarity"]
+
+# Similarity columns computed at once: memory stays O(n_items * _BLOCK).
+_BLOCK = 1024
+
+
+class {{ cookiecutter.model_name }}(ItemSimRecommender):
+    """Item-based collaborative filtering with shrunk cosine similarity.
+
+    Every hyperparameter has a default, so ``{{ cookiecutter.model_name }}: {}`` in a
+    config runs as is.
+    """
+
+    k: int = 50
+    """Neighbours kept per item (its most similar items)."""
+    shrink: float = 10.0
+    """Added to the cosine denominator: damps similarities backed by few users."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        if self.k < 1:
+            raise ConfigError(f"{self.name}: hyperparameter 'k' must be >= 1, got {self.k}")
+        if self.shrink < 0:
+            raise ConfigError(
+                f"{self.name}: hyperparameter 'shrink' must be >= 0, got {self.shrink}"
+            )
+        self.item_similarity = item_similarity(self.train_matrix, self.k, self.shrink)
+
+
+def item_similarity(X: sp.csr_matrix, k: int, shrink: float) -> sp.csr_matrix:
+    """Shrunk cosine similarity of the item columns of ``X``, top-``k`` per item.
+
+    ``S[i, j] = X[:, i] . X[:, j] / (|X[:, i]| |X[:, j]| + shrink)``; column ``j`` keeps
+    the ``k`` largest positive values (the neighbours of item ``j``), the diagonal is 0.
+    Computed in column blocks, so the dense part never exceeds ``n_items x _BLOCK``.
+    """
+    X = sp.csc_matrix(X, dtype=np.float32)
+    n = X.shape[1]
+    k = min(k, n - 1)
+    if k < 1:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
+    Xt = X.T.tocsr()
+    rows, cols, values = [], [], []
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        block = (Xt @ X[:, start:stop]).toarray()
+        block /= norms[:, None] * norms[None, start:stop] + shrink + 1e-12
+        block[np.arange(start, stop), np.arange(stop - start)] = 0.0
+        top = np.argpartition(-block, k - 1, axis=0)[:k]
+        best = np.take_along_axis(block, top, axis=0)
+        keep = best > 0
+        rows.append(top[keep])
+        cols.append(np.broadcast_to(np.arange(start, stop), top.shape)[keep])
+        values.append(best[keep])
+    return sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, n),
+        dtype=np.float32,
+    )
+{%- else -%}
+"""{{ cookiecutter.model_name }}: matrix factorisation trained with the BPR pairwise loss.
+
+Users and items are embedded in the same space; a score is the dot product of the two
+embeddings. Training (run by WarpRec's trainer) pushes each user's observed item above a
+sampled unobserved one, with an L2 penalty on the embeddings of the batch.
+
+Replace the embeddings, :meth:`train_step` and :meth:`predict` with your own model; keep
+the ``batch_size``, ``epochs`` and ``learning_rate`` hyperparameters the trainer uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from warprec.data.dataset import Interactions, Sessions
+from warprec.errors import ConfigError
+from warprec.recommenders.base_recommender import IterativeRecommender
+from warprec.recommenders.losses import BPRLoss, EmbLoss
+
+__all__ = ["{{ cookiecutter.model_name }}"]
+
+
+class {{ cookiecutter.model_name }}(IterativeRecommender):
+    """Matrix factorisation with BPR, trained in mini-batches by the trainer.
+
+    Every hyperparameter has a default, so ``{{ cookiecutter.model_name }}: {}`` in a
+    config runs as is.
+    """
+
+    embedding_size: int = 64
+    """Dimension of the user and item embeddings."""
+    reg_weight: float = 1e-4
+    """Weight of the L2 penalty on the embeddings of each batch."""
+    batch_size: int = 1024
+    """Training triples (user, positive item, negative item) per mini-batch."""
+    epochs: int = 20
+    """Passes over the training interactions."""
+    learning_rate: float = 0.01
+    """Learning rate of the optimizer (Adam unless the config names another)."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(params, info, *args, seed=seed, **kwargs)
+        if self.embedding_size < 1:
+            raise ConfigError(
+                f"{self.name}: hyperparameter 'embedding_size' must be >= 1, "
+                f"got {self.embedding_size}"
+            )
+        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
+        # Index n_items is WarpRec's padding item: its embedding stays zero.
+        self.item_embedding = nn.Embedding(
+            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
+        )
+        self.apply(self._init_weights)
+        self.bpr_loss = BPRLoss()
+        self.reg_loss = EmbLoss()
+
+    def get_dataloader(self, interactions: Interactions, sessions: Sessions, **kwargs: Any) -> Any:
+        """Batches of ``(user, positive item, negative item)``, new negatives each epoch."""
+        return interactions.get_contrastive_dataloader(batch_size=self.batch_size, **kwargs)
+
+    def forward(self, user: Tensor, item: Tensor) -> Tensor:
+        """Scores of ``(user[b], item[b])`` pairs."""
+        return (self.user_embedding(user) * self.item_embedding(item)).sum(dim=-1)
+
+    def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Tensor:
+        """BPR loss of one batch plus the embedding penalty (a scalar tensor)."""
+        user, pos_item, neg_item = batch
+        user_e = self.user_embedding(user)
+        pos_e, neg_e = self.item_embedding(pos_item), self.item_embedding(neg_item)
+        loss = self.bpr_loss((user_e * pos_e).sum(dim=-1), (user_e * neg_e).sum(dim=-1))
+        return loss + self.reg_weight * self.reg_loss(user_e, pos_e, neg_e)
+
+    def predict(
+        self, user_indices: Tensor, *args: Any, item_indices: Tensor | None = None, **kwargs: Any
+    ) -> Tensor:
+        """Scores ``[B, n_items]`` of every item, or ``[B, S]`` of ``item_indices``."""
+        user_e = self.user_embedding(user_indices)
+        if item_indices is None:
+            return user_e @ self.item_embedding.weight[:-1].T
+        return torch.einsum("be,bse->bs", user_e, self.item_embedding(item_indices))
+{%- endif %}

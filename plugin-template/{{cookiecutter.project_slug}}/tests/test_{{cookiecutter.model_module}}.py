@@ -1,0 +1,57 @@
+"""{{ cookiecutter.model_name }} against WarpRec's model contract, plus its own behaviour.
+
+``ModelConformance`` (from warprec-core's conformance kit) adds one test per rule of the
+contract: construction, bad hyperparameters, predict shapes, sampled vs full scores,
+{% if cookiecutter.model_kind == "iterative" %}the training loss, {% endif %}determinism, save/load, top-k masking and CUDA.
+The ``warprec_*`` fixtures come from the kit's pytest plugin.
+"""
+
+import pytest
+from warprec.errors import ConfigError
+from warprec.testing import ModelConformance
+
+from {{ cookiecutter.package_name }}.{{ cookiecutter.model_module }} import {{ cookiecutter.model_name }}
+
+
+class Test{{ cookiecutter.model_name }}Conformance(ModelConformance):
+    model_class = {{ cookiecutter.model_name }}
+{%- if cookiecutter.model_kind == "classic" %}
+    # The defaults, then a small neighbourhood: every check runs on each.
+    params = [{}, {"k": 3, "shrink": 0.0}]
+
+
+def test_keeps_at_most_k_neighbours_per_item(warprec_dataset):
+    model = {{ cookiecutter.model_name }}({"k": 3}, warprec_dataset.info(), warprec_dataset.train)
+    per_item = (model.item_similarity != 0).sum(axis=0)
+    assert per_item.max() <= 3
+    assert model.item_similarity.diagonal().sum() == 0
+
+
+def test_scores_favour_items_of_the_users_cluster(warprec_dataset):
+    # In the kit's toy data, user u mostly likes items i with i % 4 == u % 4.
+    import torch
+
+    model = {{ cookiecutter.model_name }}({}, warprec_dataset.info(), warprec_dataset.train)
+    items, _ = model.recommend(torch.arange(8), k=1, exclude=warprec_dataset.train.get_sparse())
+    same_cluster = (items[:, 0] % 4 == torch.arange(8) % 4).float().mean()
+    assert same_cluster >= 0.75
+
+
+@pytest.mark.parametrize(("params", "name"), [({"k": 0}, "k"), ({"shrink": -1.0}, "shrink")])
+def test_rejects_out_of_range_values(warprec_dataset, params, name):
+    with pytest.raises(ConfigError, match=f"'{name}' must be >= "):
+        {{ cookiecutter.model_name }}(params, warprec_dataset.info(), warprec_dataset.train)
+{%- else %}
+    # The defaults, then a smaller model: every check runs on each.
+    params = [{}, {"embedding_size": 8, "batch_size": 64, "epochs": 2}]
+
+
+def test_padding_item_embedding_stays_zero(warprec_info):
+    model = {{ cookiecutter.model_name }}({}, warprec_info)
+    assert model.item_embedding.weight[model.n_items].abs().sum() == 0
+
+
+def test_rejects_out_of_range_embedding_size(warprec_info):
+    with pytest.raises(ConfigError, match="'embedding_size' must be >= 1"):
+        {{ cookiecutter.model_name }}({"embedding_size": 0}, warprec_info)
+{%- endif %}

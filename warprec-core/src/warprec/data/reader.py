@@ -1,0 +1,344 @@
+"""Readers: delimited text and parquet files into the standard interaction table.
+
+The result has the columns ``user_id``, ``item_id`` and, when the file has them,
+``rating`` and ``timestamp`` (numeric; date strings become Unix seconds). Every problem
+is one :class:`DataError` line naming the file, the column and, where there is one, the
+first offending line; every row a policy drops is counted in ``ReadResult.dropped``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
+from warprec.errors import DataError
+
+__all__ = ["DUPLICATE_POLICIES", "ReadResult", "SplitData", "read_interactions", "read_split"]
+
+DUPLICATE_POLICIES = ("first", "last", "max", "mean", "sum")
+_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".dat": "\t", ".inter": "\t"}
+_PARQUET = (".parquet", ".pq")
+_SPLIT_PARTS = ("train", "validation", "test")
+
+
+@dataclass
+class ReadResult:
+    """A read table (standard columns), its feedback kind, and the rows dropped by
+    policy (``{"missing_rating": 3, "duplicates": 10}``)."""
+
+    data: pd.DataFrame
+    implicit: bool
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SplitData:
+    """The parts of a pre-split folder; ``dropped`` counts per part, e.g.
+    ``{"test_duplicates": 2}``."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame | None
+    test: pd.DataFrame
+    implicit: bool
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Options:
+    sep: str | None
+    header: bool
+    names: Sequence[str] | None
+    columns: dict[str, str | None]  # standard name -> name in the file
+    implicit: bool
+    duplicates: str
+    missing: str
+
+
+def read_interactions(
+    path: str | Path,
+    *,
+    sep: str | None = None,
+    header: bool = True,
+    names: Sequence[str] | None = None,
+    user_col: str = USER,
+    item_col: str = ITEM,
+    rating_col: str | None = RATING,
+    timestamp_col: str | None = TIMESTAMP,
+    implicit: bool = False,
+    duplicates: str = "last",
+    missing: str = "error",
+) -> ReadResult:
+    """Read one interaction file.
+
+    Args:
+        path: a delimited text file, or a ``.parquet``/``.pq`` file (needs pyarrow).
+        sep: field separator; by default from the extension (``.csv``: comma, else tab).
+            A separator longer than one character is read by the slower Python parser.
+        header: whether the first line names the columns (text files).
+        names: column names of a headerless file; default: user, item, rating,
+            timestamp column names, in that order, for as many columns as the file has.
+        user_col: name of the user id column in the file.
+        item_col: name of the item id column in the file.
+        rating_col: name of the rating column (required unless ``implicit``; ``None``:
+            no rating column).
+        timestamp_col: name of the timestamp column, read when present (``None``: never).
+        implicit: implicit feedback: the rating column is optional.
+        duplicates: how repeated (user, item) rows merge: ``first``/``last`` (file order),
+            ``max`` (the row with the highest rating), ``mean``/``sum`` (of the ratings,
+            latest timestamp).
+        missing: ``error`` (default) or ``drop`` rows with an empty user, item, rating
+            or timestamp value; dropped rows are counted per column.
+
+    Returns:
+        A :class:`ReadResult`.
+    """
+    options = _options(
+        sep,
+        header,
+        names,
+        user_col,
+        item_col,
+        rating_col,
+        timestamp_col,
+        implicit,
+        duplicates,
+        missing,
+    )
+    data, dropped = _read_one(Path(path), options)
+    return ReadResult(data, implicit or RATING not in data.columns, dropped)
+
+
+def read_split(
+    folder: str | Path,
+    **options: Any,
+) -> SplitData:
+    """Read a pre-split folder holding ``train.<ext>``, optional ``validation.<ext>`` and
+    ``test.<ext>`` (any extension :func:`read_interactions` reads); ``options`` are those
+    of :func:`read_interactions`, applied to every part."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder (expected train, validation, test files)")
+    parts: dict[str, pd.DataFrame | None] = {}
+    dropped: dict[str, int] = {}
+    implicit = False
+    for part in _SPLIT_PARTS:
+        path = _part_file(folder, part)
+        if path is None:
+            parts[part] = None
+            continue
+        result = read_interactions(path, **options)
+        parts[part] = result.data
+        implicit = implicit or result.implicit
+        dropped.update({f"{part}_{key}": value for key, value in result.dropped.items()})
+    train, test = parts["train"], parts["test"]
+    assert train is not None and test is not None  # _part_file raises for these
+    return SplitData(train, parts["validation"], test, implicit, dropped)
+
+
+def _part_file(folder: Path, part: str) -> Path | None:
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.stem == part)
+    if len(found) > 1:
+        raise DataError(f"{folder}: several {part} files ({', '.join(p.name for p in found)})")
+    if not found and part != "validation":
+        raise DataError(f"{folder}: no {part} file (expected e.g. {part}.tsv or {part}.csv)")
+    return found[0] if found else None
+
+
+def _options(
+    sep: str | None,
+    header: bool,
+    names: Sequence[str] | None,
+    user_col: str,
+    item_col: str,
+    rating_col: str | None,
+    timestamp_col: str | None,
+    implicit: bool,
+    duplicates: str,
+    missing: str,
+) -> _Options:
+    if duplicates not in DUPLICATE_POLICIES:
+        raise DataError(
+            f"unknown duplicates policy {duplicates!r}: expected one of {DUPLICATE_POLICIES}"
+        )
+    if missing not in ("error", "drop"):
+        raise DataError(f"unknown missing-value policy {missing!r}: expected 'error' or 'drop'")
+    columns = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+    return _Options(sep, header, names, columns, implicit, duplicates, missing)
+
+
+def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, int]]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    parquet = path.suffix.lower() in _PARQUET
+    raw = _read_parquet(path) if parquet else _read_text(path, options)
+    where = _Where(path, 1, "row") if parquet else _Where(path, 2 if options.header else 1, "line")
+    if raw.empty:
+        raise DataError(f"{path}: no data rows")
+    frame = _select(raw, path, options)
+    dropped: dict[str, int] = {}
+    frame = _numeric(frame, where, RATING, dropped, options)
+    frame = _numeric(frame, where, TIMESTAMP, dropped, options)
+    frame = _ids(frame, where, dropped, options)
+    if frame.empty:
+        raise DataError(f"{path}: no rows left after dropping rows with missing values")
+    before = len(frame)
+    frame = _merge_duplicates(frame, options.duplicates)
+    if len(frame) < before:
+        dropped["duplicates"] = before - len(frame)
+    return frame.reset_index(drop=True), dropped
+
+
+def _read_text(path: Path, options: _Options) -> pd.DataFrame:
+    sep = options.sep or _SEPARATORS.get(path.suffix.lower(), "\t")
+    try:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            header=0 if options.header else None,
+            names=None if options.header else options.names,
+            engine="c" if len(sep) == 1 else "python",
+            skipinitialspace=sep != "\t" and len(sep) == 1,
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        detail = str(error).strip().splitlines()[-1]
+        raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {detail}") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise DataError(
+            f"{path}: reading parquet needs pyarrow; install it with "
+            "pip install 'warprec-core[parquet]'"
+        ) from None
+    try:
+        return pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several unrelated types
+        raise DataError(f"{path}: cannot read as parquet: {error}") from None
+
+
+def _select(raw: pd.DataFrame, path: Path, options: _Options) -> pd.DataFrame:
+    if not options.header and options.names is None:
+        labels = [label for label in options.columns.values() if label is not None]
+        labels += [f"column_{i}" for i in range(len(labels), raw.shape[1])]
+        raw.columns = labels[: raw.shape[1]]
+    present = {str(c) for c in raw.columns}
+    required = [USER, ITEM] + ([] if options.implicit else [RATING])
+    selected: dict[str, pd.Series] = {}
+    for standard, label in options.columns.items():
+        if label is not None and label in present:
+            selected[standard] = raw[label]
+        elif standard in required:
+            shown = label if label is not None else standard
+            raise DataError(
+                f"{path}: missing column {shown!r} (columns present: {sorted(present)})"
+            )
+    return pd.DataFrame(selected)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Names a row of the file in messages: text lines count from 1, header included."""
+
+    path: Path
+    first_line: int
+    unit: str
+
+    def row(self, frame: pd.DataFrame | pd.Series, mask: np.ndarray) -> str:
+        label = int(frame.index[np.flatnonzero(mask)[0]])
+        return f"{self.path}, {self.unit} {self.first_line + label}"
+
+
+def _drop_or_raise(
+    frame: pd.DataFrame,
+    missing: np.ndarray,
+    column: str,
+    where: _Where,
+    dropped: dict[str, int],
+    options: _Options,
+) -> pd.DataFrame:
+    if not missing.any():
+        return frame
+    if options.missing == "error":
+        raise DataError(
+            f"{where.row(frame, missing)}: empty value in column {options.columns[column]!r} "
+            "(set missing: drop to drop such rows)"
+        )
+    dropped[f"missing_{column}"] = int(missing.sum())
+    return frame[~missing]
+
+
+def _numeric(
+    frame: pd.DataFrame, where: _Where, column: str, dropped: dict[str, int], options: _Options
+) -> pd.DataFrame:
+    if column not in frame.columns:
+        return frame
+    values = frame[column]
+    if not pd.api.types.is_numeric_dtype(values):
+        values = _parse_numeric(values, where, column, options)
+        frame = frame.assign(**{column: values})
+    missing = values.isna().to_numpy()
+    return _drop_or_raise(frame, missing, column, where, dropped, options)
+
+
+def _parse_numeric(values: pd.Series, where: _Where, column: str, options: _Options) -> pd.Series:
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = (parsed.isna() & values.notna()).to_numpy()
+    if bad.any() and column == TIMESTAMP:
+        dates = pd.to_datetime(values, errors="coerce", format="mixed")
+        if not (dates.isna() & values.notna()).any():
+            return (dates - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+    if bad.any():
+        kind = "a number or a date" if column == TIMESTAMP else "a number"
+        value = values.iloc[int(np.flatnonzero(bad)[0])]
+        raise DataError(
+            f"{where.row(values, bad)}: column {options.columns[column]!r} has {value!r}, "
+            f"expected {kind}"
+        )
+    return parsed
+
+
+def _ids(
+    frame: pd.DataFrame, where: _Where, dropped: dict[str, int], options: _Options
+) -> pd.DataFrame:
+    for column in (USER, ITEM):
+        missing = frame[column].isna().to_numpy()
+        frame = _drop_or_raise(frame, missing, column, where, dropped, options)
+    return frame
+
+
+def _has_duplicates(frame: pd.DataFrame) -> bool:
+    users, items = frame[USER].to_numpy(), frame[ITEM].to_numpy()
+    if users.dtype.kind in "iu" and items.dtype.kind in "iu":
+        low, span = int(items.min()), int(items.max()) - int(items.min()) + 1
+        user_low, user_span = int(users.min()), int(users.max()) - int(users.min()) + 1
+        if span * user_span < 2**62:
+            # Hashing one int64 key is ~2x faster than DataFrame.duplicated on two.
+            key = (users.astype(np.int64) - user_low) * span + (items.astype(np.int64) - low)
+            return not pd.Index(key).is_unique
+    return bool(frame.duplicated([USER, ITEM]).any())
+
+
+def _merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:
+    keys = [USER, ITEM]
+    if not _has_duplicates(frame):
+        return frame
+    has_rating = RATING in frame.columns
+    if policy in ("first", "last") or not has_rating:
+        return frame.drop_duplicates(keys, keep="first" if policy == "first" else "last")
+    if policy == "max":
+        ordered = frame.sort_values(RATING, kind="stable")
+        return ordered.drop_duplicates(keys, keep="last").sort_index()
+    aggregations: dict[str, str] = {RATING: policy}
+    if TIMESTAMP in frame.columns:
+        aggregations[TIMESTAMP] = "max"
+    return frame.groupby(keys, sort=False, as_index=False).agg(aggregations)
