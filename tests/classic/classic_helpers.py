@@ -26,4 +26,3 @@ def random_ratings(n_users: int, n_items: int, density: float, seed: int) -> sp.
     X = sp.random(n_users, n_items, density=density, format="csr", random_state=rng)
     X.data = (5.0 * X.data + 0.01).astype(np.float32)
     return X.astype(np.float32)
-

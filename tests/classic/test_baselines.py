@@ -29,7 +29,7 @@ def test_random_is_uniform_deterministic_and_seeded():
     users = torch.arange(50)
     scores = model.predict(users)
     assert scores.shape == (50, 400) and scores.dtype == torch.float32
-    assert 0.0 <= scores.min() and scores.max() < 1.0
+    assert scores.min() >= 0.0 and scores.max() < 1.0
     assert abs(scores.mean().item() - 0.5) < 0.01
     np.testing.assert_array_equal(scores, Random({}, info, seed=1).predict(users))
     assert not torch.equal(scores, Random({}, info, seed=2).predict(users))

@@ -18,7 +18,7 @@ def reference_rp3beta(X: np.ndarray, k: int, alpha: float, beta: float) -> np.nd
         user_to_item = np.nan_to_num(X / X.sum(axis=1, keepdims=True)) ** alpha
         item_to_user = np.nan_to_num(binary.T / binary.T.sum(axis=1, keepdims=True)) ** alpha
         popularity = binary.sum(axis=0)
-        penalty = np.where(popularity > 0, popularity ** -beta, 0.0)
+        penalty = np.where(popularity > 0, popularity**-beta, 0.0)
     W = item_to_user @ user_to_item * penalty[None, :]
     np.fill_diagonal(W, 0.0)
     out = np.zeros_like(W)
@@ -67,7 +67,11 @@ def test_model_scores_and_sampled_predict(ratings):
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"k": 0}, "'k' must be >= 1"), ({"alpha": 0.0}, "'alpha' must be > 0"), ({"beta": "x"}, "beta")],
+    [
+        ({"k": 0}, "'k' must be >= 1"),
+        ({"alpha": 0.0}, "'alpha' must be > 0"),
+        ({"beta": "x"}, "beta"),
+    ],
 )
 def test_bad_params_are_config_errors(ratings, params, message):
     with pytest.raises(ConfigError, match=message):

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from warprec import experiment, run_experiment
 from warprec.config import load_config
 from warprec.errors import ConfigError, DataError
+from warprec.report import adjust
 from warprec.utils.registry import model_registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -180,7 +181,7 @@ def test_unknown_and_missing_hyperparameters_fail_before_any_data(tmp_path: Path
 def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
     config = tiny(EASE={"l2": [1.0, 10.0]})
     del config["splitter"]["validation_splitting"]
-    with pytest.raises(ConfigError, match="models.EASE: a search of 2 trials needs a "
+    with pytest.raises(ConfigError, match=r"models\.EASE: a search of 2 trials needs a "
                                           "validation split"):
         run(config, tmp_path / "run")
 
@@ -284,6 +285,7 @@ def test_filters_with_warprec_names_and_explicit_ratings(tmp_path: Path) -> None
     run(config, tmp_path / "run")
     log = (tmp_path / "run" / "run.log").read_text()
     assert "Rows dropped: filter_MinRating" in log
+    assert log.index("Data: bundled dataset") < log.index("Run folder:")
 
 
 def test_bad_filter_parameters_name_the_filter(tmp_path: Path) -> None:
@@ -292,6 +294,7 @@ def test_bad_filter_parameters_name_the_filter(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"filtering\.KCore: got an unexpected keyword "
                                           "argument 'kk'"):
         run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_bad_dataset_params_and_missing_file(tmp_path: Path) -> None:
@@ -303,6 +306,7 @@ def test_bad_dataset_params_and_missing_file(tmp_path: Path) -> None:
     config["reader"] = {"local_path": "nowhere.tsv"}
     with pytest.raises(DataError, match=r"reader\.local_path: 'nowhere.tsv' not found"):
         run(config, tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_data_path_relative_to_the_config_folder(tmp_path: Path,
@@ -321,3 +325,37 @@ def test_data_path_relative_to_the_config_folder(tmp_path: Path,
     assert results.models[0]["status"] == "ok"
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["writer"]["dataset_name"] == "inter"
+
+
+def test_sampled_evaluation_with_auc(tmp_path: Path) -> None:
+    config = tiny(EASE={"l2": 10.0})
+    config["evaluation"] = {"top_k": [5], "metrics": ["nDCG", "AUC"], "strategy": "sampled",
+                            "num_negatives": 10, "validation_metric": "nDCG@5"}
+    entry = run(config, tmp_path / "run").models[0]
+    assert set(entry["test"]) == {"nDCG@5", "AUC"}
+    assert 0.5 < entry["test"]["AUC"] <= 1.0
+
+
+@pytest.mark.parametrize(("correction", "expected"), [
+    ("bonferroni", [0.04, 0.16, 0.12, 1.0]),
+    ("holm_bonferroni", [0.04, 0.09, 0.09, 0.5]),
+    ("fdr", [0.04, 0.16 / 3, 0.16 / 3, 0.5]),
+])
+def test_multiple_testing_corrections(correction: str, expected: list[float]) -> None:
+    p_values = np.array([0.01, 0.04, 0.03, 0.5])  # sorted: 0.01, 0.03, 0.04, 0.5
+    assert adjust(p_values, correction) == pytest.approx(np.array(expected))
+
+
+def test_corrections_skip_missing_p_values() -> None:
+    adjusted = adjust(np.array([0.02, np.nan, 0.03]), "bonferroni")
+    assert adjusted[0] == pytest.approx(0.04) and np.isnan(adjusted[1])
+
+
+def test_training_options_of_a_closed_form_model_warn(tmp_path: Path) -> None:
+    config = tiny(EASE={"l2": 10.0, "early_stopping": {"patience": 2},
+                        "optimization": {"optimizer": {"name": "SGD"}}})
+    checked, trials = experiment.check_config(config)
+    assert trials == {"EASE": 1}
+    assert checked.warnings == [
+        "models.EASE.early_stopping: EASE is not trained iteratively, ignored",
+        "models.EASE.optimization.optimizer: EASE is not trained iteratively, ignored"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import gzip
 from pathlib import Path
 
 import pandas as pd
@@ -190,3 +191,27 @@ def test_pre_split_folder_errors(tmp_path: Path) -> None:
     _write(tmp_path, "test.tsv", "user_id\titem_id\trating\n1\t10\t4\n")
     with pytest.raises(DataError, match=r"several test files \(test\.csv, test\.tsv\)"):
         read_split(tmp_path)
+
+
+def test_compressed_files_keep_their_format(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "train.csv.gz", "wt") as handle:
+        handle.write(HEADER + "1,10,4,1\n2,11,3,2\n")
+    assert read_interactions(tmp_path / "train.csv.gz").data["item_id"].tolist() == [10, 11]
+    _write(tmp_path, "test.tsv", "user_id\titem_id\trating\n1\t11\t4\n")
+    split = read_split(tmp_path)
+    assert len(split.train) == 2 and split.test["item_id"].tolist() == [11]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "1,10,1,5\n1,10,4,9\n2,10,2,6\n",
+        "a,x,1,5\na,x,4,9\nb,x,2,6\n",
+        "2,10,2,6\n1,10,1,5\n1,10,4,9\n",
+    ],
+    ids=["grouped-int-ids", "string-ids", "ungrouped-int-ids"],
+)
+def test_duplicates_found_in_every_layout(tmp_path: Path, rows: str) -> None:
+    result = read_interactions(_write(tmp_path, "d.csv", HEADER + rows), duplicates="max")
+    assert len(result.data) == 2 and result.dropped == {"duplicates": 1}
+    assert sorted(result.data["rating"].tolist()) == [2, 4]

@@ -50,7 +50,7 @@ class Fixed(Recommender):
     k: int = 3
     """Neighbours kept."""
     mode: Literal["a", "b"] = "a"
-    sizes: list[int] = [1, 2]  # noqa: RUF012 - a class-level default is the point
+    sizes: list[int] = [1, 2]
     extra: float | None = None
     flag: bool = False
     table: nn.Module | None = None  # a submodule annotation, not a hyperparameter
@@ -141,7 +141,9 @@ def test_wrong_type_names_model_parameter_value_and_expectation() -> None:
     )
     assert "'k' expects int, got True (bool)" in error(Fixed, {"alpha": 1.0, "k": True})
     assert "'mode' expects Literal['a', 'b'], got 'c'" in error(Fixed, {"alpha": 1, "mode": "c"})
-    assert "'sizes' expects list[int], got [1, 'x']" in error(Fixed, {"alpha": 1, "sizes": [1, "x"]})
+    assert "'sizes' expects list[int], got [1, 'x']" in error(
+        Fixed, {"alpha": 1, "sizes": [1, "x"]}
+    )
     assert "'flag' expects bool, got 1 (int)" in error(Fixed, {"alpha": 1, "flag": 1})
 
 
@@ -193,6 +195,7 @@ def test_init_weights_zeroes_padding_row_and_biases() -> None:
     assert torch.count_nonzero(model.proj.bias) == 0
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 @pytest.mark.parametrize(
     "similarity",
     [

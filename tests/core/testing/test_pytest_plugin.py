@@ -10,9 +10,16 @@ from pathlib import Path
 import importlib_metadata
 import pytest
 
+# Loaded before pytester's in-process runs, which unload what they import
+# (torch must not be imported twice in one process).
+import warprec.testing.suite  # noqa: F401
+from kit_models import GoodEASE
+
 pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).resolve().parent
+# Hypothesis' plugin imports all of hypothesis at the end of each in-process run.
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 
 
 def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
@@ -37,8 +44,6 @@ def test_fixtures_share_one_dataset(warprec_dataset, warprec_interactions, warpr
 
 def test_model_checker_fixture_uses_the_fixture_dataset(warprec_model_checker,
                                                         warprec_dataset) -> None:
-    from kit_models import GoodEASE
-
     checker = warprec_model_checker(GoodEASE, {"l2": 1.0}, seed=7)
     assert checker.dataset is warprec_dataset and checker.seed == 7
     assert checker.run_one("predict_shapes").status == "passed"
@@ -59,7 +64,7 @@ def test_model_conformance_class_runs_each_check_per_param_set(
         class TestBroken(ModelConformance):
             model_class = SampledOffByOne
     """))
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess(*INNER, "-v")
     # 10 checks x 2 parameter sets, and 10 checks x 1; training checks and cuda skip.
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1
@@ -79,6 +84,6 @@ def test_model_conformance_without_model_class_fails_clearly(pytester: pytest.Py
         class TestNothing(ModelConformance):
             pass
     """))
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "constructs")
+    result = pytester.runpytest_inprocess(*INNER, "-k", "constructs")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*TestNothing: set model_class to the model to check*"])

@@ -99,6 +99,59 @@ def plugins_list(as_json: bool) -> None:
     _table(("plugin", "version", "status", "provides"), rows, empty="no plugins installed")
 
 
+@plugins_group.command("new")
+@click.option("--output-dir", "-o", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Folder to create the package in.")
+@click.option("--no-input", is_flag=True, help="Do not prompt: use the defaults and --set.")
+@click.option("--set", "answers", multiple=True, metavar="KEY=VALUE",
+              help="Answer a template question, e.g. --set model_kind=iterative (repeatable).")
+@click.option("--template", help="Template folder, zip or repository (default: the bundled one).")
+def plugins_new(output_dir: str, no_input: bool, answers: tuple[str, ...],
+                template: str | None) -> None:
+    """Create a plugin package (model, tests, CI) from the cookiecutter template."""
+    try:  # an optional extra: warprec-core[template]
+        from cookiecutter.exceptions import CookiecutterException, FailedHookException
+        from cookiecutter.main import cookiecutter
+    except ImportError:
+        raise WarpRecError(
+            "'warprec plugins new' needs cookiecutter: pip install 'warprec-core[template]'"
+        ) from None
+    import logging
+
+    # The hook prints its own one-line errors; keep cookiecutter's traceback log quiet.
+    logging.getLogger("cookiecutter").addHandler(logging.NullHandler())
+    context = dict(_key_value(a) for a in answers)
+    try:
+        path = cookiecutter(template or _bundled_template(), no_input=no_input,
+                            extra_context=context, output_dir=output_dir)
+    except FailedHookException:
+        raise WarpRecError("the template rejected the answers (see above)") from None
+    except (CookiecutterException, ValueError) as exc:
+        reason = " ".join(str(exc).removeprefix("Error: ").split())  # one line
+        raise WarpRecError(f"cannot create the plugin: {reason}") from None
+    click.echo(f"Created {path}\nNext: cd {path} && pip install -e '.[test]' && python -m pytest")
+
+
+def _key_value(answer: str) -> tuple[str, str]:
+    key, sep, value = answer.partition("=")
+    if not sep or not key.strip():
+        raise WarpRecError(f"--set {answer!r}: expected KEY=VALUE, e.g. model_name=MyModel")
+    return key.strip(), value
+
+
+def _bundled_template() -> str:
+    """The template shipped in the wheel, else the source checkout's plugin-template/."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    package = Path(str(files("warprec")))
+    for candidate in (package / "_plugin_template", package.parents[2] / "plugin-template"):
+        if (candidate / "cookiecutter.json").is_file():
+            return str(candidate)
+    raise WarpRecError("the plugin template is not installed with this warprec-core; "
+                       "pass --template (a folder, zip or repository URL)")
+
+
 def _list_command(kind: str) -> click.Command:
     registry = registries[kind]
 

@@ -232,9 +232,10 @@ SECTIONS: dict[str, Key] = {
                               nullable=False),
         "refit": Key("bool", False, "Retrain the best trial on train+validation before "
                      "the test evaluation.", nullable=False),
-        "backend": Key("choice", "local", "Where search trials run: 'local' or 'ray' "
-                       "(Ray Tune).", choices=("local", "ray"), nullable=False),
-        "ray_address": Key("str", None, "Address of an existing Ray cluster (backend: ray)."),
+        "backend": Key("choice", "local", "Where search trials run: 'local' (this process). "
+                       "'ray' (Ray Tune) is not available in this version.",
+                       choices=("local",), nullable=False),
+        "ray_address": Key("str", None, "Not available in this version (Ray Tune)."),
     }),
 }
 
@@ -426,6 +427,7 @@ def _validate(raw: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     if "models" not in raw or raw["models"] is None:
         raise ConfigError("models: missing; expected at least one model, e.g. "
                           "'models: {EASE: {l2: 100}}'")
+    _translate_backend(raw, warnings)
     data: dict[str, Any] = {}
     for name, key in SECTIONS.items():
         value = raw.get(name)
@@ -442,6 +444,21 @@ def _validate(raw: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
             data[name] = _value(value, key, name, warnings)
     _complete(data)
     return data
+
+
+def _translate_backend(raw: dict[str, Any], warnings: list[str]) -> None:
+    general = raw.get("general")
+    if not isinstance(general, dict):
+        return
+    backend = general.get("backend")
+    if backend in ("polars", "pandas"):
+        # WarpRec's general.backend picks its dataframe library: results do not depend on it.
+        warnings.append(f"general.backend: WarpRec's data backend {backend!r} is not used by "
+                        "this version (pandas is), ignored")
+        general["backend"] = "local"
+    elif backend == "ray":
+        raise ConfigError("general.backend: 'ray' (Ray Tune) is not available in this version; "
+                          "expected 'local' (trials run one after another in this process)")
 
 
 def _value(value: Any, key: Key, path: str, warnings: list[str]) -> Any:
@@ -705,9 +722,9 @@ def _complete(data: dict[str, Any]) -> None:
     if writer["dataset_name"] is None:
         source = reader["dataset"] or reader["local_path"] or reader["split"]["local_path"]
         writer["dataset_name"] = Path(str(source).rstrip("/\\")).stem or "dataset"
-    if general["backend"] == "local" and general["ray_address"]:
-        raise ConfigError("general.ray_address: given with general.backend: local; expected "
-                          "general.backend: ray")
+    if general["ray_address"]:
+        raise ConfigError("general.ray_address: Ray Tune is not available in this version "
+                          "(trials run locally); remove it")
     for name, model in data["models"].items():
         _complete_model(f"models.{name}", model, data)
 

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +81,7 @@ class _Plan:
     cls: type
     config: dict[str, Any]
     trials: list[dict[str, Any]]
+    progress: bool | None = None  # per-epoch progress bar: None = when on a terminal
 
 
 @dataclass
@@ -132,15 +133,20 @@ def run_experiment(
     """
     cfg = load_config(config, overrides=overrides)
     plans, evaluator = _prepare(cfg)
+    for plan in plans.values():
+        plan.progress = False if quiet else None
     writer = cfg["writer"]
-    folder = RunFolder.create(writer["local_experiment_path"], writer["dataset_name"], output)
-    with _logging(folder, quiet):
+    with _logging(quiet) as attach_log:
         for warning in cfg.warnings:
             logger.warning("Warning: %s", warning)
-        logger.info("Run folder: %s", folder.path)
-        folder.write_text("config.yaml", _resolved_yaml(cfg, plans))
         data = _load_data(cfg)
         _check_search_needs_validation(plans, data)
+        # Created once config and data are known good, so a fix-and-rerun can reuse --output.
+        folder = RunFolder.create(writer["local_experiment_path"], writer["dataset_name"],
+                                  output)
+        attach_log(folder)
+        logger.info("Run folder: %s", folder.path)
+        folder.write_text("config.yaml", _resolved_yaml(cfg, plans))
         if writer["save_split"]:
             _save_split(folder, data.frames, cfg)
         results = _run_models(cfg, plans, data, folder, evaluator)
@@ -162,6 +168,8 @@ def _prepare(cfg: Config) -> tuple[dict[str, _Plan], Any]:
     plans = _plans(cfg)
     for name, plan in plans.items():
         opt, es = plan.config["optimization"], plan.config["early_stopping"]
+        _check_device(opt["device"], cfg["general"]["device"], name)
+        _warn_training_options(plan, cfg.warnings)
         opt["validation_metric"] = _result_key(
             opt["validation_metric"], evaluator, f"models.{name}.optimization.validation_metric")
         if es is not None and es["monitor"] not in ("score", "loss"):
@@ -188,6 +196,31 @@ def _check_data_steps(cfg: Config) -> None:
         spec = splitter[part]
         if spec is not None and spec["strategy"] != "k_fold_cross_validation":
             _splitter(spec, f"splitter.{part}")
+
+
+def _warn_training_options(plan: _Plan, warnings: list[str]) -> None:
+    """Training options of a model that is not trained in epochs cannot apply to it."""
+    from warprec.recommenders.base_recommender import IterativeRecommender
+
+    if issubclass(plan.cls, IterativeRecommender):
+        return
+    opt = plan.config["optimization"]
+    given = {"early_stopping": plan.config["early_stopping"] is not None,
+             "optimization.optimizer": opt["optimizer"] != {"name": "Adam", "params": None},
+             "optimization.lr_scheduler": opt["lr_scheduler"]["name"] is not None}
+    for key in (k for k, v in given.items() if v):
+        warnings.append(f"models.{plan.name}.{key}: {plan.cls.__name__} is not trained "
+                        "iteratively, ignored")
+
+
+def _check_device(device: str, general: str, model: str) -> None:
+    from warprec.utils.device import resolve_device
+
+    try:
+        resolve_device(device)
+    except ConfigError as exc:
+        path = "general.device" if device == general else f"models.{model}.optimization.device"
+        raise ConfigError(f"{path}: {str(exc).removeprefix('general.device: ')}") from exc
 
 
 def _signature(function: Any) -> str:
@@ -332,7 +365,8 @@ def _resolve_path(value: str, key: str, cfg: Config) -> Path:
     beside = cfg.base_dir / path
     if beside.exists():
         return beside
-    raise DataError(f"{key}: {value!r} not found (looked in {Path.cwd()} and {cfg.base_dir})")
+    places = dict.fromkeys([str(Path.cwd()), str(cfg.base_dir)])
+    raise DataError(f"{key}: {value!r} not found (looked in {' and '.join(places)})")
 
 
 def _reader_options(cfg: Config, sep: str | None, header: bool) -> dict[str, Any]:
@@ -471,7 +505,8 @@ def _run_models(cfg: Config, plans: Mapping[str, _Plan], data: _Data, folder: Ru
             raise
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
-            logger.error("Error: models.%s failed: %s", plan.name, message)
+            logger.info("models.%s failed: %s (going on with the next model)", plan.name,
+                        message)
             logger.debug("%s", traceback.format_exc())
             results["models"].append(_failed_entry(plan, "failed", message))
             failure = failure or _prefixed(exc, plan.name)
@@ -505,7 +540,7 @@ def _failed_entry(plan: _Plan, status: str, error: str) -> dict[str, Any]:
 
 def _write_results(folder: RunFolder, results: dict[str, Any], cfg: Config) -> None:
     folder.write_json("results.json", {k: v for k, v in results.items() if k != "_failure"})
-    header, rows = results_rows(results["models"])
+    header, rows = results_rows(results["models"], digits=None)
     lines = ["\t".join(header), *("\t".join(row) for row in rows)]
     folder.write_text("results.tsv", "\n".join(lines) + "\n")
 
@@ -603,7 +638,7 @@ def _fit(plan: _Plan, params: dict[str, Any], dataset: Any, evaluator: Any, cfg:
     fit: dict[str, Any] = {}
     if isinstance(model, IterativeRecommender):
         history = Trainer(model, dataset, evaluator, split=split, epochs=epochs,
-                          progress=None if logger.isEnabledFor(logging.INFO) else False,
+                          progress=plan.progress,
                           **_trainer_options(plan, cfg, dataset, split)).fit()
         fit["best_epoch"] = history.best_epoch or history.epochs_run
         fit["epochs"] = history.epochs_run
@@ -662,15 +697,20 @@ def _write_model_outputs(plan: _Plan, model: Any, data: _Data, cfg: Config,
                          folder: RunFolder, entry: dict[str, Any]) -> None:
     meta = plan.config["meta"]
     if meta["save_model"]:
-        path = folder.write_with(f"checkpoints/{plan.name}.pt", model.save)
+        path = folder.write_with(f"checkpoints/{_file_name(plan.name)}.pt", model.save)
         entry["checkpoint"] = str(path.relative_to(folder.path))
     if meta["save_recs"]:
         fmt = cfg["writer"]["recommendation"]
-        relative = f"recommendations/{plan.name}{fmt['ext']}"
+        relative = f"recommendations/{_file_name(plan.name)}{fmt['ext']}"
         with folder.open_atomic(relative) as handle:
             _recommendations(model, data.main, fmt, cfg["evaluation"]["batch_size"]).to_csv(
                 handle, sep=fmt["sep"], header=fmt["header"], index=False)
         entry["recommendations"] = relative
+
+
+def _file_name(model: str) -> str:
+    # A qualified name ("plugin:Model") is not a portable file name.
+    return re.sub(r"[^\w.-]", "_", model)
 
 
 def _recommendations(model: Any, dataset: Any, fmt: Mapping[str, Any], batch_size: int
@@ -698,23 +738,47 @@ def _recommendations(model: Any, dataset: Any, fmt: Mapping[str, Any], batch_siz
 
 
 @contextmanager
-def _logging(folder: RunFolder, quiet: bool) -> Iterator[None]:
-    """Log to ``run.log`` (everything) and to stderr (progress, or warnings when quiet)."""
-    file_handler = logging.FileHandler(folder.path / "run.log", encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    file_handler.setLevel(logging.DEBUG)
+def _logging(quiet: bool) -> Iterator[Callable[[RunFolder], None]]:
+    """Log to stderr (progress, or warnings only when quiet) and, once the run folder
+    exists, to its ``run.log`` (everything, the records logged before it included).
+
+    Yields the function that attaches the run folder.
+    """
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(message)s"))
     console.setLevel(logging.WARNING if quiet else logging.INFO)
+    early = _Collect()
+    handlers: list[logging.Handler] = [console, early]
     previous = logger.level
     logger.setLevel(logging.DEBUG)
-    logger.addHandler(file_handler)
-    logger.addHandler(console)
-    try:
-        yield
-    finally:
-        logger.removeHandler(file_handler)
-        logger.removeHandler(console)
-        logger.setLevel(previous)
-        file_handler.close()
 
+    def attach(folder: RunFolder) -> None:
+        file_handler = logging.FileHandler(folder.path / "run.log", encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        file_handler.setLevel(logging.DEBUG)
+        for record in early.records:
+            file_handler.handle(record)
+        logger.removeHandler(early)
+        logger.addHandler(file_handler)
+        handlers.append(file_handler)
+
+    for handler in handlers:
+        logger.addHandler(handler)
+    try:
+        yield attach
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(previous)
+
+
+class _Collect(logging.Handler):
+    """Keeps the records logged before the run folder exists."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)

@@ -115,9 +115,13 @@ def _finite(data: Any) -> Any:
     return data
 
 
-def results_rows(models: Sequence[dict[str, Any]], split: str = "test"
+def results_rows(models: Sequence[dict[str, Any]], split: str = "test", digits: int | None = 4
                  ) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the results table: one row per model, metrics as columns."""
+    """Header and rows of the results table: one row per model, metrics as columns.
+
+    Values are rounded to ``digits`` decimals (``None``: full precision, for files); a
+    model that failed or was interrupted shows its status instead.
+    """
     metrics: list[str] = []
     for model in models:
         for name in model.get(split) or {}:
@@ -130,12 +134,14 @@ def results_rows(models: Sequence[dict[str, Any]], split: str = "test"
         if model.get("status", "ok") != "ok" and not values:
             rows.append([model["model"], *([model["status"]] * len(metrics))])
             continue
-        rows.append([model["model"], *(_number(values.get(m)) for m in metrics)])
+        rows.append([model["model"], *(_number(values.get(m), digits) for m in metrics)])
     return header, rows
 
 
-def _number(value: Any) -> str:
-    return "-" if value is None else f"{value:.4f}"
+def _number(value: Any, digits: int | None) -> str:
+    if value is None:
+        return "-"
+    return repr(float(value)) if digits is None else f"{value:.{digits}f}"
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

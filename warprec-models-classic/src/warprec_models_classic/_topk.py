@@ -3,7 +3,9 @@
 ``topk_product(left, right, k)`` keeps, for each row of ``left @ right``, its ``k``
 largest entries. The product is computed a block of rows at a time, so memory stays
 O(rows x k) for the result plus one block: rows with at most ``k`` entries are kept
-as they are, the others are scattered into a dense buffer and cut with ``torch.topk``.
+as they are, the others are padded into small dense groups and cut with
+``np.argpartition`` (single-threaded numpy: on a shared CPU, many small OpenMP regions
+of torch were several times slower).
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 __all__ = ["Reweight", "topk_product"]
 
 # Reweights the entries (global row, column, value) of one block of the product.
 Reweight = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-# Bytes of the dense buffer that one block of rows may use.
+# Bytes of one block of rows of the product, were it dense.
 _BLOCK_BYTES = 64 * 2**20
 
 
@@ -48,7 +49,7 @@ def topk_product(
         keep = v != 0
         if exclude_diagonal:
             keep &= r != c
-        kept = _row_topk(r[keep] - start, c[keep], v[keep], block.shape[0], n_cols, k)
+        kept = _row_topk(r[keep] - start, c[keep], v[keep].astype(np.float32), block.shape[0], k)
         rows.append(kept[0] + start)
         cols.append(kept[1])
         vals.append(kept[2])
@@ -60,27 +61,38 @@ def topk_product(
 
 
 def _row_topk(
-    r: np.ndarray, c: np.ndarray, v: np.ndarray, n_rows: int, n_cols: int, k: int
+    r: np.ndarray, c: np.ndarray, v: np.ndarray, n_rows: int, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep the ``k`` largest of the entries ``(r, c, v)`` in each row (``r`` block-local)."""
+    """Keep the ``k`` largest of the entries ``(r, c, v)`` in each row.
+
+    ``r`` is block-local and sorted. Rows with more than ``k`` entries are grouped by
+    their length rounded up to a power of two and padded to it, so the partition works
+    on at most twice the entries it must look at, whatever the number of columns.
+    """
     counts = np.bincount(r, minlength=n_rows)
     crowded = counts > k
-    few = ~crowded[r]
     if not crowded.any():
         return r, c, v
-    crowded_rows = np.flatnonzero(crowded)
-    slot = np.full(n_rows, -1, dtype=np.int64)
-    slot[crowded_rows] = np.arange(crowded_rows.size)
-    many = ~few
-    # -inf marks "no entry": an absent pair never outranks a real, even negative, value.
-    dense = torch.full((crowded_rows.size, n_cols), -torch.inf, dtype=torch.float32)
-    dense[torch.from_numpy(slot[r[many]]), torch.from_numpy(c[many])] = torch.from_numpy(
-        np.ascontiguousarray(v[many], dtype=np.float32)
-    )
-    top_v, top_c = torch.topk(dense, k, dim=1, sorted=False)
-    top_r = np.repeat(crowded_rows, k)
-    return (
-        np.concatenate([r[few], top_r]),
-        np.concatenate([c[few], top_c.numpy().ravel()]),
-        np.concatenate([v[few].astype(np.float32), top_v.numpy().ravel()]),
-    )
+    starts = np.cumsum(counts) - counts
+    few = ~crowded[r]
+    parts = [(r[few], c[few], v[few])]
+    width = np.maximum(2 ** np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64), k)
+    for w in np.unique(width[crowded]):
+        rows = np.flatnonzero(crowded & (width == w))
+        entries = _entries_of(rows, starts, counts)
+        slot = np.repeat(np.arange(rows.size), counts[rows])
+        offset = entries - np.repeat(starts[rows], counts[rows])
+        # -inf pads the short rows: padding never outranks a real, even negative, value.
+        padded = np.full((rows.size, int(w)), -np.inf, dtype=np.float32)
+        padded[slot, offset] = v[entries]
+        top_at = np.argpartition(padded, int(w) - k, axis=1)[:, int(w) - k :]
+        chosen = (starts[rows][:, None] + top_at).ravel()
+        parts.append((np.repeat(rows, k), c[chosen], v[chosen]))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+
+
+def _entries_of(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Positions of all entries of ``rows`` in the row-sorted entry arrays."""
+    total = counts[rows]
+    first = np.repeat(starts[rows] - np.cumsum(total) + total, total)
+    return first + np.arange(total.sum())

@@ -99,7 +99,6 @@ def _ease_torch(G: np.ndarray, l2: float, device: torch.device) -> torch.Tensor:
     """EASE weights of the full SPD ``G`` on ``device``: the Cholesky factor and the
     inverse overwrite one tensor there."""
     A = torch.from_numpy(G).to(device)
-    del G
     info = torch.empty((), dtype=torch.int32, device=device)
     torch.linalg.cholesky_ex(A, out=(A, info))
     if int(info) > 0:

@@ -56,9 +56,7 @@ def knn_similarity(
 def _reweight(similarity: str, squared: np.ndarray, shrink: float, alpha: float) -> Reweight:
     """The denominator of ``similarity`` as a function of a block's entries."""
     if similarity == "jaccard":
-        return lambda t, n, dot: (dot / (squared[t] + squared[n] - dot + shrink)).astype(
-            np.float32
-        )
+        return lambda t, n, dot: (dot / (squared[t] + squared[n] - dot + shrink)).astype(np.float32)
     power = 0.5 if similarity == "cosine" else alpha
     target = squared**power
     neighbour = squared ** (1.0 - power)

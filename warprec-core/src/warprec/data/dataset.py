@@ -466,7 +466,13 @@ def _last_of_duplicates(users: np.ndarray, items: np.ndarray, n_items: int) -> n
     """Mask keeping the last row of every repeated (user, item) pair (cold rows, with
     index -1, never collide with a real pair)."""
     keys = users.astype(np.int64) * (n_items + 1) + items
-    return ~pd.Index(keys).duplicated(keep="last")
+    # A stable sort keeps equal keys in row order, so the last of a run is the last row;
+    # on the usual rows grouped by user it is ~2x faster than hashing.
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    keep = np.ones(keys.size, dtype=bool)
+    keep[order[:-1]] = ordered[:-1] != ordered[1:]
+    return keep
 
 
 def _lookup(index: pd.Index, ids: Sequence[Any] | np.ndarray, kind: str) -> np.ndarray:

@@ -24,6 +24,7 @@ __all__ = ["DUPLICATE_POLICIES", "ReadResult", "SplitData", "read_interactions",
 DUPLICATE_POLICIES = ("first", "last", "max", "mean", "sum")
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".dat": "\t", ".inter": "\t"}
 _PARQUET = (".parquet", ".pq")
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst")
 _SPLIT_PARTS = ("train", "validation", "test")
 
 
@@ -59,6 +60,17 @@ class _Options:
     duplicates: str
     missing: str
 
+    def __post_init__(self) -> None:
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise DataError(
+                f"unknown duplicates policy {self.duplicates!r}: expected one of "
+                f"{DUPLICATE_POLICIES}"
+            )
+        if self.missing not in ("error", "drop"):
+            raise DataError(
+                f"unknown missing-value policy {self.missing!r}: expected 'error' or 'drop'"
+            )
+
 
 def read_interactions(
     path: str | Path,
@@ -77,7 +89,8 @@ def read_interactions(
     """Read one interaction file.
 
     Args:
-        path: a delimited text file, or a ``.parquet``/``.pq`` file (needs pyarrow).
+        path: a delimited text file (optionally compressed: ``.gz``, ``.bz2``, ``.xz``,
+            ``.zip``, ``.zst``), or a ``.parquet``/``.pq`` file (needs pyarrow).
         sep: field separator; by default from the extension (``.csv``: comma, else tab).
             A separator longer than one character is read by the slower Python parser.
         header: whether the first line names the columns (text files).
@@ -98,18 +111,8 @@ def read_interactions(
     Returns:
         A :class:`ReadResult`.
     """
-    options = _options(
-        sep,
-        header,
-        names,
-        user_col,
-        item_col,
-        rating_col,
-        timestamp_col,
-        implicit,
-        duplicates,
-        missing,
-    )
+    columns = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
+    options = _Options(sep, header, names, columns, implicit, duplicates, missing)
     data, dropped = _read_one(Path(path), options)
     return ReadResult(data, implicit or RATING not in data.columns, dropped)
 
@@ -142,7 +145,7 @@ def read_split(
 
 
 def _part_file(folder: Path, part: str) -> Path | None:
-    found = sorted(p for p in folder.iterdir() if p.is_file() and p.stem == part)
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.name.split(".")[0] == part)
     if len(found) > 1:
         raise DataError(f"{folder}: several {part} files ({', '.join(p.name for p in found)})")
     if not found and part != "validation":
@@ -150,32 +153,10 @@ def _part_file(folder: Path, part: str) -> Path | None:
     return found[0] if found else None
 
 
-def _options(
-    sep: str | None,
-    header: bool,
-    names: Sequence[str] | None,
-    user_col: str,
-    item_col: str,
-    rating_col: str | None,
-    timestamp_col: str | None,
-    implicit: bool,
-    duplicates: str,
-    missing: str,
-) -> _Options:
-    if duplicates not in DUPLICATE_POLICIES:
-        raise DataError(
-            f"unknown duplicates policy {duplicates!r}: expected one of {DUPLICATE_POLICIES}"
-        )
-    if missing not in ("error", "drop"):
-        raise DataError(f"unknown missing-value policy {missing!r}: expected 'error' or 'drop'")
-    columns = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
-    return _Options(sep, header, names, columns, implicit, duplicates, missing)
-
-
 def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, int]]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    parquet = path.suffix.lower() in _PARQUET
+    parquet = _format_suffix(path) in _PARQUET
     raw = _read_parquet(path) if parquet else _read_text(path, options)
     where = _Where(path, 1, "row") if parquet else _Where(path, 2 if options.header else 1, "line")
     if raw.empty:
@@ -191,11 +172,21 @@ def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, in
     frame = _merge_duplicates(frame, options.duplicates)
     if len(frame) < before:
         dropped["duplicates"] = before - len(frame)
-    return frame.reset_index(drop=True), dropped
+    if len(frame) < len(raw):
+        frame = frame.reset_index(drop=True)
+    return frame, dropped
+
+
+def _format_suffix(path: Path) -> str:
+    """The extension that names the format: ``data.csv.gz`` -> ``.csv``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
 
 def _read_text(path: Path, options: _Options) -> pd.DataFrame:
-    sep = options.sep or _SEPARATORS.get(path.suffix.lower(), "\t")
+    sep = options.sep or _SEPARATORS.get(_format_suffix(path), "\t")
     try:
         return pd.read_csv(
             path,
@@ -233,16 +224,16 @@ def _select(raw: pd.DataFrame, path: Path, options: _Options) -> pd.DataFrame:
         raw.columns = labels[: raw.shape[1]]
     present = {str(c) for c in raw.columns}
     required = [USER, ITEM] + ([] if options.implicit else [RATING])
-    selected: dict[str, pd.Series] = {}
+    selected: dict[str, str] = {}
     for standard, label in options.columns.items():
         if label is not None and label in present:
-            selected[standard] = raw[label]
+            selected[standard] = label
         elif standard in required:
             shown = label if label is not None else standard
             raise DataError(
                 f"{path}: missing column {shown!r} (columns present: {sorted(present)})"
             )
-    return pd.DataFrame(selected)
+    return raw.loc[:, list(selected.values())].set_axis(list(selected), axis=1)
 
 
 @dataclass(frozen=True)
@@ -322,8 +313,12 @@ def _has_duplicates(frame: pd.DataFrame) -> bool:
         low, span = int(items.min()), int(items.max()) - int(items.min()) + 1
         user_low, user_span = int(users.min()), int(users.max()) - int(users.min()) + 1
         if span * user_span < 2**62:
-            # Hashing one int64 key is ~2x faster than DataFrame.duplicated on two.
             key = (users.astype(np.int64) - user_low) * span + (items.astype(np.int64) - low)
+            if (users[1:] >= users[:-1]).all():
+                # Rows grouped by user (the usual layout): timsort runs near linear time
+                # there, ~3x faster than hashing the keys.
+                ordered = key[np.argsort(key, kind="stable")]
+                return bool((ordered[1:] == ordered[:-1]).any())
             return not pd.Index(key).is_unique
     return bool(frame.duplicated([USER, ITEM]).any())
 

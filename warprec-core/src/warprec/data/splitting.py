@@ -15,8 +15,8 @@ arguments.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -115,16 +115,24 @@ def _user_order(codes: np.ndarray, key: np.ndarray | np.random.Generator) -> np.
 
 def _rank_in_user(
     df: pd.DataFrame, key: np.ndarray | np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's position among its user's rows ordered by ``key`` (ties: input order;
-    a random generator: a random order), and the number of rows of that user."""
+    a random generator: a random order), each row's user code, and the rows per user."""
     codes, _ = pd.factorize(df[USER], sort=False)
     order = _user_order(codes, key)
     counts = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.empty(codes.size, dtype=np.int64)
     rank[order] = np.arange(codes.size) - np.repeat(starts, counts)
-    return rank, counts[codes]
+    return rank, codes, counts
+
+
+def _hold_last(
+    df: pd.DataFrame, key: np.ndarray | np.random.Generator, held: Callable[[np.ndarray], Any]
+) -> np.ndarray:
+    """Mask of each user's last ``held(rows of the user)`` rows in ``key`` order."""
+    rank, codes, counts = _rank_in_user(df, key)
+    return rank >= (counts - held(counts))[codes]
 
 
 def _ratio_held(count: np.ndarray, ratio: float) -> np.ndarray:
@@ -153,8 +161,7 @@ class RandomHoldout(Splitter):
         self.seed = seed
 
     def _hold(self, df: pd.DataFrame, ratio: float, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng)
-        return rank >= count - _ratio_held(count, ratio)
+        return _hold_last(df, rng, lambda count: _ratio_held(count, ratio))
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self._hold(df, self.test_ratio, rng)
@@ -181,8 +188,8 @@ class TemporalHoldout(Splitter):
         self.validation_ratio = _ratio("validation_ratio", validation_ratio, "TemporalHoldout")
 
     def _hold(self, df: pd.DataFrame, ratio: float) -> np.ndarray:
-        rank, count = _rank_in_user(df, _timestamps(df, "TemporalHoldout"))
-        return rank >= count - _ratio_held(count, ratio)
+        times = _timestamps(df, "TemporalHoldout")
+        return _hold_last(df, times, lambda count: _ratio_held(count, ratio))
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self._hold(df, self.test_ratio)
@@ -211,8 +218,7 @@ class RandomLeaveKOut(Splitter):
         self.seed = seed
 
     def _hold(self, df: pd.DataFrame, k: int, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng)
-        return rank >= count - _k_held(count, k)
+        return _hold_last(df, rng, lambda count: _k_held(count, k))
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self._hold(df, self.test_k, rng)
@@ -238,8 +244,8 @@ class TemporalLeaveKOut(Splitter):
         self.validation_k = _count("validation_k", validation_k, "TemporalLeaveKOut")
 
     def _hold(self, df: pd.DataFrame, k: int) -> np.ndarray:
-        rank, count = _rank_in_user(df, _timestamps(df, "TemporalLeaveKOut"))
-        return rank >= count - _k_held(count, k)
+        times = _timestamps(df, "TemporalLeaveKOut")
+        return _hold_last(df, times, lambda count: _k_held(count, k))
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return self._hold(df, self.test_k)
@@ -337,14 +343,12 @@ class KFold(Splitter):
             yield KFold(self.k, fold, self.validation_ratio, self.seed).split(df)
 
     def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        rank, _ = _rank_in_user(df, rng)
-        codes, _ = pd.factorize(df[USER], sort=False)
-        offset = rng.integers(0, self.k, size=codes.max() + 1 if codes.size else 0)
+        rank, codes, counts = _rank_in_user(df, rng)
+        offset = rng.integers(0, self.k, size=counts.size)
         return (rank + offset[codes]) % self.k == self.fold
 
     def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        rank, count = _rank_in_user(df, rng)
-        return rank >= count - _ratio_held(count, self.validation_ratio)
+        return _hold_last(df, rng, lambda count: _ratio_held(count, self.validation_ratio))
 
     def _has_validation(self) -> bool:
         return self.validation_ratio > 0

@@ -219,7 +219,9 @@ class Evaluator:
         users_t = torch.from_numpy(users).to(device)
         scores = model.predict(users_t, item_indices=candidates.masked_fill(invalid, 0)).float()
         scores = scores.masked_fill(invalid, float("-inf"))
-        rank = tie_break_rank(n_items + 1, self.seed, device)[candidates]
+        # The catalogue's tie-break order (as in full ranking), the empty slot last.
+        rank = tie_break_rank(n_items, self.seed, device)
+        rank = torch.cat([rank, rank.new_full((1,), n_items)])[candidates]
         columns_t, values = top_k(scores, max(self.top_k), rank)
         items = candidates.gather(1, columns_t).masked_fill(values == float("-inf"), n_items)
         hits = ((columns_t < width) & (items < n_items)).double()

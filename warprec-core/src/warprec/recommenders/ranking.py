@@ -17,21 +17,22 @@ __all__ = ["mask_seen", "tie_break_rank", "top_k", "writable"]
 
 
 @lru_cache(maxsize=16)
-def _rank_cpu(n_items: int, seed: int) -> Tensor:
+def _rank(n_items: int, seed: int, device: str) -> Tensor:
     generator = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n_items, generator=generator)
     rank = torch.empty_like(perm)
     rank[perm] = torch.arange(n_items)
-    return rank
+    return rank.to(device)
 
 
 def tie_break_rank(n_items: int, seed: int, device: torch.device | str = "cpu") -> Tensor:
     """A seeded random rank of every item (``rank[item]``, a permutation of 0..n-1).
 
     Among items with equal scores, the one with the lower rank comes first. A random
-    order (rather than the item index) keeps ties from favouring low item ids.
+    order (rather than the item index) keeps ties from favouring low item ids. Drawn on
+    the CPU, so it is the same on every device.
     """
-    return _rank_cpu(n_items, seed).to(device)
+    return _rank(n_items, seed, str(torch.device(device)))
 
 
 def writable(scores: Tensor, model: torch.nn.Module) -> Tensor:

@@ -12,6 +12,9 @@ What the trainer uses from the model:
 - ``train_step(batch)``: the loss of one batch as a scalar tensor (anything else stops
   training with a :class:`TrainingError`); the trainer runs ``backward`` and the
   optimizer step.
+- ``manual_optimization`` (class attribute, default ``False``): when true, ``train_step``
+  updates the parameters itself (e.g. a fused sparse SGD step) and returns the batch
+  loss for reporting only; the trainer then skips ``backward`` and the optimizer step.
 - ``configure_optimizer()``: a custom optimizer, or ``None`` for the named one
   (``Adam``, ``AdamW``, ``SGD``, ``Adagrad``, ``RMSprop``, ``SparseAdam``) with the
   model's ``learning_rate`` and ``weight_decay``.
@@ -182,7 +185,9 @@ class Trainer:
     ) -> None:
         self.model = model
         self.dataset = dataset
-        self.evaluator = evaluator if getattr(dataset, "validation", None) is not None else None
+        # No validation checks without a validation split, or when training on it.
+        validating = split == "train" and getattr(dataset, "validation", None) is not None
+        self.evaluator = evaluator if validating else None
         self.optimizer_name = optimizer
         self.optimizer_kwargs = dict(optimizer_kwargs or {})
         self.weight_decay = weight_decay
@@ -272,6 +277,7 @@ class Trainer:
         model = self.model
         device = model.device
         move = device.type != "cpu"
+        manual = bool(getattr(model, "manual_optimization", False))
         model.train()
         model.on_epoch_start(epoch)
         total = torch.zeros((), device=device)
@@ -294,9 +300,10 @@ class Trainer:
                     f"{model.name}.train_step must return a scalar loss tensor, got "
                     f"{_describe(loss)}"
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if not manual:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
             total += loss.detach()
             samples += _batch_len(batch)
             if self.progress and step % self.refresh == 0:
@@ -324,6 +331,7 @@ class Trainer:
             if not due:
                 self._step_scheduler(scheduler, None)
                 return False
+            self.model.eval()
             result = self.evaluator.evaluate(self.model, self.dataset, split="validation")
             summary = result.summary()
             if self.monitor not in summary:

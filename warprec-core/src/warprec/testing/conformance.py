@@ -269,7 +269,7 @@ class ModelChecker:
     def check_deterministic(self) -> None:
         """Two models built and trained with the same seed score identically."""
         users = self.users()
-        first = _scores(self.fit(self.build()), users.to(self.device)).float().cpu()
+        first = _scores(self.fitted(), users.to(self.device)).float().cpu()
         second = _scores(self.fit(self.build()), users.to(self.device)).float().cpu()
         _require_close(second, first, "scores of a second run with the same seed",
                        "the first run's", rtol=1e-5, atol=1e-6)
@@ -404,8 +404,8 @@ def build_model(
 
 
 def _needs_interactions(model_class: type) -> bool:
-    # The runner's rule: a required positional parameter after (self, params, info).
-    parameters = list(inspect.signature(model_class.__init__).parameters.values())[3:]
+    # The runner's rule: a required positional parameter after (params, info).
+    parameters = list(inspect.signature(model_class).parameters.values())[2:]
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
                for p in parameters)
 
