@@ -67,7 +67,8 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
 
     X = synthetic_matrix(args.users, args.items, args.interactions, args.seed)
     if kind == "bare":
-        G = (X.T @ X).toarray()
+        # C order, so that G.T is the Fortran array LAPACK overwrites without a copy.
+        G = np.ascontiguousarray((X.T @ X).toarray())
         G.ravel()[:: args.items + 1] += args.l2
         G += 0.0  # fault every page in now, so the clock sees LAPACK only
     interactions = Interactions(*X.nonzero(), args.users, args.items)

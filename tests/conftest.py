@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -9,6 +10,12 @@ from pathlib import Path
 
 import pytest
 from warprec import plugins
+
+# Two pytest workers share two cores: one intra-op thread each. More threads make small
+# tensor operations orders of magnitude slower on a loaded machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:
+    sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture

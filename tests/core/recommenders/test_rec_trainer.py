@@ -14,7 +14,9 @@ from warprec.recommenders.trainer import Trainer, TrainingError
 
 INFO = {"n_users": 2, "n_items": 3}
 PARAMS = {"batch_size": 2, "epochs": 6, "learning_rate": 0.1}
-DATA = SimpleNamespace(train="train-data", train_sessions=None, validation="validation-data")
+DATA = SimpleNamespace(
+    train="train-data", train_validation="all", train_sessions=None, validation="validation-data"
+)
 
 
 class Toy(IterativeRecommender):
@@ -175,6 +177,16 @@ def _nan_from_epoch(model: Toy, epoch: int) -> Any:
         return loss * float("nan") if calls["n"] > 2 * (epoch - 1) else loss
 
     return step
+
+
+def test_progress_bar_and_refit_without_validation_checks(capsys: Any) -> None:
+    model = Toy({**PARAMS, "epochs": 2}, INFO)
+    evaluator = ScriptedEvaluator([])
+    history = Trainer(
+        model, DATA, evaluator, split="train_validation", progress=True, refresh=1
+    ).fit()
+    assert history.monitor == "loss" and history.validation == []
+    assert "Toy epoch 2/2" in capsys.readouterr().err
 
 
 def test_metric_monitor_needs_validation() -> None:

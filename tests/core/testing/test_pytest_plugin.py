@@ -55,7 +55,7 @@ def test_model_conformance_class_runs_each_check_per_param_set(
     pytester.syspathinsert(HERE)
     pytester.makepyfile(textwrap.dedent("""
         from kit_models import GoodEASE, SampledOffByOne
-        from warprec.testing import ModelConformance
+        from warprec.testing import ModelConformance, toy_dataset
 
         class TestGood(ModelConformance):
             model_class = GoodEASE
@@ -63,15 +63,26 @@ def test_model_conformance_class_runs_each_check_per_param_set(
 
         class TestBroken(ModelConformance):
             model_class = SampledOffByOne
+
+        class TestOwnData(ModelConformance):
+            model_class = GoodEASE
+
+            @classmethod
+            def dataset(cls):
+                return toy_dataset(n_users=24, explicit=True)
+
+            def test_checks_run_on_the_class_data(self, conformance):
+                assert conformance.dataset.n_users == 24 and not conformance.dataset.implicit
     """))
     result = pytester.runpytest_inprocess(*INNER, "-v")
-    # 10 checks x 2 parameter sets, and 10 checks x 1; training checks and cuda skip.
+    # 10 checks x 2 parameter sets, 10 x 1, and 10 + 1; training checks and cuda skip.
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1
-    assert outcomes["passed"] + outcomes["skipped"] == 29
+    assert outcomes["passed"] + outcomes["skipped"] == 40
     result.stdout.fnmatch_lines([
         "*TestGood::test_loss_decreases[[]defaults[]] SKIPPED*",
         "*TestGood::test_save_load[[]l2=1.0[]] PASSED*",
+        "*TestOwnData::test_checks_run_on_the_class_data[[]defaults[]] PASSED*",
         "FAILED *TestBroken::test_sampled_matches_full[[]defaults[]]*",
     ])
     assert "sampled scores differ from the full scores gathered" in result.stdout.str()

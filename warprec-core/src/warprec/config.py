@@ -363,9 +363,9 @@ def load_config(
     every model, metric, filter and splitter name is looked up in the registries (no model
     module is imported). Raises :class:`ConfigError` naming the key path on any problem.
     """
-    raw, path = _read(source)
+    source_data, path = _read(source)
     base_dir = path.parent if path is not None else Path.cwd()
-    raw = copy.deepcopy(dict(raw))
+    raw: dict[str, Any] = copy.deepcopy(dict(source_data))
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value)
     warnings: list[str] = []
@@ -992,7 +992,7 @@ def _key_schema(key: Key) -> dict[str, Any]:
         schema.update(type=["object", "null"], additionalProperties=False,
                       properties={n: _key_schema(k) for n, k in key.fields.items()})
         return schema
-    types = {
+    types: dict[str, Any] = {
         "str": {"type": "string"},
         "choice": {"enum": list(key.choices)},
         "bool": {"type": "boolean"},

@@ -598,7 +598,8 @@ def _validate_trial(plan: _Plan, params: dict[str, Any], data: _Data, evaluator:
                     cfg: Config) -> tuple[dict[str, float], Any, dict[str, Any]]:
     """Fit on each validation dataset (one, or one per fold); mean validation scores."""
     totals: dict[str, float] = {}
-    model, fit = None, {}
+    model: Any = None
+    fit: dict[str, Any] = {}
     for dataset in data.validation:
         model, fit = _fit(plan, params, dataset, evaluator, cfg, split="train")
         summary = evaluator.evaluate(model, dataset, split="validation").summary()
@@ -673,7 +674,7 @@ def _trainer_options(plan: _Plan, cfg: Config, dataset: Any, split: str) -> dict
 
 def _needs_interactions(cls: type) -> bool:
     """Whether the constructor takes the training interactions (a third positional)."""
-    parameters = list(inspect.signature(cls.__init__).parameters.values())[3:]
+    parameters = list(inspect.signature(cls).parameters.values())[2:]
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
                for p in parameters)
 

@@ -32,10 +32,9 @@ def gram_upper(X: sp.csr_matrix, dtype: Any = np.float32) -> np.ndarray:
     outside the diagonal blocks) is skipped since the Cholesky routines never read it,
     which halves the work.
     """
-    X = sp.csr_matrix(X, dtype=dtype)
-    Xt = X.T.tocsr()
-    Xc = X.tocsc()
-    n = X.shape[1]
+    Xc = sp.csc_matrix(X, dtype=dtype)
+    Xt = Xc.T  # CSR view of the same arrays
+    n = Xc.shape[1]
     G = np.zeros((n, n), dtype=dtype)
     rows = max(1, _BLOCK_BYTES // (12 * max(n, 1)))
     for start in range(0, n, rows):
@@ -64,7 +63,7 @@ def ease_weights(
         return _ease_torch(G, l2, device)
     _inverse_in_place(G, l2)
     _fill_lower_from_upper(G)
-    G /= -np.diag(G).copy()
+    G /= -np.diag(G)
     np.fill_diagonal(G, 0.0)
     return G
 

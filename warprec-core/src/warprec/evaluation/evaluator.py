@@ -121,7 +121,7 @@ class Evaluator:
         metrics = self._instantiate()
         context = _Context.build(known, model.device, self.short_head_share)
         was_training = model.training
-        model.eval()
+        model.to(model.device).eval()
         try:
             with torch.no_grad():
                 for start_ in range(0, len(users), self._batch(n_items)):

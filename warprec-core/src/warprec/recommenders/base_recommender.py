@@ -114,7 +114,11 @@ class Recommender(nn.Module, abc.ABC):
 
     @property
     def device(self) -> torch.device:
-        """The device the model computes on (set by the ``device`` argument or :meth:`to`)."""
+        """The device the model computes on: the ``device`` argument or the last :meth:`to`.
+
+        Parameters built after the base constructor start on the CPU; the trainer, the
+        evaluator and :meth:`recommend` move the model to this device.
+        """
         return self._device
 
     def to(self, *args: Any, **kwargs: Any) -> Recommender:
@@ -156,7 +160,7 @@ class Recommender(nn.Module, abc.ABC):
         a random item order fixed by the model's seed, identically on CPU and CUDA.
         """
         was_training = self.training
-        self.eval()
+        self.to(self.device).eval()
         try:
             if isinstance(user_indices, Tensor):
                 users = user_indices.detach().cpu().long()
@@ -562,7 +566,8 @@ def _type_name(annotation: Any) -> str:
 
 
 def _needs_data(cls: type) -> bool:
-    parameters = list(inspect.signature(cls.__init__).parameters.values())[3:]
+    constructor = cls.__init__  # type: ignore[misc]
+    parameters = list(inspect.signature(constructor).parameters.values())[3:]
     return any(
         p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         for p in parameters

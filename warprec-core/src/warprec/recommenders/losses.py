@@ -6,6 +6,7 @@ unless stated otherwise).
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -60,7 +61,7 @@ class EmbLoss(nn.Module):
         """The penalty of one or more embedding batches."""
         if not embeddings:
             raise ValueError("EmbLoss needs at least one embedding tensor")
-        total = sum(embedding.abs().pow(self.norm).sum() for embedding in embeddings)
+        total = torch.stack([e.abs().pow(self.norm).sum() for e in embeddings]).sum()
         return total / embeddings[-1].shape[0]
 
 

@@ -12,9 +12,6 @@ What the trainer uses from the model:
 - ``train_step(batch)``: the loss of one batch as a scalar tensor (anything else stops
   training with a :class:`TrainingError`); the trainer runs ``backward`` and the
   optimizer step.
-- ``manual_optimization`` (class attribute, default ``False``): when true, ``train_step``
-  updates the parameters itself (e.g. a fused sparse SGD step) and returns the batch
-  loss for reporting only; the trainer then skips ``backward`` and the optimizer step.
 - ``configure_optimizer()``: a custom optimizer, or ``None`` for the named one
   (``Adam``, ``AdamW``, ``SGD``, ``Adagrad``, ``RMSprop``, ``SparseAdam``) with the
   model's ``learning_rate`` and ``weight_decay``.
@@ -277,7 +274,6 @@ class Trainer:
         model = self.model
         device = model.device
         move = device.type != "cpu"
-        manual = bool(getattr(model, "manual_optimization", False))
         model.train()
         model.on_epoch_start(epoch)
         total = torch.zeros((), device=device)
@@ -300,14 +296,18 @@ class Trainer:
                     f"{model.name}.train_step must return a scalar loss tensor, got "
                     f"{_describe(loss)}"
                 )
-            if not manual:
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
             total += loss.detach()
             samples += _batch_len(batch)
             if self.progress and step % self.refresh == 0:
-                bar.set_postfix(loss=f"{total.item() / step:.4f}", refresh=False)
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                bar.set_postfix(
+                    loss=f"{total.item() / step:.4f}",
+                    samples_s=f"{samples / elapsed:,.0f}",
+                    refresh=False,
+                )
         bar.close()
         steps = max(len(loader), 1)
         mean_loss = float(total.item()) / steps
@@ -327,7 +327,7 @@ class Trainer:
         """Validate when due, track the best weights; True when training should stop."""
         due = epoch % self.eval_every == 0 or epoch == self.epochs
         value = loss
-        if self.monitor != "loss":
+        if self.evaluator is not None and self.monitor != "loss":
             if not due:
                 self._step_scheduler(scheduler, None)
                 return False
