@@ -37,7 +37,8 @@ def tiny(**models: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def guide_models() -> Iterator[str]:
-    """The guide's MyEASE/MyBPR script, unregistered afterwards."""
+    """The guide's MyEASE/MyBPR script, unregistered afterwards. Configs name its models
+    qualified (``my_models:MyBPR``): other tests may register the guide's names too."""
     script = str(EXAMPLES / "custom_modules" / "my_models.py")
     yield script
     sys.modules.pop("my_models", None)
@@ -106,8 +107,8 @@ def test_same_config_and_seed_give_identical_metrics(tmp_path: Path, guide_model
                                                      ) -> None:
     config = tiny(EASE={"l2": ["loguniform", 1, 100], "optimization": {
                       "strategy": "random", "num_samples": 2}},
-                  MyBPR={"embedding_size": 8, "batch_size": 128, "epochs": 2,
-                         "learning_rate": 0.01})
+                  **{"my_models:MyBPR": {"embedding_size": 8, "batch_size": 128, "epochs": 2,
+                                         "learning_rate": 0.01}})
     config["general"] = {"custom_modules": [guide_models]}
     first = run(config, tmp_path / "a").data
     second = run(config, tmp_path / "b").data
@@ -171,9 +172,9 @@ def test_unknown_and_missing_hyperparameters_fail_before_any_data(tmp_path: Path
     with pytest.raises(ConfigError, match=r"models\.EASE\.l3: unknown hyperparameter of EASE "
                                           r"\(did you mean 'l2'\?\)"):
         run(tiny(EASE={"l3": 1.0}), tmp_path / "a")
-    config = tiny(MyBPR={"embedding_size": 8})
+    config = tiny(**{"my_models:MyBPR": {"embedding_size": 8}})
     config["general"] = {"custom_modules": [guide_models]}
-    with pytest.raises(ConfigError, match=r"models\.MyBPR\.batch_size: missing"):
+    with pytest.raises(ConfigError, match=r"models\.my_models:MyBPR\.batch_size: missing"):
         run(config, tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
@@ -269,9 +270,10 @@ def test_significance_between_models(tmp_path: Path) -> None:
 
 
 def test_early_stopping_of_an_iterative_model(tmp_path: Path, guide_models: str) -> None:
-    config = tiny(MyBPR={"embedding_size": 8, "batch_size": 128, "epochs": 3,
-                         "learning_rate": 0.01,
-                         "early_stopping": {"monitor": "score", "patience": 1}})
+    config = tiny(**{"my_models:MyBPR": {"embedding_size": 8, "batch_size": 128, "epochs": 3,
+                                         "learning_rate": 0.01,
+                                         "early_stopping": {"monitor": "score",
+                                                            "patience": 1}}})
     config["general"] = {"custom_modules": [guide_models]}
     entry = run(config, tmp_path / "run").models[0]
     assert entry["status"] == "ok" and entry["test"]["nDCG@5"] >= 0
@@ -359,3 +361,21 @@ def test_training_options_of_a_closed_form_model_warn(tmp_path: Path) -> None:
     assert checked.warnings == [
         "models.EASE.early_stopping: EASE is not trained iteratively, ignored",
         "models.EASE.optimization.optimizer: EASE is not trained iteratively, ignored"]
+
+
+def test_file_format_and_split_extension_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "data.tsv").write_text("user_id\titem_id\n1\t1\n1\t2\n2\t1\n2\t2\n")
+    config = {"reader": {"local_path": str(tmp_path / "data.tsv"), "file_format": "parquet"},
+              "models": {"Pop": {}}}
+    with pytest.raises(DataError, match=r"reader\.file_format: 'parquet' but data\.tsv has the "
+                                        r"extension \.tsv; expected \.parquet or \.pq"):
+        run(config, tmp_path / "a")
+    split = tmp_path / "split"
+    split.mkdir()
+    for part in ("train", "test"):
+        (split / f"{part}.csv").write_text("user_id,item_id\n1,1\n")
+    config = {"reader": {"loading_strategy": "split", "split": {"local_path": str(split)}},
+              "models": {"Pop": {}}}
+    with pytest.raises(DataError, match=r"reader\.split\.ext: no train\.tsv in .* \(found: "
+                                        r"train\.csv\)"):
+        run(config, tmp_path / "b")

@@ -705,6 +705,8 @@ def _complete(data: dict[str, Any]) -> None:
     elif not reader["split"]["local_path"]:
         raise ConfigError("reader.split.local_path: missing; expected the folder holding "
                           "the train, validation and test files (loading_strategy: split)")
+    if reader["split"]["file_format"] == "parquet" and reader["split"]["ext"] == ".tsv":
+        reader["split"]["ext"] = ".parquet"  # WarpRec's default extension for parquet splits
     if reader["loading_strategy"] == "split" and data["filtering"]:
         raise ConfigError("filtering: given with reader.loading_strategy: split (pre-split "
                           "data is used as it is); remove the filtering section")
@@ -992,7 +994,7 @@ def _key_schema(key: Key) -> dict[str, Any]:
         schema.update(type=["object", "null"], additionalProperties=False,
                       properties={n: _key_schema(k) for n, k in key.fields.items()})
         return schema
-    types: dict[str, Any] = {
+    by_kind: dict[str, dict[str, Any]] = {
         "str": {"type": "string"},
         "choice": {"enum": list(key.choices)},
         "bool": {"type": "boolean"},
@@ -1005,7 +1007,8 @@ def _key_schema(key: Key) -> dict[str, Any]:
                             "minItems": 1}]},
         "strs": {"anyOf": [{"type": "string"},
                            {"type": "array", "items": {"type": "string"}}]},
-    }[key.kind]
+    }
+    types = by_kind[key.kind]
     if key.nullable and "type" in types:
         types = {**types, "type": [types["type"], "null"]}
     schema.update(types)

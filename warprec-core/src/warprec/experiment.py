@@ -395,6 +395,7 @@ def _read_table(cfg: Config, implicit: bool, report: dict[str, int]) -> pd.DataF
         logger.info("Data: bundled dataset %r, %d interactions", reader["dataset"], len(frame))
         return frame
     path = _resolve_path(reader["local_path"], "reader.local_path", cfg)
+    _check_format(path, reader["file_format"], "reader.file_format")
     result = read_interactions(path, **_reader_options(cfg, reader["sep"], reader["header"]))
     report.update(result.dropped)
     logger.info("Data: %s, %d interactions", path, len(result.data))
@@ -409,7 +410,24 @@ def _read_split(cfg: Config, implicit: bool) -> Any:
 
     split = cfg["reader"]["split"]
     folder = _resolve_path(split["local_path"], "reader.split.local_path", cfg)
+    for part in ("train", "test"):
+        path = folder / f"{part}{split['ext']}"
+        if not path.is_file():
+            found = sorted(p.name for p in folder.glob(f"{part}.*"))
+            raise DataError(f"reader.split.ext: no {path.name} in {folder} (found: "
+                            f"{', '.join(found) or 'none'}); expected train{split['ext']}, "
+                            f"test{split['ext']} and optionally validation{split['ext']}")
+        _check_format(path, split["file_format"], "reader.split.file_format")
     return read_split(folder, **_reader_options(cfg, split["sep"], split["header"]))
+
+
+def _check_format(path: Path, file_format: str, key: str) -> None:
+    """The reader goes by the extension: refuse a file whose extension says otherwise."""
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if parquet != (file_format == "parquet"):
+        expected = ".parquet or .pq" if file_format == "parquet" else "a text extension"
+        raise DataError(f"{key}: {file_format!r} but {path.name} has the extension "
+                        f"{path.suffix or '(none)'}; expected {expected}")
 
 
 def _filters(cfg: Config) -> list[Any]:

@@ -21,6 +21,8 @@ from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import IterativeRecommender
 
+from warprec_models_neural._checks import require_non_negative, require_positive
+
 __all__ = ["BPR", "SparseSGD", "bpr_loss_sparse"]
 
 
@@ -167,8 +169,8 @@ class BPR(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        _require_positive(self, "embedding_size", "batch_size", "epochs", "learning_rate")
-        _require_non_negative(self, "reg_weight", "init_std")
+        require_positive(self, "embedding_size", "batch_size", "epochs", "learning_rate")
+        require_non_negative(self, "reg_weight", "init_std")
         if self.weight_decay:
             raise ConfigError(
                 f"BPR: weight_decay={self.weight_decay} is not supported by its sparse SGD; "
@@ -225,18 +227,3 @@ class BPR(IterativeRecommender):
         item_e = self.item_embedding(item_indices.to(self.device))
         return torch.einsum("be,bse->bs", user_e, item_e)
 
-
-def _require_positive(model: Any, *names: str) -> None:
-    """Raise a ConfigError naming the first hyperparameter that is not > 0."""
-    for name in names:
-        value = getattr(model, name)
-        if not value > 0:
-            raise ConfigError(f"{model.name}: hyperparameter {name!r} must be > 0, got {value!r}")
-
-
-def _require_non_negative(model: Any, *names: str) -> None:
-    """Raise a ConfigError naming the first hyperparameter that is negative."""
-    for name in names:
-        value = getattr(model, name)
-        if value < 0:
-            raise ConfigError(f"{model.name}: hyperparameter {name!r} must be >= 0, got {value!r}")

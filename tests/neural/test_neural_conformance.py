@@ -1,0 +1,29 @@
+"""The core's conformance kit on every neural model."""
+
+from __future__ import annotations
+
+from warprec.testing import ModelConformance
+from warprec_models_neural.bpr import BPR
+from warprec_models_neural.lightgcn import LightGCN
+from warprec_models_neural.multvae import MultVAE
+from warprec_models_neural.sasrec import SASRec
+
+
+class TestBPR(ModelConformance):
+    model_class = BPR
+    params = [{"epochs": 5, "batch_size": 64}, {"epochs": 3, "batch_size": 64, "reg_weight": 0.0}]
+
+
+class TestMultVAE(ModelConformance):
+    model_class = MultVAE
+    params = {"epochs": 5, "batch_size": 16, "hidden_dims": [32], "latent_dim": 8}
+
+
+class TestLightGCN(ModelConformance):
+    model_class = LightGCN
+    params = {"epochs": 5, "batch_size": 64, "embedding_size": 16, "learning_rate": 0.01}
+
+
+class TestSASRec(ModelConformance):
+    model_class = SASRec
+    params = {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16}

@@ -1,0 +1,144 @@
+"""Mult-VAE (Liang et al., WWW 2018): a variational autoencoder of users' interaction
+rows with a multinomial likelihood and a KL term annealed from 0 to ``anneal_cap``.
+
+The encoder reads a user's L2-normalised row (after dropout), the decoder gives logits
+over all items; at prediction time the posterior mean is decoded. The model keeps the
+training matrix it was given by :meth:`MultVAE.get_dataloader` (saved with the
+checkpoint), so that ``predict(users)`` can read the users' rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import Tensor, nn
+from warprec.data.dataset import Interactions, Sessions
+from warprec.errors import ConfigError, WarpRecError
+from warprec.recommenders.base_recommender import IterativeRecommender
+from warprec.recommenders.losses import KLDivergenceLoss, MultinomialLoss
+
+from warprec_models_neural._checks import require_non_negative, require_positive, require_range
+
+__all__ = ["MultVAE"]
+
+
+class MultVAE(IterativeRecommender):
+    """Variational autoencoder with a multinomial likelihood over the item catalogue."""
+
+    hidden_dims: list[int] = [600]
+    """Sizes of the encoder's hidden layers (the decoder mirrors them)."""
+    latent_dim: int = 200
+    """Dimension of the latent user representation."""
+    dropout: float = 0.5
+    """Dropout probability on the input rows during training."""
+    anneal_cap: float = 0.2
+    """Largest weight of the KL term."""
+    total_anneal_steps: int = 20000
+    """Training steps over which the KL weight grows linearly from 0 to ``anneal_cap``."""
+    batch_size: int = 512
+    """Users per training step."""
+    epochs: int = 100
+    """Maximum passes over the users."""
+    learning_rate: float = 0.001
+    """Adam learning rate (the trainer's default optimizer)."""
+
+    def __init__(
+        self,
+        params: dict | None,
+        info: dict,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(params, info, *args, seed=seed, **kwargs)
+        require_positive(self, "latent_dim", "total_anneal_steps", "batch_size", "epochs",
+                         "learning_rate")
+        require_range(self, "dropout", 0.0, 0.99)
+        require_non_negative(self, "anneal_cap")
+        if not all(size > 0 for size in self.hidden_dims):
+            raise ConfigError(
+                f"MultVAE: hyperparameter 'hidden_dims' must hold sizes > 0, "
+                f"got {self.hidden_dims!r}"
+            )
+        dims = [self.n_items, *self.hidden_dims]
+        self.encoder = _mlp([*dims, 2 * self.latent_dim])
+        self.decoder = _mlp([self.latent_dim, *reversed(dims)])
+        self.input_dropout = nn.Dropout(self.dropout)
+        self.multinomial = MultinomialLoss()
+        self.kl = KLDivergenceLoss()
+        self.apply(self._init_weights)
+        self.train_matrix: sp.csr_matrix | None = None
+        self.steps = 0
+        self.to(self.device)
+
+    def get_dataloader(
+        self, interactions: Interactions, sessions: Sessions | None = None, **kwargs: Any
+    ) -> Any:
+        """Batches of ``(users, rows)``; also keeps the rows for :meth:`predict`."""
+        self.train_matrix = interactions.get_sparse()
+        kwargs.setdefault("seed", self.seed)
+        return interactions.get_user_rows_dataloader(batch_size=self.batch_size, **kwargs)
+
+    def forward(self, rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(logits [B, n_items], mu, logvar)`` of the rows; samples z only in training."""
+        hidden = nn.functional.normalize(rows, dim=1)
+        hidden = self.input_dropout(hidden)
+        mu, logvar = self.encoder(hidden).chunk(2, dim=1)
+        z = mu
+        if self.training:
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decoder(z), mu, logvar
+
+    def kl_weight(self) -> float:
+        """The current KL weight: ``min(anneal_cap, steps / total_anneal_steps)``."""
+        return min(self.anneal_cap, self.steps / self.total_anneal_steps)
+
+    def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Tensor:
+        """Negative ELBO of the batch rows with the annealed KL weight."""
+        _, rows = batch
+        logits, mu, logvar = self.forward(rows)
+        loss = self.multinomial(logits, rows) + self.kl_weight() * self.kl(mu, logvar)
+        self.steps += 1
+        return loss
+
+    def predict(
+        self,
+        user_indices: Tensor,
+        *args: Any,
+        item_indices: Tensor | None = None,
+        **kwargs: Any,
+    ) -> Tensor:
+        """Decoded logits of the users' training rows, ``[B, n_items]`` or ``[B, S]``."""
+        if self.train_matrix is None:
+            raise WarpRecError(
+                "MultVAE: no training rows; train the model (get_dataloader) before predict"
+            )
+        users = user_indices.detach().cpu().numpy()
+        dense = self.train_matrix[users].toarray().astype(np.float32, copy=False)
+        rows = torch.from_numpy(dense).to(self.device)
+        logits, _, _ = self.forward(rows)
+        if item_indices is None:
+            return logits
+        return logits.gather(1, item_indices.to(self.device))
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The training rows and the step counter, saved with the checkpoint."""
+        return {"train_matrix": self.train_matrix, "steps": self.steps}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_extra_state` saved."""
+        self.train_matrix = state["train_matrix"]
+        self.steps = int(state["steps"])
+
+
+def _mlp(dims: list[int]) -> nn.Sequential:
+    """Linear layers between consecutive ``dims`` with tanh in between (none at the end)."""
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+        if i:
+            layers.append(nn.Tanh())
+        layers.append(nn.Linear(fan_in, fan_out))
+    return nn.Sequential(*layers)
