@@ -4,6 +4,7 @@ spaces, custom modules, JSON Schema and the run folder."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import subprocess
@@ -246,9 +247,7 @@ BAD_CONFIGS = [
     (with_key("general.seed", 1.5), "general.seed: got 1.5 (float); expected an integer"),
     (with_key("general.backend", "dask"), "general.backend: got 'dask'"),
     (with_key("general.ray_address", "ray://x:10001"),
-     "general.ray_address: Ray Tune is not available in this version"),
-    (with_key("general.backend", "ray"),
-     "general.backend: 'ray' (Ray Tune) is not available in this version; expected 'local'"),
+     "general.ray_address: given with general.backend: local"),
     (with_key("general.precision", "float64"),
      "general.precision: got 'float64' (str); only 'float32' is supported"),
     (with_key("general.callback", {}), "general.callback: this WarpRec key is not supported"),
@@ -488,10 +487,14 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.path.iterdir()) == ["results.json"]
 
 
-def test_write_json_turns_nan_into_null(tmp_path: Path) -> None:
+def test_write_json_turns_nan_into_null_and_numpy_into_numbers(tmp_path: Path) -> None:
+    import numpy as np
+
     folder = RunFolder.create(tmp_path, "d", tmp_path / "run")
-    folder.write_json("r.json", {"x": float("nan"), "y": [float("inf"), 1.0]})
-    assert json.loads((folder.path / "r.json").read_text()) == {"x": None, "y": [None, 1.0]}
+    folder.write_json("r.json", {"x": float("nan"), "y": [float("inf"), 1.0],
+                                 "z": np.float32(0.5), "n": np.int64(3)})
+    assert json.loads((folder.path / "r.json").read_text()) == {"x": None, "y": [None, 1.0],
+                                                                "z": 0.5, "n": 3}
 
 
 def test_results_table_rows_and_failed_models() -> None:
@@ -501,3 +504,10 @@ def test_results_table_rows_and_failed_models() -> None:
     assert header == ["model", "nDCG@10", "Recall@10"]
     assert rows == [["EASE", "0.2500", "0.5000"], ["BPR", "failed", "failed"]]
     assert format_table(header, rows).splitlines()[1] == "EASE    0.2500     0.5000"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="Ray is installed")
+def test_ray_backend_without_ray_names_the_extra() -> None:
+    with pytest.raises(ConfigError, match=r"general\.backend: 'ray' needs Ray Tune, which is "
+                                          r"not installed; pip install 'warprec-core\[ray\]'"):
+        load_config(with_key("general.backend", "ray"))

@@ -379,3 +379,21 @@ def test_file_format_and_split_extension_are_checked(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"reader\.split\.ext: no train\.tsv in .* \(found: "
                                         r"train\.csv\)"):
         run(config, tmp_path / "b")
+
+
+def test_ray_backend_gives_the_local_results(tmp_path: Path, guide_models: str) -> None:
+    pytest.importorskip("ray")  # optional extra warprec-core[ray]: skipped where absent
+    config = tiny(EASE={"l2": [1.0, 50.0]},
+                  **{"my_models:MyBPR": {"embedding_size": [4, 8], "batch_size": 128,
+                                         "epochs": 2, "learning_rate": 0.01}})
+    config["general"] = {"custom_modules": [guide_models]}  # imported by each Ray worker
+    local = run(config, tmp_path / "local").models
+    config["general"]["backend"] = "ray"
+    on_ray = run(config, tmp_path / "ray").models
+    for a, b in zip(on_ray, local, strict=True):
+        assert [t["params"] for t in a["trials"]] == [t["params"] for t in b["trials"]]
+        for ta, tb in zip(a["trials"], b["trials"], strict=True):
+            assert ta["validation"] == pytest.approx(tb["validation"], rel=1e-5)
+        assert a["params"] == b["params"]
+        assert a["test"] == pytest.approx(b["test"], rel=1e-5)
+    assert "EASE: 2 trials on Ray Tune" in (tmp_path / "ray" / "run.log").read_text()

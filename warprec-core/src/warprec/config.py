@@ -183,8 +183,8 @@ SECTIONS: dict[str, Key] = {
                          "head (APLT).", exclusive_minimum=0.0, maximum=1.0, nullable=False),
         "seed": Key("int", None, "Seed of sampled evaluation (default: general.seed).",
                     minimum=0),
-        "batch_size": Key("int", 1024, "Users per evaluation batch.", minimum=1,
-                          nullable=False),
+        "batch_size": Key("int", None, "Users per evaluation batch (default: as many as fit "
+                          "a 2**25-entry score matrix).", minimum=1),
         "stat_significance": Key("section", doc="Paired tests between models on test, "
                                  "per user.", fields={
             "paired_t_test": Key("bool", False, "Paired t-test.", nullable=False),
@@ -232,10 +232,11 @@ SECTIONS: dict[str, Key] = {
                               nullable=False),
         "refit": Key("bool", False, "Retrain the best trial on train+validation before "
                      "the test evaluation.", nullable=False),
-        "backend": Key("choice", "local", "Where search trials run: 'local' (this process). "
-                       "'ray' (Ray Tune) is not available in this version.",
-                       choices=("local",), nullable=False),
-        "ray_address": Key("str", None, "Not available in this version (Ray Tune)."),
+        "backend": Key("choice", "local", "Where search trials run: 'local' (one after "
+                       "another in this process) or 'ray' (in parallel on Ray Tune; needs "
+                       "warprec-core[ray]).", choices=("local", "ray"), nullable=False),
+        "ray_address": Key("str", None, "Address of an existing Ray cluster (backend: ray; "
+                           "default: a local Ray)."),
     }),
 }
 
@@ -456,9 +457,6 @@ def _translate_backend(raw: dict[str, Any], warnings: list[str]) -> None:
         warnings.append(f"general.backend: WarpRec's data backend {backend!r} is not used by "
                         "this version (pandas is), ignored")
         general["backend"] = "local"
-    elif backend == "ray":
-        raise ConfigError("general.backend: 'ray' (Ray Tune) is not available in this version; "
-                          "expected 'local' (trials run one after another in this process)")
 
 
 def _value(value: Any, key: Key, path: str, warnings: list[str]) -> Any:
@@ -724,9 +722,12 @@ def _complete(data: dict[str, Any]) -> None:
     if writer["dataset_name"] is None:
         source = reader["dataset"] or reader["local_path"] or reader["split"]["local_path"]
         writer["dataset_name"] = Path(str(source).rstrip("/\\")).stem or "dataset"
-    if general["ray_address"]:
-        raise ConfigError("general.ray_address: Ray Tune is not available in this version "
-                          "(trials run locally); remove it")
+    if general["backend"] == "local" and general["ray_address"]:
+        raise ConfigError("general.ray_address: given with general.backend: local; expected "
+                          "general.backend: ray")
+    if general["backend"] == "ray" and importlib.util.find_spec("ray") is None:
+        raise ConfigError("general.backend: 'ray' needs Ray Tune, which is not installed; "
+                          "pip install 'warprec-core[ray]'")
     for name, model in data["models"].items():
         _complete_model(f"models.{name}", model, data)
 

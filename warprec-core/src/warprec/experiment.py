@@ -13,6 +13,7 @@ model fails keeps what finished; the failure is recorded in the model's entry.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import platform
 import re
@@ -288,7 +289,9 @@ def _check_search_needs_validation(plans: Mapping[str, _Plan], data: _Data) -> N
 
 def _resolved_yaml(cfg: Config, plans: Mapping[str, _Plan]) -> str:
     data = {**cfg.data, "versions": _versions(plans)}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    # Through JSON: tuples become lists and objects from a Python config their str().
+    plain = json.loads(json.dumps(data, default=str))
+    return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
 
 
 def _versions(plans: Mapping[str, _Plan]) -> dict[str, str]:
@@ -591,9 +594,18 @@ def _run_model(plan: _Plan, data: _Data, evaluator: Any, cfg: Config
         params = plan.trials[0]
         model, fit = _fit(plan, params, data.main, evaluator, cfg, split="train")
         return _entry(plan, params, None, model, fit, data, evaluator, trials)
+    on_ray = cfg["general"]["backend"] == "ray" and len(plan.trials) > 1
+    if on_ray:
+        from warprec.ray_backend import run_trials
+
+        logger.info("  %s: %d trials on Ray Tune", plan.name, len(plan.trials))
+        outcomes = iter(run_trials(plan, data, evaluator, cfg))
     for i, params in enumerate(plan.trials):
         logger.info("  %s trial %d/%d: %s", plan.name, i + 1, len(plan.trials), params)
-        scores, model, fit = _validate_trial(plan, params, data, evaluator, cfg)
+        if on_ray:
+            model, (scores, fit) = None, next(outcomes)
+        else:
+            scores, model, fit = _validate_trial(plan, params, data, evaluator, cfg)
         trials.append({"params": params, "validation": scores, "fit_seconds": fit["seconds"]})
         score = scores[metric]
         logger.info("  %s trial %d/%d: %s = %.5f", plan.name, i + 1, len(plan.trials), metric,
@@ -608,6 +620,9 @@ def _run_model(plan: _Plan, data: _Data, evaluator: Any, cfg: Config
         model, fit = _fit(plan, params, data.main, evaluator, cfg,
                           split="train" if data.refit_required else "train_validation",
                           epochs=epochs)
+    elif model is None:
+        # The best trial ran on a Ray worker: train it again here, identically (same seed).
+        model, fit = _fit(plan, params, data.main, evaluator, cfg, split="train")
     return _entry(plan, params, trials[index]["validation"], model, fit, data, evaluator,
                   trials)
 
@@ -721,9 +736,9 @@ def _write_model_outputs(plan: _Plan, model: Any, data: _Data, cfg: Config,
     if meta["save_recs"]:
         fmt = cfg["writer"]["recommendation"]
         relative = f"recommendations/{_file_name(plan.name)}{fmt['ext']}"
+        table = _recommendations(model, data.main, fmt, cfg["evaluation"]["batch_size"] or 1024)
         with folder.open_atomic(relative) as handle:
-            _recommendations(model, data.main, fmt, cfg["evaluation"]["batch_size"]).to_csv(
-                handle, sep=fmt["sep"], header=fmt["header"], index=False)
+            table.to_csv(handle, sep=fmt["sep"], header=fmt["header"], index=False)
         entry["recommendations"] = relative
 
 

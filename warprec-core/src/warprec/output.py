@@ -79,8 +79,9 @@ class RunFolder:
         return self.path / relative
 
     def write_json(self, relative: str, data: Any) -> Path:
-        """Write JSON atomically (NaN and infinities become null)."""
-        return self.write_text(relative, json.dumps(_finite(data), indent=2) + "\n")
+        """Write JSON atomically (NaN and infinities become null, numpy scalars numbers)."""
+        return self.write_text(relative, json.dumps(_finite(data), indent=2,
+                                                    default=_json_default) + "\n")
 
     def write_with(self, relative: str, writer: Callable[[Path], Any]) -> Path:
         """Let ``writer(tmp_path)`` write a file (e.g. a checkpoint), then rename it."""
@@ -103,6 +104,12 @@ def _publish(tmp: str, target: Path) -> None:
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, target)
+
+
+def _json_default(value: Any) -> Any:
+    # numpy and torch scalars (e.g. hyperparameters read back from a checkpoint).
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
 
 
 def _finite(data: Any) -> Any:

@@ -88,7 +88,8 @@ def _row_topk(
         top_at = np.argpartition(padded, int(w) - k, axis=1)[:, int(w) - k :]
         chosen = (starts[rows][:, None] + top_at).ravel()
         parts.append((np.repeat(rows, k), c[chosen], v[chosen]))
-    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    rows_kept, cols_kept, vals_kept = (np.concatenate(a) for a in zip(*parts, strict=True))
+    return rows_kept, cols_kept, vals_kept
 
 
 def _entries_of(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -140,7 +140,8 @@ class EASE(ItemSimRecommender):
         if not self.l2 >= 0:
             raise ConfigError(f"EASE: hyperparameter 'l2' must be >= 0, got {self.l2}")
         weights = ease_weights(self.train_matrix, self.l2, self.dtype, self.device)
-        if isinstance(weights, torch.Tensor):
-            self.item_similarity = weights.float()
-        else:
-            self.item_similarity = weights.astype(np.float32, copy=False)
+        self.item_similarity = (
+            weights.float()
+            if isinstance(weights, torch.Tensor)
+            else weights.astype(np.float32, copy=False)
+        )

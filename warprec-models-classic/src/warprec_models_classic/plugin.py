@@ -14,5 +14,6 @@ MODELS = {
 
 @hookimpl
 def warprec_register_models(register):
+    """Register every model of the package by its ``"module:Class"`` reference."""
     for name, reference in MODELS.items():
         register(name, reference)

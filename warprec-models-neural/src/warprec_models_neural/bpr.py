@@ -27,14 +27,16 @@ __all__ = ["BPR", "SparseSGD", "bpr_loss_sparse"]
 
 
 class _FusedBPR(torch.autograd.Function):
-    """``mean_b softplus(u.j - u.i) + reg / 2 (|u|^2 + |i|^2 + |j|^2)`` with sparse
-    row gradients for the user and item tables."""
+    """``mean_b softplus(s_j - s_i) + reg / 2 (|u|^2 + |i|^2 + |j|^2 + b_i^2 + b_j^2)``
+    with ``s_i = u.i + b_i``, and sparse row gradients for the user and item tables and
+    the item biases."""
 
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: Any,
         user_weight: Tensor,
         item_weight: Tensor,
+        item_bias: Tensor,
         users: Tensor,
         pos_items: Tensor,
         neg_items: Tensor,
@@ -43,34 +45,40 @@ class _FusedBPR(torch.autograd.Function):
         items = torch.cat([pos_items, neg_items])
         user_e = user_weight.index_select(0, users)
         item_e = item_weight.index_select(0, items)
+        bias = item_bias.index_select(0, items)
         pos_e, neg_e = item_e.chunk(2)
+        pos_b, neg_b = bias.chunk(2)
         diff = pos_e - neg_e
-        margin = torch.linalg.vecdot(user_e, diff)
+        margin = torch.linalg.vecdot(user_e, diff) + (pos_b - neg_b)
         loss = nn.functional.softplus(-margin).mean()
         if reg_weight:
-            squares = user_e.square().sum() + item_e.square().sum()
+            squares = user_e.square().sum() + item_e.square().sum() + bias.square().sum()
             loss = loss + 0.5 * reg_weight * squares / users.numel()
         ctx.reg_weight = reg_weight
-        ctx.shapes = (user_weight.shape, item_weight.shape)
-        ctx.save_for_backward(users, items, user_e, item_e, diff, margin)
+        ctx.shapes = (user_weight.shape, item_weight.shape, item_bias.shape)
+        ctx.save_for_backward(users, items, user_e, item_e, bias, diff, margin)
         return loss
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        users, items, user_e, item_e, diff, margin = ctx.saved_tensors
+        users, items, user_e, item_e, bias, diff, margin = ctx.saved_tensors
         batch = users.numel()
         # d softplus(-m) / dm = -sigmoid(-m); the mean divides by the batch.
-        coef = torch.sigmoid(-margin).mul_(-grad_output / batch).unsqueeze(1)
+        coef = torch.sigmoid(-margin).mul_(-grad_output / batch)
+        bias_grad = torch.cat([coef, -coef])
+        coef = coef.unsqueeze(1)
         user_grad = diff.mul_(coef)
         item_grad = torch.cat([user_e * coef, user_e * -coef])
         if ctx.reg_weight:
             scale = ctx.reg_weight * grad_output / batch
             user_grad.add_(user_e * scale)
             item_grad.add_(item_e * scale)
-        user_shape, item_shape = ctx.shapes
+            bias_grad.add_(bias * scale)
+        user_shape, item_shape, bias_shape = ctx.shapes
         return (
             _row_gradient(users, user_grad, user_shape),
             _row_gradient(items, item_grad, item_shape),
+            _row_gradient(items, bias_grad, bias_shape),
             None,
             None,
             None,
@@ -88,18 +96,22 @@ def _row_gradient(rows: Tensor, values: Tensor, shape: torch.Size) -> Tensor:
 def bpr_loss_sparse(
     user_weight: Tensor,
     item_weight: Tensor,
+    item_bias: Tensor,
     users: Tensor,
     pos_items: Tensor,
     neg_items: Tensor,
     reg_weight: float = 0.0,
 ) -> Tensor:
-    """The mean BPR loss plus ``reg_weight / 2`` times the squared norms of the rows the
-    batch uses, as a scalar whose gradients w.r.t. the two tables are sparse COO tensors.
+    """The mean BPR loss plus ``reg_weight / 2`` times the squared norms of the rows (and
+    biases) the batch uses, as a scalar whose gradients w.r.t. the two tables and the
+    bias vector are sparse COO tensors.
 
-    Equals ``BPRLoss()(pos_scores, neg_scores) + reg_weight / 2 * EmbLoss()(u, i, j)``
-    with dot-product scores.
+    Equals ``BPRLoss()(pos_scores, neg_scores) + reg_weight / 2 * EmbLoss()(u, i, j, b)``
+    with scores ``u.i + b_i``.
     """
-    return _FusedBPR.apply(user_weight, item_weight, users, pos_items, neg_items, reg_weight)
+    return _FusedBPR.apply(
+        user_weight, item_weight, item_bias, users, pos_items, neg_items, reg_weight
+    )
 
 
 class SparseSGD(torch.optim.Optimizer):
@@ -184,6 +196,9 @@ class BPR(IterativeRecommender):
         nn.init.normal_(self.item_embedding.weight, std=self.init_std)
         with torch.no_grad():
             self.item_embedding.weight[self.n_items].zero_()
+        # Item popularity is most of what a few epochs can learn: a bias per item
+        # learns it directly (as in Cornac's and implicit's BPR).
+        self.item_bias = nn.Parameter(torch.zeros(self.n_items + 1))
         self.to(self.device)
 
     def get_dataloader(
@@ -199,7 +214,8 @@ class BPR(IterativeRecommender):
 
     def forward(self, user: Tensor, item: Tensor) -> Tensor:
         """Scores of ``(user[b], item[b])`` pairs, ``[B]``."""
-        return torch.linalg.vecdot(self.user_embedding(user), self.item_embedding(item))
+        dot = torch.linalg.vecdot(self.user_embedding(user), self.item_embedding(item))
+        return dot + self.item_bias[item]
 
     def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Tensor:
         """The regularised BPR loss of one batch (sparse gradients)."""
@@ -207,6 +223,7 @@ class BPR(IterativeRecommender):
         return bpr_loss_sparse(
             self.user_embedding.weight,
             self.item_embedding.weight,
+            self.item_bias,
             user,
             pos_item,
             neg_item,
@@ -223,7 +240,9 @@ class BPR(IterativeRecommender):
         """Scores ``[B, n_items]``, or ``[B, S]`` for ``item_indices [B, S]``."""
         user_e = self.user_embedding(user_indices.to(self.device))
         if item_indices is None:
-            return user_e @ self.item_embedding.weight[: self.n_items].T
-        item_e = self.item_embedding(item_indices.to(self.device))
-        return torch.einsum("be,bse->bs", user_e, item_e)
+            items = self.item_embedding.weight[: self.n_items]
+            return torch.addmm(self.item_bias[: self.n_items], user_e, items.T)
+        item_indices = item_indices.to(self.device)
+        item_e = self.item_embedding(item_indices)
+        return torch.einsum("be,bse->bs", user_e, item_e) + self.item_bias[item_indices]
 

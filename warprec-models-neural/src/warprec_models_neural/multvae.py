@@ -9,6 +9,7 @@ checkpoint), so that ``predict(users)`` can read the users' rows.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,7 @@ class MultVAE(IterativeRecommender):
 def _mlp(dims: list[int]) -> nn.Sequential:
     """Linear layers between consecutive ``dims`` with tanh in between (none at the end)."""
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims)):
         if i:
             layers.append(nn.Tanh())
         layers.append(nn.Linear(fan_in, fan_out))

@@ -1,0 +1,225 @@
+"""BPR training speed and accuracy per second: WarpRec's BPR, the guide's MyBPR, and
+Cornac's and implicit's BPR when installed, on the same synthetic split.
+
+    .venv/bin/python bench/bench_bpr.py                      # ours and MyBPR
+    /work/benchenv/bin/python bench/bench_bpr.py             # + cornac, implicit
+
+Data: ``warprec.data.synthetic`` (1,000,000 interactions, 50,000 users, 20,000 items by
+default), a per-user random 80/20 holdout. Throughput is training samples (one per
+training interaction and epoch) per second of training; the accuracy curve is nDCG@10
+(full ranking, training items masked, the core Evaluator for every model) after each
+checkpoint epoch against the training seconds so far (evaluation time excluded). Ours
+and MyBPR train through ``warprec.recommenders.trainer.Trainer``; the peers through
+their own ``fit``, restarted for each checkpoint (their time is one fit's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from warprec.data.dataset import Dataset
+from warprec.data.splitting import RandomHoldout
+from warprec.data.synthetic import synthetic
+from warprec.evaluation import Evaluator
+from warprec.recommenders.base_recommender import Recommender
+from warprec.recommenders.trainer import Trainer
+from warprec_models_neural.bpr import BPR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--checkpoints", default="1,2,4,8,16,30",
+                        help="epochs after which nDCG@10 is measured")
+    parser.add_argument("--mybpr-checkpoints", default="1",
+                        help="checkpoints for the guide's MyBPR (slow: a few; '' to skip)")
+    parser.add_argument("--peers", default="cornac,implicit",
+                        help="comma-separated peers to run when importable ('' for none)")
+    parser.add_argument("--params", default="{}",
+                        help="JSON hyperparameters of our BPR (default: its defaults)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    return parser.parse_args()
+
+
+def bench_dataset(args: argparse.Namespace) -> Dataset:
+    """The synthetic split; its test part doubles as validation so the trainer-side
+    evaluation masks only training items."""
+    frame = synthetic(n_users=args.users, n_items=args.items,
+                      n_interactions=args.interactions, seed=0)
+    dataset = Dataset.from_dataframe(frame.drop(columns="rating"), RandomHoldout(0.2, seed=0))
+    dataset.validation = dataset.test
+    return dataset
+
+
+class Factors(Recommender):
+    """Scores ``user_factors @ item_factors.T`` of an external model (for the Evaluator)."""
+
+    def __init__(self, info: dict, users: np.ndarray, items: np.ndarray, device: str) -> None:
+        super().__init__({}, info, device=device)
+        self.users = torch.as_tensor(np.ascontiguousarray(users), dtype=torch.float32,
+                                     device=self.device)
+        self.items = torch.as_tensor(np.ascontiguousarray(items), dtype=torch.float32,
+                                     device=self.device)
+
+    def predict(self, user_indices: torch.Tensor, *args: Any,
+                item_indices: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
+        """Dot-product scores of the users, all items or ``item_indices``."""
+        user = self.users[user_indices.to(self.device)]
+        if item_indices is None:
+            return user @ self.items.T
+        return torch.einsum("be,bse->bs", user, self.items[item_indices.to(self.device)])
+
+
+def ndcg(model: Any, dataset: Dataset) -> float:
+    """nDCG@10 on the held-out part (through the validation slot, see bench_dataset)."""
+    evaluator = Evaluator(metrics=["nDCG"], top_k=[10])
+    return evaluator.evaluate(model, dataset, split="validation").summary()["nDCG@10"]
+
+
+def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int]) -> dict[str, Any]:
+    """Train through the Trainer up to the last checkpoint; nDCG@10 at each checkpoint
+    with the clock paused. Returns seconds, samples/s and the curve."""
+    clock = {"train": 0.0, "started": 0.0}
+    curve: list[tuple[int, float, float]] = []
+    on_start, on_end = model.on_epoch_start, model.on_epoch_end
+
+    def start(epoch: int) -> None:
+        on_start(epoch)
+        clock["started"] = time.perf_counter()
+
+    def end(epoch: int) -> None:
+        on_end(epoch)
+        if model.device.type == "cuda":
+            torch.cuda.synchronize()
+        clock["train"] += time.perf_counter() - clock["started"]
+        if epoch in checkpoints:
+            model.eval()
+            curve.append((epoch, round(clock["train"], 2), round(ndcg(model, dataset), 4)))
+            model.train()
+
+    model.on_epoch_start, model.on_epoch_end = start, end
+    history = Trainer(model, dataset, epochs=max(checkpoints), monitor="loss",
+                      restore_best=False, progress=False).fit()
+    samples = len(dataset.train) * history.epochs_run
+    return {"seconds": round(clock["train"], 2), "samples_per_s": samples / clock["train"],
+            "curve": curve}
+
+
+def load_mybpr() -> type:
+    """The guide's MyBPR, verbatim, from examples/custom_modules/my_models.py."""
+    path = ROOT / "examples" / "custom_modules" / "my_models.py"
+    spec = importlib.util.spec_from_file_location("bench_my_models", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module.MyBPR
+
+
+def run_implicit(dataset: Dataset, checkpoints: list[int], threads: int) -> dict[str, Any]:
+    """implicit's CPU BPR (its defaults except 64 factors), one fit per checkpoint."""
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    matrix = dataset.train.get_sparse()
+    curve = []
+    for epochs in checkpoints:
+        model = BayesianPersonalizedRanking(factors=64, iterations=epochs, num_threads=threads,
+                                            random_state=0)
+        started = time.perf_counter()
+        model.fit(matrix, show_progress=False)
+        seconds = time.perf_counter() - started
+        scorer = Factors(dataset.info(), model.user_factors, model.item_factors, "cpu")
+        curve.append((epochs, round(seconds, 2), round(ndcg(scorer, dataset), 4)))
+    return _peer_result(dataset, curve)
+
+
+def run_cornac(dataset: Dataset, checkpoints: list[int], threads: int) -> dict[str, Any]:
+    """Cornac's BPR (its defaults except k=64), one fit per checkpoint."""
+    import cornac
+    from cornac.data import Dataset as CornacData
+
+    train = dataset.train
+    triples = list(zip(train.users.tolist(), train.items.tolist(), [1.0] * len(train),
+                       strict=True))
+    data = CornacData.build(triples, seed=0)
+    user_order = np.array([data.uid_map[u] for u in range(dataset.n_users)])
+    item_index = np.array([data.iid_map.get(i, -1) for i in range(dataset.n_items)])
+    curve = []
+    for epochs in checkpoints:
+        model = cornac.models.BPR(k=64, max_iter=epochs, num_threads=threads, seed=0,
+                                  verbose=False)
+        started = time.perf_counter()
+        model.fit(data)
+        seconds = time.perf_counter() - started
+        known = item_index >= 0
+        items = np.zeros((dataset.n_items, 65), dtype=np.float32)
+        items[known, :64] = model.i_factors[item_index[known]]
+        items[known, 64] = model.i_biases[item_index[known]]
+        users = np.hstack([model.u_factors[user_order], np.ones((dataset.n_users, 1))])
+        scorer = Factors(dataset.info(), users, items, "cpu")
+        curve.append((epochs, round(seconds, 2), round(ndcg(scorer, dataset), 4)))
+    return _peer_result(dataset, curve)
+
+
+def _peer_result(dataset: Dataset, curve: list[tuple[int, float, float]]) -> dict[str, Any]:
+    epochs, seconds, _ = curve[-1]
+    return {"seconds": seconds, "samples_per_s": len(dataset.train) * epochs / seconds,
+            "curve": curve}
+
+
+def main() -> None:
+    """Run every model, print the table, optionally write JSON."""
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    checkpoints = [int(c) for c in args.checkpoints.split(",")]
+    started = time.perf_counter()
+    dataset = bench_dataset(args)
+    print(f"data: {dataset} ({time.perf_counter() - started:.1f} s), threads={args.threads}, "
+          f"device={args.device}, torch {torch.__version__}", flush=True)
+    results: dict[str, Any] = {}
+    ours = BPR(json.loads(args.params), dataset.info(), device=args.device)
+    results["BPR (warprec-models-neural)"] = run_trainer(ours, dataset, checkpoints)
+    print(results, flush=True)
+    mybpr_checkpoints = [int(c) for c in args.mybpr_checkpoints.split(",") if c]
+    if mybpr_checkpoints:
+        mybpr = load_mybpr()({"embedding_size": 64, "batch_size": 4096, "epochs": 1,
+                              "learning_rate": 0.001}, dataset.info(), device=args.device)
+        results["MyBPR (guide, Adam)"] = run_trainer(mybpr, dataset, mybpr_checkpoints)
+        print(results, flush=True)
+    runners = {"cornac": run_cornac, "implicit": run_implicit}
+    for peer in filter(None, args.peers.split(",")):
+        if importlib.util.find_spec(peer) is None:
+            results[peer] = {"skipped": f"{peer} is not installed"}
+            continue
+        results[peer] = runners[peer](dataset, checkpoints, args.threads)
+        print(peer, results[peer], flush=True)
+    print(f"\n{'model':<30} {'samples/s':>12}  nDCG@10 by (epochs, train seconds)")
+    for name, result in results.items():
+        if "skipped" in result:
+            print(f"{name:<30} {'skipped':>12}  {result['skipped']}")
+            continue
+        curve = "  ".join(f"{e}:{s}s={v}" for e, s, v in result["curve"])
+        print(f"{name:<30} {result['samples_per_s']:>12,.0f}  {curve}")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
+                                         "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""BPR: the fused sparse loss, the sparse SGD, errors and learning."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from neural_helpers import chance, fit, ndcg
+from warprec.errors import ConfigError
+from warprec.evaluation import Evaluator
+from warprec.recommenders.losses import BPRLoss, EmbLoss
+from warprec.recommenders.trainer import Trainer
+from warprec_models_neural.bpr import BPR, SparseSGD, bpr_loss_sparse
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_fused_loss_and_gradients_match_autograd(reg):
+    torch.manual_seed(0)
+    users = torch.randn(7, 4, dtype=torch.float64, requires_grad=True)
+    items = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    u, i, j = (torch.tensor(t) for t in ([0, 1, 1, 3, 6], [0, 2, 2, 5, 1], [3, 2, 4, 4, 0]))
+    fused = bpr_loss_sparse(users, items, bias, u, i, j, reg)
+    (3 * fused).backward()
+    params = (users, items, bias)
+    assert all(p.grad.is_sparse for p in params)
+    sparse_grads = [p.grad.to_dense() for p in params]
+    users.grad = items.grad = bias.grad = None
+    ue, ie, je, bi, bj = users[u], items[i], items[j], bias[i, None], bias[j, None]
+    pos, neg = (ue * ie).sum(1) + bi[:, 0], (ue * je).sum(1) + bj[:, 0]
+    reference = BPRLoss()(pos, neg) + reg / 2 * EmbLoss()(ue, ie, je, bi, bj)
+    (3 * reference).backward()
+    assert torch.allclose(fused, reference)
+    for sparse, param in zip(sparse_grads, params, strict=True):
+        assert torch.allclose(sparse, param.grad)
+
+
+def test_sparse_sgd_adds_repeated_rows_like_dense_sgd():
+    weight = torch.nn.Parameter(torch.ones(4, 2))
+    rows = torch.tensor([[1, 1, 3]])
+    values = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    weight.grad = torch.sparse_coo_tensor(rows, values, (4, 2), check_invariants=True)
+    SparseSGD([weight], lr=0.5).step()
+    expected = torch.ones(4, 2)
+    expected.index_add_(0, rows[0], values, alpha=-0.5)
+    assert torch.equal(weight.detach(), expected)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"embedding_size": 0}, "embedding_size"),
+        ({"learning_rate": -0.1}, "learning_rate"),
+        ({"reg_weight": -1.0}, "reg_weight"),
+        ({"weight_decay": 0.01}, "weight_decay"),
+        ({"embedding_size": "big"}, "embedding_size"),
+    ],
+)
+def test_bad_params_are_config_errors(toy, params, name):
+    with pytest.raises(ConfigError, match=name):
+        BPR(params, toy.info())
+
+
+def test_padding_row_is_zero_and_never_scored(toy):
+    model = BPR({}, toy.info())
+    assert torch.count_nonzero(model.item_embedding.weight[toy.n_items]) == 0
+    assert model.predict(torch.arange(3)).shape == (3, toy.n_items)
+
+
+def test_beats_chance_and_stops_early_on_the_validation_metric(toy):
+    model = BPR({"epochs": 60, "batch_size": 64}, toy.info(), seed=7)
+    history = Trainer(
+        model, toy, Evaluator(metrics=["nDCG"], top_k=[10]), patience=3, progress=False
+    ).fit()
+    assert history.monitor == "nDCG@10"
+    assert history.best_epoch is not None and history.epochs_run <= 60
+    assert ndcg(model, toy) > 2 * chance(toy)
+
+
+def test_deterministic_under_seed(toy):
+    first = fit(BPR, {"epochs": 3, "batch_size": 64}, toy).predict(torch.arange(5))
+    second = fit(BPR, {"epochs": 3, "batch_size": 64}, toy).predict(torch.arange(5))
+    assert torch.equal(first, second)
