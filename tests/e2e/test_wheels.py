@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,12 @@ def test_each_package_builds_one_versioned_wheel(wheels: Path) -> None:
         "warprec_models_classic-0.1.0-py3-none-any.whl",
         "warprec_models_neural-0.1.0-py3-none-any.whl",
     ]
+
+
+def test_core_wheel_ships_the_plugin_template(wheels: Path) -> None:
+    names = zipfile.ZipFile(wheels / "warprec_core-0.1.0-py3-none-any.whl").namelist()
+    assert "warprec/_plugin_template/cookiecutter.json" in names
+    assert "warprec/_plugin_template/hooks/pre_gen_project.py" in names
 
 
 def test_neural_plugin_alone_pulls_core_and_is_listed(wheels: Path, tmp_path: Path) -> None:

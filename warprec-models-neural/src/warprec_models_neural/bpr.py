@@ -52,7 +52,8 @@ class _FusedBPR(torch.autograd.Function):
         margin = torch.linalg.vecdot(user_e, diff) + (pos_b - neg_b)
         loss = nn.functional.softplus(-margin).mean()
         if reg_weight:
-            squares = user_e.square().sum() + item_e.square().sum() + bias.square().sum()
+            # Flat dot products: squared norms without a [B, E] temporary.
+            squares = _squared_norm(user_e) + _squared_norm(item_e) + _squared_norm(bias)
             loss = loss + 0.5 * reg_weight * squares / users.numel()
         ctx.reg_weight = reg_weight
         ctx.shapes = (user_weight.shape, item_weight.shape, item_bias.shape)
@@ -66,14 +67,16 @@ class _FusedBPR(torch.autograd.Function):
         # d softplus(-m) / dm = -sigmoid(-m); the mean divides by the batch.
         coef = torch.sigmoid(-margin).mul_(-grad_output / batch)
         bias_grad = torch.cat([coef, -coef])
-        coef = coef.unsqueeze(1)
-        user_grad = diff.mul_(coef)
-        item_grad = torch.cat([user_e * coef, user_e * -coef])
+        user_grad = diff.mul_(coef.unsqueeze(1))
+        item_grad = torch.empty_like(item_e)
+        torch.mul(user_e, bias_grad[:batch, None], out=item_grad[:batch])
+        torch.mul(user_e, bias_grad[batch:, None], out=item_grad[batch:])
         if ctx.reg_weight:
-            scale = ctx.reg_weight * grad_output / batch
-            user_grad.add_(user_e * scale)
-            item_grad.add_(item_e * scale)
-            bias_grad.add_(bias * scale)
+            # In-place fused multiply-adds: no [B, E] temporaries.
+            scale = (ctx.reg_weight / batch) * grad_output
+            user_grad.addcmul_(user_e, scale)
+            item_grad.addcmul_(item_e, scale)
+            bias_grad.addcmul_(bias, scale)
         user_shape, item_shape, bias_shape = ctx.shapes
         return (
             _row_gradient(users, user_grad, user_shape),
@@ -84,6 +87,11 @@ class _FusedBPR(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _squared_norm(tensor: Tensor) -> Tensor:
+    flat = tensor.reshape(-1)
+    return torch.dot(flat, flat)
 
 
 def _row_gradient(rows: Tensor, values: Tensor, shape: torch.Size) -> Tensor:
@@ -143,8 +151,9 @@ class SparseSGD(torch.optim.Optimizer):
                 if grad is None:
                     continue
                 if grad.is_sparse:
-                    # index_add_ with alpha takes a slow path on CPU: scale the values.
-                    values = grad._values().mul(-group["lr"])
+                    # index_add_ with alpha takes a slow path on CPU: scale the values,
+                    # in place (the gradient is consumed by this step).
+                    values = grad._values().mul_(-group["lr"])
                     param.index_add_(0, grad._indices()[0], values)
                 else:
                     param.add_(grad, alpha=-group["lr"])
