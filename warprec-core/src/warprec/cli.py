@@ -229,24 +229,14 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: s
 @click.option("--device", help="Override general.device (cpu, cuda, cuda:N, auto).")
 @click.option("--seed", type=int, help="Override general.seed.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the results table.")
-@click.pass_context
-def run_command(ctx: click.Context, config_file: str, output: str | None, device: str | None,
+def run_command(config_file: str, output: str | None, device: str | None,
                 seed: int | None, quiet: bool) -> None:
     """Run the experiment CONFIG_FILE describes: print the results table, write the run."""
     from warprec.experiment import run_experiment
 
     overrides = {k: v for k, v in (("general.device", device), ("general.seed", seed))
                  if v is not None}
-    try:
-        results = run_experiment(config_file, output, overrides=overrides, quiet=quiet)
-    except (WarpRecError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        if ctx.obj["debug"]:
-            raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} "
-                   "(run with --debug for the traceback)", err=True)
-        sys.exit(1)
+    results = run_experiment(config_file, output, overrides=overrides, quiet=quiet)
     click.echo(results.table())
     if not quiet:
         click.echo(f"\nResults written to {results.path}", err=True)
@@ -279,19 +269,31 @@ def config_check(config_file: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: user errors become one ``Error:`` line, exit status 2."""
+    """Console-script entry point.
+
+    User errors become one ``Error:`` line with exit status 2, unexpected failures one
+    line with status 1 (``--debug`` shows the traceback), Ctrl-C status 130.
+    """
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="warprec", standalone_mode=False)
-    except click.exceptions.Abort:
+        status = cli.main(args=argv, prog_name="warprec", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except WarpRecError as exc:
-        if "--debug" in (argv if argv is not None else sys.argv):
+        if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            raise
+        hint = "(run with --debug for the traceback)"
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} {hint}", err=True)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -7,7 +7,8 @@ when asked -> results table, ``results.json``/``results.tsv``, recommendations,
 checkpoints, the resolved ``config.yaml`` and ``run.log`` in a new run folder.
 
 ``results.json`` is rewritten after every model, so a run that is interrupted or whose
-model fails keeps what finished; the failure is recorded in the model's entry.
+model fails keeps what finished; the failure is recorded in the model's entry. With
+``general.backend: ray`` the trials of a search run on Ray Tune (:mod:`.ray_backend`).
 """
 
 from __future__ import annotations
