@@ -1,117 +1,28 @@
 """The custom-recommender guide's MyEASE and MyBPR, verbatim (only the imports the
-snippets omit added), registered, trained and evaluated like built-in models."""
+snippets omit added; kept in examples/custom_modules/my_models.py), loaded as a custom
+module, registered, trained and evaluated like built-in models."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pytest
 import torch
-from torch import Tensor, nn
-from warprec.data.dataset import Dataset, Interactions, Sessions
+from warprec.config import import_custom_modules
+from warprec.data.dataset import Dataset
 from warprec.data.splitting import RandomHoldout
 from warprec.data.synthetic import synthetic
 from warprec.evaluation import Evaluator
-from warprec.recommenders.base_recommender import ItemSimRecommender, IterativeRecommender
-from warprec.recommenders.losses import BPRLoss
 from warprec.recommenders.trainer import Trainer, TrainingError
 from warprec.utils.registry import model_registry
 
-# ruff: noqa: UP045 - the guide's code is kept verbatim
-
-
-@model_registry.register(name="MyEASE")
-class MyEASE(ItemSimRecommender):
-    l2: float
-
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        interactions: Interactions,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-
-        X = self.train_matrix
-        G = X.T @ X + self.l2 * np.identity(X.shape[1])
-        B = np.linalg.inv(G)
-        B /= -np.diag(B)
-        np.fill_diagonal(B, 0.0)
-
-        self.item_similarity = B
-
-
-@model_registry.register(name="MyBPR")
-class MyBPR(IterativeRecommender):
-    embedding_size: int
-    batch_size: int
-    epochs: int
-    learning_rate: float
-
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, *args, seed=seed, **kwargs)
-
-        # Embeddings
-        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
-        self.item_embedding = nn.Embedding(
-            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
-        )
-
-        # Init embedding weights
-        self.apply(self._init_weights)
-        self.bpr_loss = BPRLoss()
-
-    def get_dataloader(
-        self,
-        interactions: Interactions,
-        sessions: Sessions,
-        **kwargs: Any,
-    ):
-        return interactions.get_contrastive_dataloader(
-            batch_size=self.batch_size,
-            **kwargs,
-        )
-
-    def train_step(self, batch: Any, *args, **kwargs):
-        user, pos_item, neg_item = batch
-
-        # Compute BPR loss
-        pos_item_score = self.forward(user, pos_item)
-        neg_item_score = self.forward(user, neg_item)
-        loss = self.bpr_loss(pos_item_score, neg_item_score)
-
-        return loss
-
-    def forward(self, user: Tensor, item: Tensor) -> Tensor:
-        user_e = self.user_embedding(user)
-        item_e = self.item_embedding(item)
-
-        return torch.mul(user_e, item_e).sum(dim=1)
-
-    def predict(self, user_indices: Tensor, *args, item_indices: Optional[Tensor], **kwargs):
-        user_embeddings = self.user_embedding(user_indices)
-        if item_indices is None:
-            # Case 'full': prediction on all items
-            item_embeddings = self.item_embedding.weight[:-1, :]
-            einsum_string = "be,ie->bi"
-        else:
-            # Case 'sampled': prediction on a sampled set of items
-            item_embeddings = self.item_embedding(item_indices)
-            einsum_string = "be,bse->bs"
-        predictions = torch.einsum(einsum_string, user_embeddings, item_embeddings)
-        return predictions
+# The guide's code verbatim lives once, in the example script that configs load.
+GUIDE_SCRIPT = Path(__file__).parents[2] / "examples" / "custom_modules" / "my_models.py"
+(GUIDE_MODULE,) = import_custom_modules([GUIDE_SCRIPT.name], GUIDE_SCRIPT.parent)
+MyEASE = model_registry.get_class(f"{GUIDE_MODULE}:MyEASE")
+MyBPR = model_registry.get_class(f"{GUIDE_MODULE}:MyBPR")
 
 
 class FloatLossBPR(MyBPR):
@@ -119,12 +30,6 @@ class FloatLossBPR(MyBPR):
 
     def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
         return super().train_step(batch).item()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def unregister_guide_models() -> Iterator[None]:
-    yield
-    model_registry.remove_source(__name__)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -160,6 +65,7 @@ def random_baseline(dataset: Dataset, evaluator: Evaluator) -> float:
 def test_guide_models_are_registered() -> None:
     assert model_registry.get_class("myease") is MyEASE
     assert model_registry.get_class("MyBPR") is MyBPR
+    assert model_registry.entry("MyBPR").source.name == GUIDE_MODULE
 
 
 def test_my_ease_gives_sensible_metrics(dataset: Dataset, evaluator: Evaluator) -> None:

@@ -38,10 +38,10 @@ def test_sparse_sgd_adds_repeated_rows_like_dense_sgd():
     weight = torch.nn.Parameter(torch.ones(4, 2))
     rows = torch.tensor([[1, 1, 3]])
     values = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    weight.grad = torch.sparse_coo_tensor(rows, values, (4, 2), check_invariants=True)
-    SparseSGD([weight], lr=0.5).step()
     expected = torch.ones(4, 2)
     expected.index_add_(0, rows[0], values, alpha=-0.5)
+    weight.grad = torch.sparse_coo_tensor(rows, values.clone(), (4, 2), check_invariants=True)
+    SparseSGD([weight], lr=0.5).step()
     assert torch.equal(weight.detach(), expected)
 
 

@@ -170,14 +170,16 @@ class BPR(IterativeRecommender):
 
     embedding_size: int = 64
     """Dimension of the user and item embeddings."""
-    reg_weight: float = 0.001
-    """L2 penalty on the embedding rows each sample touches (per-sample SGD weight decay)."""
-    batch_size: int = 4096
-    """Training triples per step; larger is faster per sample on CPU, up to ~16k."""
+    reg_weight: float = 0.01
+    """L2 penalty on the embedding rows and item biases each sample touches (per-sample
+    SGD weight decay, as Cornac's ``lambda_reg`` and implicit's ``regularization``)."""
+    batch_size: int = 16384
+    """Training triples per step; large batches amortise the per-step overhead."""
     epochs: int = 30
     """Maximum passes over the training interactions."""
-    learning_rate: float = 0.05
-    """SGD step size per training sample (independent of ``batch_size``)."""
+    learning_rate: float = 0.1
+    """SGD step size per training sample (independent of ``batch_size``); 0.05 converges
+    better on small dense data, above ~0.3 training may diverge."""
     init_std: float = 0.1
     """Standard deviation of the normal initialisation of the embeddings."""
 
