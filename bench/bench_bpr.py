@@ -35,6 +35,7 @@ from warprec.recommenders.trainer import Trainer
 from warprec_models_neural.bpr import BPR
 
 ROOT = Path(__file__).resolve().parents[1]
+SGD_PARAMS = {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +54,8 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated peers to run when importable ('' for none)")
     parser.add_argument("--params", default="{}",
                         help="JSON hyperparameters of our BPR (default: its defaults)")
+    parser.add_argument("--sgd-params", default=json.dumps(SGD_PARAMS),
+                        help="JSON hyperparameters of our BPR's SparseSGD row")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args()
 
@@ -193,15 +196,17 @@ def main() -> None:
     print(f"data: {dataset} ({time.perf_counter() - started:.1f} s), threads={args.threads}, "
           f"device={args.device}, torch {torch.__version__}", flush=True)
     results: dict[str, Any] = {}
-    ours = BPR(json.loads(args.params), dataset.info(), device=args.device)
-    results["BPR (warprec-models-neural)"] = run_trainer(ours, dataset, checkpoints)
-    print(results, flush=True)
+    for label, params in (("BPR (defaults: SparseAdam)", json.loads(args.params)),
+                          ("BPR (optimizer=sgd)", json.loads(args.sgd_params))):
+        ours = BPR(params, dataset.info(), device=args.device)
+        results[label] = run_trainer(ours, dataset, checkpoints)
+        print(label, results[label], flush=True)
     mybpr_checkpoints = [int(c) for c in args.mybpr_checkpoints.split(",") if c]
     if mybpr_checkpoints:
         mybpr = load_mybpr()({"embedding_size": 64, "batch_size": 4096, "epochs": 1,
                               "learning_rate": 0.001}, dataset.info(), device=args.device)
         results["MyBPR (guide, Adam)"] = run_trainer(mybpr, dataset, mybpr_checkpoints)
-        print(results, flush=True)
+        print("MyBPR", results["MyBPR (guide, Adam)"], flush=True)
     runners = {"cornac": run_cornac, "implicit": run_implicit}
     for peer in filter(None, args.peers.split(",")):
         if importlib.util.find_spec(peer) is None:

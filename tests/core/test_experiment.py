@@ -299,6 +299,19 @@ def test_bad_filter_parameters_name_the_filter(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
+def test_bad_filter_and_dataset_values_name_the_config_key(tmp_path: Path) -> None:
+    config = tiny(Pop={})
+    config["filtering"] = {"IterativeKCore": {"min_interactions": 0}}
+    with pytest.raises(ConfigError, match=r"^filtering\.IterativeKCore: KCore\.k must be a "
+                                          "positive integer, got 0$"):
+        run(config, tmp_path / "a")
+    config = tiny(Pop={})
+    config["reader"]["dataset_params"]["n_users"] = 0
+    with pytest.raises(ConfigError, match=r"^reader\.dataset_params: synthetic: n_users must "
+                                          "be a positive integer, got 0$"):
+        run(config, tmp_path / "b")
+
+
 def test_bad_dataset_params_and_missing_file(tmp_path: Path) -> None:
     config = tiny(Pop={})
     config["reader"]["dataset_params"]["n_userz"] = 3

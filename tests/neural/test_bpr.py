@@ -53,6 +53,7 @@ def test_sparse_sgd_adds_repeated_rows_like_dense_sgd():
         ({"reg_weight": -1.0}, "reg_weight"),
         ({"weight_decay": 0.01}, "weight_decay"),
         ({"embedding_size": "big"}, "embedding_size"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
     ],
 )
 def test_bad_params_are_config_errors(toy, params, name):
@@ -66,8 +67,12 @@ def test_padding_row_is_zero_and_never_scored(toy):
     assert model.predict(torch.arange(3)).shape == (3, toy.n_items)
 
 
-def test_beats_chance_and_stops_early_on_the_validation_metric(toy):
-    model = BPR({"epochs": 60, "batch_size": 64}, toy.info(), seed=7)
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}],
+)
+def test_beats_chance_and_stops_early_on_the_validation_metric(toy, params):
+    model = BPR({"epochs": 60, "batch_size": 64, **params}, toy.info(), seed=7)
     history = Trainer(
         model, toy, Evaluator(metrics=["nDCG"], top_k=[10]), patience=3, progress=False
     ).fit()

@@ -11,7 +11,10 @@ from warprec_models_neural.sasrec import SASRec
 
 class TestBPR(ModelConformance):
     model_class = BPR
-    params = [{"epochs": 5, "batch_size": 64}, {"epochs": 3, "batch_size": 64, "reg_weight": 0.0}]
+    params = [
+        {"epochs": 5, "batch_size": 64},
+        {"epochs": 5, "batch_size": 64, "optimizer": "sgd", "reg_weight": 0.01, "init_std": 0.1},
+    ]
 
 
 class TestMultVAE(ModelConformance):

@@ -43,6 +43,16 @@ def test_user_and_item_min_interactions(frame: pd.DataFrame) -> None:
         UserMinInteractions(0)
 
 
+def test_counts_that_are_no_integer_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"KCore\.k must be a positive integer, got 'five'"):
+        KCore("five")
+    with pytest.raises(ConfigError, match=r"KCore\.item_k must be a positive integer, got 0"):
+        KCore(2, item_k=0)
+    with pytest.raises(ConfigError, match=r"ItemMinInteractions\.min_interactions .* got None"):
+        ItemMinInteractions(None)
+    assert KCore(2.0).user_k == 2
+
+
 def test_kcore_iterates_to_a_fixed_point(frame: pd.DataFrame) -> None:
     # Users 3, 4 and items c, d have one row each: the 2-core is users 1, 2 x items a, b.
     core = KCore(2)(frame)
@@ -69,6 +79,14 @@ def test_kcore_needs_more_than_one_pass() -> None:
 def test_drop_ids(frame: pd.DataFrame) -> None:
     kept = DropIds(users=[1], items=["d"])(frame)
     assert sorted(set(kept["user_id"])) == [2, 3]
+
+
+def test_drop_ids_match_numbers_and_strings_alike() -> None:
+    # Integer ids from YAML against string ids read from a file, and the other way round.
+    frame = pd.DataFrame({"user_id": [1, 2, 3, 4], "item_id": ["10", "20", "x", "30"]})
+    assert DropIds(users=["2", "nope"])(frame)["user_id"].tolist() == [1, 3, 4]
+    assert DropIds(items=[10, 30.0])(frame)["item_id"].tolist() == ["20", "x"]
+    assert DropIds(users=[2.0], items=["x"])(frame)["user_id"].tolist() == [1, 4]
 
 
 def test_apply_filters_counts_each_drop(frame: pd.DataFrame) -> None:

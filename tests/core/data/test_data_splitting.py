@@ -150,6 +150,15 @@ def test_bad_parameters_are_config_errors() -> None:
         KFold(k=3, fold=3)
 
 
+def test_parameters_of_the_wrong_type_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match=r"TemporalLeaveKOut\.test_k must be .* got 'one'"):
+        TemporalLeaveKOut(test_k="one")
+    with pytest.raises(ConfigError, match=r"TemporalHoldout\.validation_ratio .* got None"):
+        TemporalHoldout(validation_ratio=None)
+    with pytest.raises(ConfigError, match=r"KFold\.k must be an integer >= 2, got 'five'"):
+        KFold(k="five")
+
+
 def test_temporal_splitter_without_timestamps_is_a_data_error() -> None:
     untimed = pd.DataFrame({"user_id": [1, 1], "item_id": [1, 2]})
     with pytest.raises(DataError, match=r"TemporalHoldout \(a temporal splitter\): missing column"):

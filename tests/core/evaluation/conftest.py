@@ -1,9 +1,7 @@
-"""A model with fixed scores and a dataset built from dense 0/1 matrices; one torch
-thread for the small tensors (on a busy machine, thread hand-offs dominate)."""
+"""A model with fixed scores and a dataset built from dense 0/1 matrices."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -66,11 +64,3 @@ def model_for(scores: Any, seed: int = 42) -> ScoreModel:
 def tools() -> SimpleNamespace:
     """Helpers shared by the evaluation tests."""
     return SimpleNamespace(build=build, model_for=model_for)
-
-
-@pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -87,6 +87,22 @@ def test_batch_size_does_not_change_full_results(tools: Any) -> None:
     assert one.values == pytest.approx(many.values)
 
 
+@pytest.mark.parametrize("sampling", ["uniform", "popularity"])
+def test_batch_size_does_not_change_sampled_results(sampling: str, tools: Any) -> None:
+    scores, train, test = random_problem(5, n_users=30, n_items=40)
+    dataset, model = tools.build(train, test), tools.model_for(scores)
+    metrics = ["nDCG", "HitRate", "AUC"]
+    results = [
+        Evaluator(metrics, [3], strategy="sampled", num_negatives=5, sampling=sampling,
+                  batch_size=size).evaluate(model, dataset, "test")
+        for size in (1, 7, None)
+    ]  # fmt: skip
+    for other in results[1:]:
+        assert other.values == results[0].values
+        for key, values in results[0].per_user.items():
+            assert np.array_equal(other.per_user[key], values)
+
+
 def test_configuration_errors() -> None:
     with pytest.raises(ConfigError, match="metric 'AUC' ranks positives against sampled"):
         Evaluator(["AUC"], [10])

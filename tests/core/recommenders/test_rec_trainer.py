@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import IterativeRecommender
-from warprec.recommenders.trainer import Trainer, TrainingError
+from warprec.recommenders.trainer import Trainer, TrainingError, build_optimizer
 
 INFO = {"n_users": 2, "n_items": 3}
 PARAMS = {"batch_size": 2, "epochs": 6, "learning_rate": 0.1}
@@ -113,6 +113,14 @@ def test_optimizer_errors() -> None:
         Trainer(Toy(PARAMS, INFO), DATA, optimizer="SparseAdam", weight_decay=0.1).fit()
     with pytest.raises(ConfigError, match="unknown lr_scheduler 'Nope'"):
         Trainer(Toy(PARAMS, INFO), DATA, lr_scheduler="Nope").fit()
+
+
+def test_bad_optimizer_arguments_are_config_errors() -> None:
+    model = Toy(PARAMS, INFO)
+    with pytest.raises(ConfigError, match=r"^optimizer 'Adam': .*'momentum'.*torch\.optim\.Adam$"):
+        Trainer(model, DATA, optimizer_kwargs={"momentum": 0.9}).fit()
+    with pytest.raises(ConfigError, match=r"^optimizer 'SGD': Invalid learning rate: -1\.0"):
+        build_optimizer("SGD", model.parameters(), -1.0)
 
 
 def test_early_stopping_restores_best_weights() -> None:

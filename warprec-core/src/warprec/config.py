@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from warprec.errors import ConfigError, RegistryError
+from warprec.utils.checks import as_float
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -645,7 +646,7 @@ def _check_space(path: str, value: Any) -> None:
                               f"[{keyword}, value, ...]")
         return
     low, high = DISTRIBUTIONS[keyword]
-    numbers = [_number(a) for a in args]
+    numbers = [as_float(a) for a in args]
     if not low <= len(args) <= high or any(n is None for n in numbers):
         shape = _distribution_shape(keyword)
         raise ConfigError(f"{path}: got {_show(value)}; expected [{shape}]")
@@ -659,19 +660,6 @@ def _check_space(path: str, value: Any) -> None:
         raise ConfigError(f"{path}: got {_show(value)}; expected a standard deviation > 0")
     if keyword.startswith("q") and numbers[2] <= 0:  # type: ignore[operator]
         raise ConfigError(f"{path}: got {_show(value)}; expected a quantum q > 0")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _distribution_shape(keyword: str) -> str:

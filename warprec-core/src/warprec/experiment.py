@@ -32,7 +32,7 @@ import yaml
 
 from warprec.config import FILTER_ALIASES, Config, load_config, model_params
 from warprec.errors import ConfigError, DataError, WarpRecError
-from warprec.output import RunFolder, format_table, results_rows
+from warprec.output import RunFolder, format_table, results_rows, safe_name
 from warprec.report import TESTS, significance
 from warprec.search import expand
 
@@ -395,7 +395,10 @@ def _read_table(cfg: Config, implicit: bool, report: dict[str, int]) -> pd.DataF
     reader = cfg["reader"]
     if reader["dataset"]:
         loader = dataset_registry.get_class(reader["dataset"])
-        frame = loader(**(reader["dataset_params"] or {}))
+        try:
+            frame = loader(**(reader["dataset_params"] or {}))
+        except ConfigError as exc:
+            raise ConfigError(f"reader.dataset_params: {exc}") from exc
         logger.info("Data: bundled dataset %r, %d interactions", reader["dataset"], len(frame))
         return frame
     path = _resolve_path(reader["local_path"], "reader.local_path", cfg)
@@ -443,7 +446,7 @@ def _filters(cfg: Config) -> list[Any]:
         kwargs = {renames.get(k, k): v for k, v in params.items()}
         try:
             filters.append(filter_registry.get(target, **kwargs))
-        except TypeError as exc:
+        except (TypeError, ConfigError) as exc:
             raise ConfigError(f"filtering.{name}: {_call_error(exc)}") from exc
     return filters
 
@@ -476,11 +479,13 @@ def _splitter(part: Mapping[str, Any], path: str) -> Any:
               if part.get(key) is not None and arg in accepted}
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ConfigError) as exc:
         raise ConfigError(f"{path}: {_call_error(exc)}") from exc
 
 
-def _call_error(exc: TypeError) -> str:
+def _call_error(exc: Exception) -> str:
+    """The message of a constructor's error, without the ``Name.__init__()`` prefix of
+    a TypeError."""
     return re.sub(r"^[\w.]*\(\) ", "", str(exc))
 
 
@@ -661,14 +666,14 @@ def _entry(plan: _Plan, params: dict[str, Any], validation: dict[str, float] | N
 def _fit(plan: _Plan, params: dict[str, Any], dataset: Any, evaluator: Any, cfg: Config,
          *, split: str, epochs: int | None = None) -> tuple[Any, dict[str, Any]]:
     """Build the model of one trial and train it; returns it and its fit information."""
-    from warprec.recommenders.base_recommender import IterativeRecommender
+    from warprec.recommenders.base_recommender import IterativeRecommender, needs_interactions
     from warprec.recommenders.trainer import Trainer
 
     opt = plan.config["optimization"]
     seed, device = opt["properties"]["seed"], opt["device"]
     interactions = getattr(dataset, split)
     start = time.perf_counter()
-    args = [interactions] if _needs_interactions(plan.cls) else []
+    args = [interactions] if needs_interactions(plan.cls) else []
     model = plan.cls(dict(params), dataset.info(), *args, seed=seed, device=device)
     fit: dict[str, Any] = {}
     if isinstance(model, IterativeRecommender):
@@ -706,13 +711,6 @@ def _trainer_options(plan: _Plan, cfg: Config, dataset: Any, split: str) -> dict
     return options
 
 
-def _needs_interactions(cls: type) -> bool:
-    """Whether the constructor takes the training interactions (a third positional)."""
-    parameters = list(inspect.signature(cls).parameters.values())[2:]
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-               for p in parameters)
-
-
 def _loaded_model(plan: _Plan, data: _Data, evaluator: Any, cfg: Config, load_from: str
                   ) -> tuple[dict[str, Any], Any, Any]:
     from warprec.recommenders.base_recommender import Recommender
@@ -732,20 +730,15 @@ def _write_model_outputs(plan: _Plan, model: Any, data: _Data, cfg: Config,
                          folder: RunFolder, entry: dict[str, Any]) -> None:
     meta = plan.config["meta"]
     if meta["save_model"]:
-        path = folder.write_with(f"checkpoints/{_file_name(plan.name)}.pt", model.save)
+        path = folder.write_with(f"checkpoints/{safe_name(plan.name)}.pt", model.save)
         entry["checkpoint"] = str(path.relative_to(folder.path))
     if meta["save_recs"]:
         fmt = cfg["writer"]["recommendation"]
-        relative = f"recommendations/{_file_name(plan.name)}{fmt['ext']}"
+        relative = f"recommendations/{safe_name(plan.name)}{fmt['ext']}"
         table = _recommendations(model, data.main, fmt, cfg["evaluation"]["batch_size"] or 1024)
         with folder.open_atomic(relative) as handle:
             table.to_csv(handle, sep=fmt["sep"], header=fmt["header"], index=False)
         entry["recommendations"] = relative
-
-
-def _file_name(model: str) -> str:
-    # A qualified name ("plugin:Model") is not a portable file name.
-    return re.sub(r"[^\w.-]", "_", model)
 
 
 def _recommendations(model: Any, dataset: Any, fmt: Mapping[str, Any], batch_size: int

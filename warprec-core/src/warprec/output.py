@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from warprec.errors import ConfigError
+from warprec.utils.files import atomic_path
 
-__all__ = ["RunFolder", "format_table", "results_rows"]
+__all__ = ["RunFolder", "format_table", "results_rows", "safe_name"]
 
 
 class RunFolder:
@@ -58,19 +59,11 @@ class RunFolder:
     @contextmanager
     def open_atomic(self, relative: str, mode: str = "w") -> Iterator[IO[Any]]:
         """Open a temporary file that becomes ``relative`` when the block ends cleanly."""
-        target = self.path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            encoding = None if "b" in mode else "utf-8"
-            with os.fdopen(fd, mode, encoding=encoding) as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-            _publish(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        encoding = None if "b" in mode else "utf-8"
+        with atomic_path(self.path / relative) as tmp, open(tmp, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def write_text(self, relative: str, text: str) -> Path:
         """Write a text file atomically; returns its path."""
@@ -86,24 +79,15 @@ class RunFolder:
     def write_with(self, relative: str, writer: Callable[[Path], Any]) -> Path:
         """Let ``writer(tmp_path)`` write a file (e.g. a checkpoint), then rename it."""
         target = self.path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            writer(Path(tmp))
-            _publish(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as tmp:
+            writer(tmp)
         return target
 
 
-def _publish(tmp: str, target: Path) -> None:
-    # mkstemp creates the file 0600: give it the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
+def safe_name(name: str) -> str:
+    """``name`` as a portable file name: characters other than letters, digits, ``.``,
+    ``-`` and ``_`` (the ``:`` of a qualified ``plugin:Model``) become ``_``."""
+    return re.sub(r"[^\w.-]", "_", name)
 
 
 def _json_default(value: Any) -> Any:

@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from warprec.output import safe_name
+
 __all__ = ["run_trials"]
 
 _PREFIX = "warprec/"  # marks our metrics among the ones Ray Tune adds to each result
@@ -39,17 +41,20 @@ def run_trials(plan: Any, data: Any, evaluator: Any, cfg: Any) -> list[tuple[dic
             trainable,
             param_space={"index": tune.grid_search(list(range(len(plan.trials))))},
             tune_config=tune.TuneConfig(num_samples=1),
-            run_config=tune.RunConfig(name=f"warprec-{_safe(plan.name)}", verbose=0,
+            run_config=tune.RunConfig(name=f"warprec-{safe_name(plan.name)}", verbose=0,
                                       storage_path=scratch),
         )
-        outcomes = dict(_outcome(result, plan.name) for result in tuner.fit())
+        grid = tuner.fit()
+        outcomes = dict(_outcome(grid[i], plan.name) for i in range(len(grid)))
     return [outcomes[i] for i in range(len(plan.trials))]
 
 
 def _outcome(result: Any, name: str) -> tuple[int, tuple[dict[str, float], dict[str, Any]]]:
     """The trial index, its validation scores and its fit information."""
     if result.error is not None:
-        raise RuntimeError(f"Ray Tune trial of {name} failed: {result.error}")
+        # Ray's error text holds the worker's traceback; its last line is the exception.
+        last = (str(result.error).strip().splitlines() or [""])[-1]
+        raise RuntimeError(f"Ray Tune trial of {name} failed: {last}") from result.error
     metrics = result.metrics or {}
     fit_prefix = _PREFIX + "fit/"
     scores = {k[len(_PREFIX):]: float(v) for k, v in metrics.items()
@@ -79,10 +84,6 @@ def _trial(params: Mapping[str, Any], setup: Mapping[str, Any], data: Any,
     report = {f"{_PREFIX}{k}": float(v) for k, v in scores.items()}
     report.update({f"{_PREFIX}fit/{k}": float(v) for k, v in fit.items()})
     tune.report(report)
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
 def _is_nan(value: Any) -> bool:

@@ -97,13 +97,19 @@ class Interactions:
 
     def _check(self) -> None:
         if self.users.shape != self.items.shape:
-            raise DataError("users and items must have the same length")
+            raise DataError(
+                f"Interactions: users and items must have the same length, got "
+                f"{self.users.size} users and {self.items.size} items"
+            )
         for name, values, bound in (
             ("user", self.users, self.n_users),
             ("item", self.items, self.n_items),
         ):
             if values.size and (values.min() < 0 or values.max() >= bound):
-                raise DataError(f"{name} indices must lie in 0..{bound - 1}")
+                raise DataError(
+                    f"Interactions: {name} indices must lie in 0..{bound - 1}, got "
+                    f"{values.min()}..{values.max()}"
+                )
 
     def __len__(self) -> int:
         return int(self.users.size)

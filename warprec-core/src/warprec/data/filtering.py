@@ -9,13 +9,13 @@ each filter drops.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from warprec.data.schema import ITEM, RATING, USER, require_columns
-from warprec.errors import ConfigError
+from warprec.utils.checks import check_integer
 
 __all__ = [
     "DropIds",
@@ -41,12 +41,6 @@ def apply_filters(
     return df
 
 
-def _min_count(name: str, value: int, owner: str) -> int:
-    if int(value) != value or value < 1:
-        raise ConfigError(f"{owner}.{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _frequent(column: pd.Series, minimum: int) -> np.ndarray:
     codes, _ = pd.factorize(column, sort=False)
     counts = np.bincount(codes) if codes.size else np.zeros(0, dtype=np.int64)
@@ -69,40 +63,39 @@ class MinRating:
         return df[df[RATING].to_numpy() >= self.min_rating]
 
 
-class UserMinInteractions:
+class _MinInteractions:
+    """Keep the ids of ``column`` with at least ``min_interactions`` rows (one pass)."""
+
+    column: ClassVar[str]
+
+    def __init__(self, min_interactions: int):
+        owner = type(self).__name__
+        self.min_interactions = check_integer(min_interactions, 1, f"{owner}.min_interactions")
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the ids with enough rows."""
+        require_columns(df, (self.column,), type(self).__name__)
+        return df[_frequent(df[self.column], self.min_interactions)]
+
+
+class UserMinInteractions(_MinInteractions):
     """Keep the users with at least ``min_interactions`` rows (one pass).
 
     Args:
         min_interactions: the fewest rows a kept user has.
     """
 
-    def __init__(self, min_interactions: int):
-        self.min_interactions = _min_count(
-            "min_interactions", min_interactions, "UserMinInteractions"
-        )
-
-    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Rows of the users with enough rows."""
-        require_columns(df, (USER,), "UserMinInteractions")
-        return df[_frequent(df[USER], self.min_interactions)]
+    column = USER
 
 
-class ItemMinInteractions:
+class ItemMinInteractions(_MinInteractions):
     """Keep the items with at least ``min_interactions`` rows (one pass).
 
     Args:
         min_interactions: the fewest rows a kept item has.
     """
 
-    def __init__(self, min_interactions: int):
-        self.min_interactions = _min_count(
-            "min_interactions", min_interactions, "ItemMinInteractions"
-        )
-
-    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Rows of the items with enough rows."""
-        require_columns(df, (ITEM,), "ItemMinInteractions")
-        return df[_frequent(df[ITEM], self.min_interactions)]
+    column = ITEM
 
 
 class KCore:
@@ -117,8 +110,8 @@ class KCore:
     """
 
     def __init__(self, k: int = 5, user_k: int | None = None, item_k: int | None = None):
-        self.user_k = _min_count("user_k", k if user_k is None else user_k, "KCore")
-        self.item_k = _min_count("item_k", k if item_k is None else item_k, "KCore")
+        self.user_k = _k_or(k, user_k, "user_k")
+        self.item_k = _k_or(k, item_k, "item_k")
 
     def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
         """The largest sub-table where every user and item meets its minimum."""
@@ -135,8 +128,18 @@ class KCore:
             keep = still
 
 
+def _k_or(k: int, override: int | None, name: str) -> int:
+    """``override`` when given, else ``k``; the error names the parameter that was used."""
+    if override is None:
+        return check_integer(k, 1, "KCore.k")
+    return check_integer(override, 1, f"KCore.{name}")
+
+
 class DropIds:
     """Drop every row of the listed users and items (original ids).
+
+    An id matches whether it is written as a number or as a string (``7`` and ``"7"``):
+    ids from a config and ids read from a file often differ in type.
 
     Args:
         users: user ids to drop.
@@ -150,5 +153,18 @@ class DropIds:
     def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
         """Rows of neither a listed user nor a listed item."""
         require_columns(df, (USER, ITEM), "DropIds")
-        drop = df[USER].isin(self.users).to_numpy() | df[ITEM].isin(self.items).to_numpy()
+        drop = _listed(df[USER], self.users) | _listed(df[ITEM], self.items)
         return df[~drop]
+
+
+def _listed(column: pd.Series, ids: list[Any]) -> np.ndarray:
+    """Mask of the rows whose id is in ``ids``, compared in the column's type."""
+    if not ids:
+        return np.zeros(len(column), dtype=bool)
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        # Ids that are no number cannot match a numeric column.
+        numbers = pd.to_numeric(pd.Series(ids, dtype=object), errors="coerce").dropna()
+        return column.isin(numbers).to_numpy()
+    texts = {str(i) for i in ids}
+    texts |= {str(int(i)) for i in ids if isinstance(i, float) and i.is_integer()}
+    return column.astype(str).isin(texts).to_numpy()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -18,6 +17,7 @@ import pandas as pd
 
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.errors import DataError
+from warprec.utils.files import atomic_path
 
 __all__ = ["VERSIONS", "movielens"]
 
@@ -66,21 +66,14 @@ def _cached(archive: str, cache_dir: str | Path | None, download: bool) -> Path:
     url = _BASE_URL + archive
     if not download:
         raise DataError(f"{target}: not found and download is off (get it from {url})")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Download next to the target and rename, so an interrupted download leaves no
-    # truncated archive in the cache.
-    handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    os.close(handle)
+    # Written atomically, so an interrupted download leaves no truncated archive.
     try:
-        urllib.request.urlretrieve(url, partial)
-        os.replace(partial, target)
+        with atomic_path(target) as partial:
+            urllib.request.urlretrieve(url, partial)
     except (urllib.error.URLError, OSError) as error:
         raise DataError(
             f"cannot download {url} ({error}); download it by hand and pass its path"
         ) from None
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
     return target
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from warprec.data.schema import TIMESTAMP, USER, require_columns
 from warprec.errors import ConfigError
+from warprec.utils.checks import check_integer, check_ratio
 
 __all__ = [
     "KFold",
@@ -79,18 +80,6 @@ class Splitter(ABC):
         return f"{type(self).__name__}({params})"
 
 
-def _ratio(name: str, value: float, owner: str) -> float:
-    if not 0.0 <= float(value) < 1.0:
-        raise ConfigError(f"{owner}.{name} must be in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value: int, owner: str) -> int:
-    if int(value) != value or value < 0:
-        raise ConfigError(f"{owner}.{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
 def _timestamps(df: pd.DataFrame, owner: str) -> np.ndarray:
     require_columns(df, (TIMESTAMP,), f"{owner} (a temporal splitter)")
     return df[TIMESTAMP].to_numpy()
@@ -144,7 +133,60 @@ def _k_held(count: np.ndarray, k: int) -> np.ndarray:
     return np.where(count > k, k, 0)
 
 
-class RandomHoldout(Splitter):
+class _PerUser(Splitter):
+    """Holds out each user's last rows: in a random order, or in time order when
+    ``temporal``. Subclasses say how many rows per user (:meth:`_held`)."""
+
+    temporal: ClassVar[bool] = False
+
+    @abstractmethod
+    def _held(self, count: np.ndarray, test: bool) -> np.ndarray:
+        """Rows held out of users with ``count`` rows, for test or for validation."""
+
+    def _hold(self, df: pd.DataFrame, rng: np.random.Generator, test: bool) -> np.ndarray:
+        key = _timestamps(df, type(self).__name__) if self.temporal else rng
+        return _hold_last(df, key, lambda count: self._held(count, test))
+
+    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, rng, test=True)
+
+    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        return self._hold(df, rng, test=False)
+
+
+class _Holdout(_PerUser):
+    """A ``test_ratio`` share of each user's rows for test (rounded half up, at least one
+    row stays in training), then ``validation_ratio`` of the rest for validation."""
+
+    def __init__(self, test_ratio: float = 0.2, validation_ratio: float = 0.0):
+        owner = type(self).__name__
+        self.test_ratio = check_ratio(test_ratio, f"{owner}.test_ratio")
+        self.validation_ratio = check_ratio(validation_ratio, f"{owner}.validation_ratio")
+
+    def _held(self, count: np.ndarray, test: bool) -> np.ndarray:
+        return _ratio_held(count, self.test_ratio if test else self.validation_ratio)
+
+    def _has_validation(self) -> bool:
+        return self.validation_ratio > 0
+
+
+class _LeaveKOut(_PerUser):
+    """``test_k`` rows of each user with more than that for test, then ``validation_k``
+    of the rest for validation; users with too few rows stay whole in training."""
+
+    def __init__(self, test_k: int = 1, validation_k: int = 0):
+        owner = type(self).__name__
+        self.test_k = check_integer(test_k, 0, f"{owner}.test_k")
+        self.validation_k = check_integer(validation_k, 0, f"{owner}.validation_k")
+
+    def _held(self, count: np.ndarray, test: bool) -> np.ndarray:
+        return _k_held(count, self.test_k if test else self.validation_k)
+
+    def _has_validation(self) -> bool:
+        return self.validation_k > 0
+
+
+class RandomHoldout(_Holdout):
     """Per user, a random ``test_ratio`` of the rows is held out for test (rounded half
     up, at least one row stays in training), and ``validation_ratio`` of the remaining
     rows for validation.
@@ -156,24 +198,11 @@ class RandomHoldout(Splitter):
     """
 
     def __init__(self, test_ratio: float = 0.2, validation_ratio: float = 0.0, seed: int = 42):
-        self.test_ratio = _ratio("test_ratio", test_ratio, "RandomHoldout")
-        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "RandomHoldout")
+        super().__init__(test_ratio, validation_ratio)
         self.seed = seed
 
-    def _hold(self, df: pd.DataFrame, ratio: float, rng: np.random.Generator) -> np.ndarray:
-        return _hold_last(df, rng, lambda count: _ratio_held(count, ratio))
 
-    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.test_ratio, rng)
-
-    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.validation_ratio, rng)
-
-    def _has_validation(self) -> bool:
-        return self.validation_ratio > 0
-
-
-class TemporalHoldout(Splitter):
+class TemporalHoldout(_Holdout):
     """Per user, the latest ``test_ratio`` of the rows (by timestamp, ties in input
     order) is held out for test, the latest ``validation_ratio`` of the rest for
     validation; at least one row per user stays in training.
@@ -183,25 +212,10 @@ class TemporalHoldout(Splitter):
         validation_ratio: fraction of each user's remaining rows in validation.
     """
 
-    def __init__(self, test_ratio: float = 0.2, validation_ratio: float = 0.0):
-        self.test_ratio = _ratio("test_ratio", test_ratio, "TemporalHoldout")
-        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "TemporalHoldout")
-
-    def _hold(self, df: pd.DataFrame, ratio: float) -> np.ndarray:
-        times = _timestamps(df, "TemporalHoldout")
-        return _hold_last(df, times, lambda count: _ratio_held(count, ratio))
-
-    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.test_ratio)
-
-    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.validation_ratio)
-
-    def _has_validation(self) -> bool:
-        return self.validation_ratio > 0
+    temporal = True
 
 
-class RandomLeaveKOut(Splitter):
+class RandomLeaveKOut(_LeaveKOut):
     """Per user with more than ``test_k`` rows, ``test_k`` random rows go to test;
     then ``validation_k`` of the remaining rows (users with more than that) go to
     validation. Users with too few rows stay whole in training.
@@ -213,24 +227,11 @@ class RandomLeaveKOut(Splitter):
     """
 
     def __init__(self, test_k: int = 1, validation_k: int = 0, seed: int = 42):
-        self.test_k = _count("test_k", test_k, "RandomLeaveKOut")
-        self.validation_k = _count("validation_k", validation_k, "RandomLeaveKOut")
+        super().__init__(test_k, validation_k)
         self.seed = seed
 
-    def _hold(self, df: pd.DataFrame, k: int, rng: np.random.Generator) -> np.ndarray:
-        return _hold_last(df, rng, lambda count: _k_held(count, k))
 
-    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.test_k, rng)
-
-    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.validation_k, rng)
-
-    def _has_validation(self) -> bool:
-        return self.validation_k > 0
-
-
-class TemporalLeaveKOut(Splitter):
+class TemporalLeaveKOut(_LeaveKOut):
     """Per user with more than ``test_k`` rows, the latest ``test_k`` go to test; the
     latest ``validation_k`` of the rest go to validation (leave-one-out when 1).
 
@@ -239,22 +240,7 @@ class TemporalLeaveKOut(Splitter):
         validation_k: rows per user in validation (0: no validation).
     """
 
-    def __init__(self, test_k: int = 1, validation_k: int = 0):
-        self.test_k = _count("test_k", test_k, "TemporalLeaveKOut")
-        self.validation_k = _count("validation_k", validation_k, "TemporalLeaveKOut")
-
-    def _hold(self, df: pd.DataFrame, k: int) -> np.ndarray:
-        times = _timestamps(df, "TemporalLeaveKOut")
-        return _hold_last(df, times, lambda count: _k_held(count, k))
-
-    def _test_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.test_k)
-
-    def _validation_mask(self, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        return self._hold(df, self.validation_k)
-
-    def _has_validation(self) -> bool:
-        return self.validation_k > 0
+    temporal = True
 
 
 class TimestampSlicing(Splitter):
@@ -285,13 +271,13 @@ class TimestampSlicing(Splitter):
             )
         self.test_timestamp = test_timestamp
         self.test_ratio = (
-            None if test_ratio is None else _ratio("test_ratio", test_ratio, "TimestampSlicing")
+            None if test_ratio is None else check_ratio(test_ratio, "TimestampSlicing.test_ratio")
         )
         self.validation_timestamp = validation_timestamp
         self.validation_ratio = (
             None
             if validation_ratio is None
-            else _ratio("validation_ratio", validation_ratio, "TimestampSlicing")
+            else check_ratio(validation_ratio, "TimestampSlicing.validation_ratio")
         )
 
     @staticmethod
@@ -328,13 +314,11 @@ class KFold(Splitter):
     """
 
     def __init__(self, k: int = 5, fold: int = 0, validation_ratio: float = 0.0, seed: int = 42):
-        if int(k) != k or k < 2:
-            raise ConfigError(f"KFold.k must be an integer >= 2, got {k!r}")
-        if int(fold) != fold or not 0 <= fold < k:
-            raise ConfigError(f"KFold.fold must be an integer in 0..{k - 1}, got {fold!r}")
-        self.k = int(k)
+        self.k = check_integer(k, 2, "KFold.k")
+        if isinstance(fold, bool) or fold not in range(self.k):
+            raise ConfigError(f"KFold.fold must be an integer in 0..{self.k - 1}, got {fold!r}")
         self.fold = int(fold)
-        self.validation_ratio = _ratio("validation_ratio", validation_ratio, "KFold")
+        self.validation_ratio = check_ratio(validation_ratio, "KFold.validation_ratio")
         self.seed = seed
 
     def folds(self, df: pd.DataFrame) -> Iterator[Split]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.errors import ConfigError
+from warprec.utils.checks import check_integer
 
 __all__ = ["synthetic"]
 
@@ -128,8 +129,7 @@ def _check(n_users: int, n_items: int, n_interactions: int, n_topics: int) -> No
         ("n_topics", n_topics),
         ("n_interactions", n_interactions),
     ):
-        if int(value) != value or value < 1:
-            raise ConfigError(f"synthetic: {name} must be a positive integer, got {value!r}")
+        check_integer(value, 1, f"synthetic: {name}")
     if n_interactions > n_users * n_items // 2:
         raise ConfigError(
             f"synthetic: n_interactions={n_interactions} is more than half of all "

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 
 from warprec.errors import ConfigError, WarpRecError
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
+from warprec.utils.checks import as_float
 from warprec.utils.device import resolve_device
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "IterativeRecommender",
     "Recommender",
     "hyperparameters",
+    "needs_interactions",
     "set_seed",
 ]
 
@@ -223,7 +225,7 @@ class Recommender(nn.Module, abc.ABC):
         Models whose constructor needs training data (a third positional argument) are
         built without running it: their state must live in buffers or extra state.
         """
-        if _needs_data(cls):
+        if needs_interactions(cls):
             model = cls.__new__(cls)
             Recommender.__init__(model, params, info, seed=seed)
             return model
@@ -250,7 +252,7 @@ class ItemSimRecommender(Recommender):
         super().__init__(params, info, *args, seed=seed, **kwargs)
         self.train_matrix: sp.csr_matrix = sp.csr_matrix(interactions.get_sparse())
         self._similarity: Any = None
-        self._cached: tuple[torch.device, Tensor] | None = None
+        self._cached: tuple[torch.device, Tensor | sp.csr_matrix] | None = None
 
     @property
     def item_similarity(self) -> Any:
@@ -263,17 +265,22 @@ class ItemSimRecommender(Recommender):
         self._cached = None
 
     def _similarity_on(self, device: torch.device) -> Tensor | sp.csr_matrix:
+        """The similarity ready to multiply on ``device``, converted once per device
+        (not once per batch)."""
         similarity = self._similarity
         if similarity is None:
-            raise WarpRecError(f"{self.name}: item_similarity was never set")
-        if sp.issparse(similarity):
-            return sp.csr_matrix(similarity, dtype=np.float32)
+            raise WarpRecError(
+                f"{self.name}: item_similarity was never set; expected the model's "
+                "constructor to assign self.item_similarity"
+            )
         if self._cached is None or self._cached[0] != device:
-            if isinstance(similarity, Tensor):
-                dense = similarity.to(device=device, dtype=torch.float32)
+            if sp.issparse(similarity):
+                prepared: Tensor | sp.csr_matrix = sp.csr_matrix(similarity, dtype=np.float32)
+            elif isinstance(similarity, Tensor):
+                prepared = similarity.to(device=device, dtype=torch.float32)
             else:
-                dense = torch.as_tensor(np.asarray(similarity, dtype=np.float32), device=device)
-            self._cached = (device, dense)
+                prepared = torch.as_tensor(np.asarray(similarity, dtype=np.float32), device=device)
+            self._cached = (device, prepared)
         return self._cached[1]
 
     def predict(
@@ -286,7 +293,7 @@ class ItemSimRecommender(Recommender):
         if isinstance(similarity, Tensor):
             scores = _sparse_rows(rows, self.device) @ similarity
         else:
-            dense = (rows.astype(np.float32) @ similarity).toarray()
+            dense = (rows.astype(np.float32, copy=False) @ similarity).toarray()
             scores = torch.from_numpy(dense).to(self.device)
         if item_indices is None:
             return scores
@@ -516,26 +523,13 @@ def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
     if origin is dict or annotation is dict:
         return isinstance(value, dict), value
     if annotation is float:
-        return _coerce_float(value)
+        number = as_float(value)
+        return number is not None, value if number is None else number
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if isinstance(annotation, type):
         return isinstance(value, annotation), value
     return True, value  # an annotation form not checked here
-
-
-def _coerce_float(value: Any) -> tuple[bool, Any]:
-    if isinstance(value, bool):
-        return False, value
-    if isinstance(value, (int, float)):
-        return True, float(value)
-    if isinstance(value, str):
-        # YAML 1.1 reads "1e-3" as a string.
-        try:
-            return True, float(value)
-        except ValueError:
-            return False, value
-    return False, value
 
 
 def _coerce_collection(value: Any, kind: type, args: tuple) -> tuple[bool, Any]:
@@ -565,9 +559,10 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "").replace("NoneType", "None")
 
 
-def _needs_data(cls: type) -> bool:
-    constructor = cls.__init__  # type: ignore[misc]
-    parameters = list(inspect.signature(constructor).parameters.values())[3:]
+def needs_interactions(cls: type) -> bool:
+    """Whether the model's constructor takes the training interactions: a required
+    positional parameter after ``(params, info)``, as :class:`ItemSimRecommender` has."""
+    parameters = list(inspect.signature(cls).parameters.values())[2:]
     return any(
         p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         for p in parameters

@@ -42,7 +42,14 @@ from tqdm.auto import tqdm
 
 from warprec.errors import ConfigError, WarpRecError
 
-__all__ = ["OPTIMIZERS", "Trainer", "TrainingError", "TrainingHistory", "build_optimizer"]
+__all__ = [
+    "OPTIMIZERS",
+    "Trainer",
+    "TrainingError",
+    "TrainingHistory",
+    "build_optimizer",
+    "to_device",
+]
 
 logger = logging.getLogger("warprec.trainer")
 
@@ -84,12 +91,18 @@ def build_optimizer(
     canonical = by_lower.get(str(name).lower())
     if canonical is None:
         raise ConfigError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if canonical == "SparseAdam":
-        if weight_decay:
-            raise ConfigError("optimizer 'SparseAdam' does not support weight_decay; set it to 0")
-        return torch.optim.SparseAdam(list(parameters), lr=learning_rate, **kwargs)
+    if canonical == "SparseAdam" and weight_decay:
+        raise ConfigError("optimizer 'SparseAdam' does not support weight_decay; set it to 0")
     optimizer_cls = getattr(torch.optim, canonical)
-    return optimizer_cls(parameters, lr=learning_rate, weight_decay=weight_decay, **kwargs)
+    if canonical != "SparseAdam":
+        kwargs["weight_decay"] = weight_decay
+    try:
+        return optimizer_cls(list(parameters), lr=learning_rate, **kwargs)
+    except (TypeError, ValueError) as exc:
+        # torch names a bad option or value ("Invalid learning rate: -1.0").
+        raise ConfigError(
+            f"optimizer {canonical!r}: {exc}; expected the arguments of torch.optim.{canonical}"
+        ) from exc
 
 
 def _build_scheduler(spec: Any, optimizer: torch.optim.Optimizer, mode: str) -> Any:
@@ -113,13 +126,14 @@ def _build_scheduler(spec: Any, optimizer: torch.optim.Optimizer, mode: str) -> 
         raise ConfigError(f"lr_scheduler {name!r}: {exc}") from exc
 
 
-def _to_device(batch: Any, device: torch.device) -> Any:
+def to_device(batch: Any, device: torch.device) -> Any:
+    """``batch`` with every tensor moved to ``device`` (inside tuples, lists and dicts)."""
     if isinstance(batch, Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, (tuple, list)):
-        return type(batch)(_to_device(part, device) for part in batch)
+        return type(batch)(to_device(part, device) for part in batch)
     if isinstance(batch, dict):
-        return {key: _to_device(value, device) for key, value in batch.items()}
+        return {key: to_device(value, device) for key, value in batch.items()}
     return batch
 
 
@@ -289,7 +303,7 @@ class Trainer:
         )
         for step, batch in enumerate(bar, start=1):
             if move:
-                batch = _to_device(batch, device)
+                batch = to_device(batch, device)
             loss = model.train_step(batch)
             if not isinstance(loss, Tensor) or loss.dim() != 0:
                 raise TrainingError(

@@ -8,7 +8,6 @@ per check).
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ from warprec.recommenders.base_recommender import (
     IterativeRecommender,
     Recommender,
     hyperparameters,
+    needs_interactions,
 )
+from warprec.recommenders.trainer import Trainer, to_device
 from warprec.testing.data import toy_dataset
 
 __all__ = [
@@ -364,7 +365,7 @@ class ModelChecker:
     def _first_batch(self, model: Any) -> Any:
         loader = model.get_dataloader(self.dataset.train, self.dataset.train_sessions)
         _require(len(loader) > 0, "get_dataloader() yields no batch on the toy data")
-        return _to_device(next(iter(loader)), model.device)
+        return to_device(next(iter(loader)), model.device)
 
 
 def check_model(
@@ -399,15 +400,8 @@ def build_model(
     """Build a model the way the experiment runner does: ``(params, info, seed=...,
     device=...)``, with the training interactions as third positional argument when the
     constructor requires one; closed-form models fit in the constructor."""
-    args = [dataset.train] if _needs_interactions(model_class) else []
+    args = [dataset.train] if needs_interactions(model_class) else []
     return model_class(dict(params), dataset.info(), *args, seed=seed, device=device)
-
-
-def _needs_interactions(model_class: type) -> bool:
-    # The runner's rule: a required positional parameter after (params, info).
-    parameters = list(inspect.signature(model_class).parameters.values())[2:]
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-               for p in parameters)
 
 
 def _scores(model: Any, users: Tensor, items: Tensor | None = None) -> Tensor:
@@ -420,19 +414,7 @@ def _scores(model: Any, users: Tensor, items: Tensor | None = None) -> Tensor:
         model.train(was_training)
 
 
-def _to_device(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, Tensor):
-        return batch.to(device)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    return batch
-
-
-def _trainer(model: Any, dataset: Dataset) -> Any:
-    from warprec.recommenders.trainer import Trainer
-
+def _trainer(model: Any, dataset: Dataset) -> Trainer:
     return Trainer(model, dataset, progress=False)
 
 

@@ -1,1 +1,1 @@
-"""Small shared utilities (registries)."""
+"""Small shared utilities: registries, devices, parameter checks, atomic files."""

@@ -1,0 +1,49 @@
+"""Parameter checks shared by the data layer, the models, the evaluator and the config:
+each error is one :class:`ConfigError` line naming the parameter, the value and what
+was expected. Light: imports neither numpy nor torch."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from warprec.errors import ConfigError
+
+__all__ = ["as_float", "check_integer", "check_ratio"]
+
+
+def as_float(value: Any) -> float | None:
+    """``value`` as a float when it is a number or a numeric string (YAML 1.1 reads
+    ``1e-3`` as a string), else ``None``; booleans are no numbers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def check_integer(value: Any, minimum: int, what: str) -> int:
+    """``value`` as an int; :class:`ConfigError` ``"<what> must be ..., got ..."`` when it
+    is no whole number or is below ``minimum`` (``7.0`` passes, ``"7"`` and ``True`` do not)."""
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value < minimum:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ConfigError(f"{what} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def check_ratio(value: Any, what: str) -> float:
+    """``value`` (a number or numeric string) as a float in [0, 1); :class:`ConfigError`
+    naming ``what`` otherwise."""
+    ratio = as_float(value)
+    if ratio is None or math.isnan(ratio) or not 0 <= ratio < 1:
+        raise ConfigError(f"{what} must be in [0, 1), got {value!r}")
+    return ratio
