@@ -8,13 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from warprec.errors import ConfigError
-from warprec.utils.checks import as_float, check_integer, check_ratio
+from warprec.utils.checks import as_float, check_integer, check_ratio, describe
 from warprec.utils.files import atomic_path
 
 
 def test_as_float_takes_numbers_and_numeric_strings_only() -> None:
     assert as_float(3) == 3.0 and as_float("1e-3") == 0.001 and as_float(np.int64(2)) == 2.0
     assert as_float(True) is None and as_float("abc") is None and as_float(None) is None
+
+
+def test_describe_shows_a_short_repr_and_the_type() -> None:
+    assert describe("abc") == "'abc' (str)"
+    assert (
+        describe(list(range(40)))
+        == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16... (list)"
+    )
 
 
 def test_integer_and_ratio_checks_name_the_parameter() -> None:

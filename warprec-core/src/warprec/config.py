@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from warprec.errors import ConfigError, RegistryError
-from warprec.utils.checks import as_float
+from warprec.utils.checks import as_float, describe
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -475,7 +475,7 @@ def _value(value: Any, key: Key, path: str, warnings: list[str]) -> Any:
 
 def _section(value: Any, key: Key, path: str, warnings: list[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected a mapping of keys, got {_show(value)}")
+        raise ConfigError(f"{path}: expected a mapping of keys, got {describe(value)}")
     assert key.fields is not None
     _check_extra(path, value, key.fields, warnings)
     return {
@@ -498,10 +498,10 @@ def _scalar(value: Any, key: Key, path: str) -> Any:
     if kind == "int_or_best":
         if value == "best" or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        raise ConfigError(f"{path}: got {_show(value)}; expected an integer timestamp or 'best'")
+        raise ConfigError(f"{path}: got {describe(value)}; expected an integer timestamp or 'best'")
     if kind == "mapping":
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: got {_show(value)}; expected a mapping")
+            raise ConfigError(f"{path}: got {describe(value)}; expected a mapping")
         return dict(value)
     checked = _typed(value, key, path)
     _check_range(checked, key, path)
@@ -518,7 +518,7 @@ def _typed(value: Any, key: Key, path: str) -> Any:
         "float": isinstance(value, int | float) and not isinstance(value, bool),
     }[kind]
     if not ok:
-        raise ConfigError(f"{path}: got {_show(value)}; expected {_expected(key)}")
+        raise ConfigError(f"{path}: got {describe(value)}; expected {_expected(key)}")
     if kind == "choice":
         match = next((c for c in key.choices if c.lower() == value.lower()), None)
         if match is None:
@@ -561,7 +561,7 @@ def _check_extra(path: str, value: Mapping[str, Any], fields: Mapping[str, Key],
     for name in value:
         full = f"{path}.{name}" if path else str(name)
         if not isinstance(name, str):
-            raise ConfigError(f"{full}: keys must be strings, got {_show(name)}")
+            raise ConfigError(f"{full}: keys must be strings, got {describe(name)}")
         if name in fields:
             continue
         if name in unsupported:
@@ -570,7 +570,7 @@ def _check_extra(path: str, value: Mapping[str, Any], fields: Mapping[str, Key],
         if name in ignored:
             required = ignored[name]
             if required is not None and value[name] != required:
-                raise ConfigError(f"{full}: got {_show(value[name])}; only {required!r} is "
+                raise ConfigError(f"{full}: got {describe(value[name])}; only {required!r} is "
                                   "supported")
             warnings.append(f"{full}: WarpRec key not used by this version, ignored")
             continue
@@ -583,7 +583,7 @@ def _validate_named(section: str, value: Any, warnings: list[str]) -> dict[str, 
         return {}
     if not isinstance(value, Mapping):
         hint = "{FilterName: {params}}" if section == "filtering" else "{ModelName: {params}}"
-        raise ConfigError(f"{section}: got {_show(value)}; expected a mapping {hint}")
+        raise ConfigError(f"{section}: got {describe(value)}; expected a mapping {hint}")
     if section == "models" and not value:
         raise ConfigError("models: empty; expected at least one model, e.g. "
                           "'models: {EASE: {l2: 100}}'")
@@ -592,7 +592,7 @@ def _validate_named(section: str, value: Any, warnings: list[str]) -> dict[str, 
         path = f"{section}.{name}"
         params = {} if params is None else params
         if not isinstance(params, Mapping):
-            raise ConfigError(f"{path}: got {_show(params)}; expected a mapping of parameters")
+            raise ConfigError(f"{path}: got {describe(params)}; expected a mapping of parameters")
         out[str(name)] = dict(params) if section == "filtering" else _model(path, params,
                                                                             warnings)
     return out
@@ -649,17 +649,17 @@ def _check_space(path: str, value: Any) -> None:
     numbers = [as_float(a) for a in args]
     if not low <= len(args) <= high or any(n is None for n in numbers):
         shape = _distribution_shape(keyword)
-        raise ConfigError(f"{path}: got {_show(value)}; expected [{shape}]")
+        raise ConfigError(f"{path}: got {describe(value)}; expected [{shape}]")
     if keyword not in ("randn", "normal", "qrandn") and numbers[0] >= numbers[1]:  # type: ignore[operator]
-        raise ConfigError(f"{path}: got {_show(value)}; expected the lower bound below the "
+        raise ConfigError(f"{path}: got {describe(value)}; expected the lower bound below the "
                           "upper bound")
     if keyword.startswith(("log", "qlog")) and numbers[0] <= 0:  # type: ignore[operator]
-        raise ConfigError(f"{path}: got {_show(value)}; expected a lower bound > 0 for a "
+        raise ConfigError(f"{path}: got {describe(value)}; expected a lower bound > 0 for a "
                           "log distribution")
     if keyword in ("randn", "normal", "qrandn") and numbers[1] <= 0:  # type: ignore[operator]
-        raise ConfigError(f"{path}: got {_show(value)}; expected a standard deviation > 0")
+        raise ConfigError(f"{path}: got {describe(value)}; expected a standard deviation > 0")
     if keyword.startswith("q") and numbers[2] <= 0:  # type: ignore[operator]
-        raise ConfigError(f"{path}: got {_show(value)}; expected a quantum q > 0")
+        raise ConfigError(f"{path}: got {describe(value)}; expected a quantum q > 0")
 
 
 def _distribution_shape(keyword: str) -> str:
@@ -778,7 +778,7 @@ def _check_strategy(path: str, part: dict[str, Any]) -> None:
 
 def _check_validation_metric(path: str, value: str, ev: dict[str, Any]) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"{path}: got {_show(value)}; expected Metric@k, e.g. 'nDCG@10'")
+        raise ConfigError(f"{path}: got {describe(value)}; expected Metric@k, e.g. 'nDCG@10'")
     if "@" in value:
         name, k = parse_metric_name(value, path)
     else:  # a metric without a cutoff (e.g. ItemCoverage): checked against the evaluator
@@ -794,7 +794,7 @@ def parse_metric_name(value: str, path: str = "metric") -> tuple[str, int]:
     """Split ``"nDCG@10"`` into ``("nDCG", 10)``; a ConfigError naming ``path`` otherwise."""
     match = re.fullmatch(r"\s*([A-Za-z_][\w.:-]*)@(\d+)\s*", str(value))
     if match is None or int(match.group(2)) < 1:
-        raise ConfigError(f"{path}: got {_show(value)}; expected Metric@k, e.g. 'nDCG@10'")
+        raise ConfigError(f"{path}: got {describe(value)}; expected Metric@k, e.g. 'nDCG@10'")
     return match.group(1), int(match.group(2))
 
 
@@ -934,13 +934,6 @@ def _did_you_mean(value: str, options: Any) -> str:
     lowered = {str(o).lower(): str(o) for o in options}
     close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=0.6)
     return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
 
 
 def json_schema() -> dict[str, Any]:

@@ -493,9 +493,11 @@ def _save_split(folder: RunFolder, frames: Mapping[str, pd.DataFrame | None], cf
                 ) -> None:
     """Write the parts with the reader's column labels, so ``loading_strategy: split``
     reads them back."""
+    from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
+
     labels = cfg["reader"]["labels"]
-    names = {"user_id": labels["user_id_label"], "item_id": labels["item_id_label"],
-             "rating": labels["rating_label"], "timestamp": labels["timestamp_label"]}
+    names = {USER: labels["user_id_label"], ITEM: labels["item_id_label"],
+             RATING: labels["rating_label"], TIMESTAMP: labels["timestamp_label"]}
     fmt = cfg["writer"]["split"]
     for part, frame in frames.items():
         if frame is None:

@@ -62,6 +62,10 @@ class _FusedBPR(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        if getattr(ctx, "used", False):
+            # The saved tensors are reused in place below.
+            raise RuntimeError("bpr_loss_sparse: backward can run once (no retain_graph)")
+        ctx.used = True
         users, items, user_e, item_e, bias, diff, margin = ctx.saved_tensors
         batch = users.numel()
         # d softplus(-m) / dm = -sigmoid(-m); the mean divides by the batch.

@@ -5,8 +5,9 @@
   validation items on test).
 - ``strategy="sampled"``: every user's relevant items are ranked against
   ``num_negatives`` items the user never interacted with, drawn without replacement,
-  uniformly or in proportion to their training popularity; the draw is fixed by the
-  seed, so models evaluated with the same evaluator see the same negatives.
+  uniformly or in proportion to their training popularity; each user's draw depends
+  only on the seed and the user (not on the batch size), so models evaluated with the
+  same evaluator see the same negatives.
 
 Both strategies score batches of users in torch on the model's device, run one top-k at
 the largest cutoff per batch, shared by every metric, and keep per-user values for
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,6 @@ class EvaluationResult:
     n_users_evaluated: int
     n_users_skipped: int
     seconds: float = 0.0
-    metadata: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float]:
         """``{"nDCG@10": value, ...}``."""
@@ -125,10 +125,10 @@ class Evaluator:
         model.to(model.device).eval()
         try:
             with torch.no_grad():
+                ranker = self._rank_full if self.strategy == "full" else self._rank_sampled
                 size = self._batch(n_items)
                 for first in range(0, len(users), size):
-                    batch_users = users[first : first + size]
-                    batch = self._rank(model, batch_users, target, known, context)
+                    batch = ranker(model, users[first : first + size], target, known, context)
                     for metric in metrics.values():
                         metric.update(batch)
         finally:
@@ -166,18 +166,6 @@ class Evaluator:
         # Sampling keeps a key per catalogue item for each user, on top of the scores.
         budget = _SCORE_BUDGET if self.strategy == "full" else _SCORE_BUDGET // 4
         return int(min(4096, max(16, budget // max(n_columns, 1))))
-
-    def _rank(
-        self,
-        model: Any,
-        users: np.ndarray,
-        target: sp.csr_matrix,
-        known: sp.csr_matrix,
-        context: _Context,
-    ) -> RankingBatch:
-        if self.strategy == "full":
-            return self._rank_full(model, users, target, known, context)
-        return self._rank_sampled(model, users, target, known, context)
 
     def _rank_full(
         self,

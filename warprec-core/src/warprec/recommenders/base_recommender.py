@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from warprec.errors import ConfigError, WarpRecError
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
-from warprec.utils.checks import as_float
+from warprec.utils.checks import as_float, describe
 from warprec.utils.device import resolve_device
 
 __all__ = [
@@ -495,8 +495,7 @@ def _validate(cls: type, params: dict) -> dict[str, Any]:
         ok, value = _coerce(given, hp.annotation)
         if not ok:
             raise ConfigError(
-                f"{model}: hyperparameter {name!r} expects {expected}, "
-                f"got {given!r} ({type(given).__name__})"
+                f"{model}: hyperparameter {name!r} expects {expected}, got {describe(given)}"
             )
         values[name] = value
     return values

@@ -10,7 +10,16 @@ from typing import Any
 
 from warprec.errors import ConfigError
 
-__all__ = ["as_float", "check_integer", "check_ratio"]
+__all__ = ["as_float", "check_integer", "check_ratio", "describe"]
+
+
+def describe(value: Any) -> str:
+    """A value for an error message: its repr (cut at 60 characters) and its type,
+    e.g. ``'abc' (str)``."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 def as_float(value: Any) -> float | None:
