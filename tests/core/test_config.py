@@ -224,9 +224,6 @@ BAD_CONFIGS = [
      "models.EASE.early_stopping.grace_period: got 3; expected a value <= 0"),
     (with_key("models.EASE.meta", {"save_recs": "sure"}),
      "models.EASE.meta.save_recs: got 'sure' (str); expected true or false"),
-    (with_key("models.EASE.meta", {"load_from": "m.pt"}) | {"models": {"EASE": {
-        "l2": [1, 2], "meta": {"load_from": "m.pt"}}}},
-     "models.EASE.meta.load_from: given with a search space"),
     (with_key("evaluation.top_k", [10, 0]), "evaluation.top_k[1]: got 0; expected a value >= 1"),
     (with_key("evaluation.top_k", "ten"), "evaluation.top_k[0]: got 'ten' (str)"),
     (with_key("evaluation.metrics", ["nDGC"]),

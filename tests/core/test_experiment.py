@@ -17,6 +17,7 @@ import yaml
 from warprec import experiment, run_experiment
 from warprec.config import load_config
 from warprec.errors import ConfigError, DataError
+from warprec.experiment import check_config
 from warprec.report import adjust
 from warprec.utils.registry import model_registry
 
@@ -177,6 +178,18 @@ def test_unknown_and_missing_hyperparameters_fail_before_any_data(tmp_path: Path
     with pytest.raises(ConfigError, match=r"models\.my_models:MyBPR\.batch_size: missing"):
         run(config, tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_load_from_refuses_a_search_space_but_not_a_list_hyperparameter() -> None:
+    reader = {"dataset": "synthetic"}
+    searched = {"reader": reader,
+                "models": {"EASE": {"l2": [1, 2], "meta": {"load_from": "m.pt"}}}}
+    with pytest.raises(ConfigError, match=r"^models\.EASE\.meta\.load_from: given with a "
+                       r"search space of 2 trials"):  # fmt: skip
+        check_config(searched)
+    listed = {"reader": reader,
+              "models": {"MultVAE": {"hidden_dims": [600, 200], "meta": {"load_from": "m.pt"}}}}
+    assert check_config(listed)[1] == {"MultVAE": 1}
 
 
 def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:

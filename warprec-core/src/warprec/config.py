@@ -814,10 +814,6 @@ def _complete_model(path: str, model: dict[str, Any], data: dict[str, Any]) -> N
     es = model["early_stopping"]
     if es is not None and es["monitor"] not in ("score", "loss"):
         _check_validation_metric(f"{path}.early_stopping.monitor", es["monitor"], ev)
-    load_from = model["meta"]["load_from"]
-    if load_from is not None and any(isinstance(v, list) for v in model_params(model).values()):
-        raise ConfigError(f"{path}.meta.load_from: given with a search space; expected single "
-                          "hyperparameter values when loading a checkpoint")
 
 
 def _check_names(data: dict[str, Any]) -> None:

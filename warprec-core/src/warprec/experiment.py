@@ -257,6 +257,11 @@ def _plans(cfg: Config) -> dict[str, _Plan]:
         opt = model_cfg["optimization"]
         trials = expand(params, strategy=opt["strategy"], num_samples=opt["num_samples"],
                         seed=opt["properties"]["seed"], list_params=list_params)
+        # Known only here: a list is a search space unless the hyperparameter is a list.
+        if model_cfg["meta"]["load_from"] is not None and len(trials) > 1:
+            raise ConfigError(f"models.{name}.meta.load_from: given with a search space of "
+                              f"{len(trials)} trials; expected single hyperparameter values "
+                              "when loading a checkpoint")
         plans[name] = _Plan(name, cls, model_cfg, trials)
     return plans
 
