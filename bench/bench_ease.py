@@ -99,35 +99,14 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
 
 
 def _myease(args: argparse.Namespace, interactions: object) -> object:
-    """The guide's MyEASE, verbatim, fitted on ``interactions``."""
-    from typing import Any
+    """The guide's MyEASE, verbatim (from the example script), fitted on ``interactions``."""
+    from warprec.config import import_custom_modules
+    from warprec.utils.registry import model_registry
 
-    from warprec.data.dataset import Interactions
-    from warprec.recommenders.base_recommender import ItemSimRecommender
-
-    class MyEASE(ItemSimRecommender):
-        l2: float
-
-        def __init__(
-            self,
-            params: dict,
-            info: dict,
-            interactions: Interactions,
-            *args: Any,
-            seed: int = 42,
-            **kwargs: Any,
-        ):
-            super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-
-            X = self.train_matrix
-            G = X.T @ X + self.l2 * np.identity(X.shape[1])
-            B = np.linalg.inv(G)
-            B /= -np.diag(B)
-            np.fill_diagonal(B, 0.0)
-
-            self.item_similarity = B
-
-    return MyEASE({"l2": args.l2}, {"n_users": args.users, "n_items": args.items}, interactions)
+    script = Path(__file__).resolve().parents[1] / "examples" / "custom_modules" / "my_models.py"
+    (module,) = import_custom_modules([script.name], script.parent)
+    my_ease = model_registry.get_class(f"{module}:MyEASE")
+    return my_ease({"l2": args.l2}, {"n_users": args.users, "n_items": args.items}, interactions)
 
 
 def _run(kind: str, args: argparse.Namespace) -> dict:

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 from classic_helpers import info_of, interactions_of, random_ratings
-from warprec.data.dataset import Interactions
+from warprec.config import import_custom_modules
 from warprec.errors import ConfigError
 from warprec.evaluation import Evaluator
-from warprec.recommenders.base_recommender import ItemSimRecommender
+from warprec.utils.registry import model_registry
 from warprec_models_classic import ease
 from warprec_models_classic.ease import EASE, ease_weights, gram_upper
 
-
-class MyEASE(ItemSimRecommender):
-    """The guide's EASE, verbatim."""
-
-    l2: float
-
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        interactions: Interactions,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-
-        X = self.train_matrix
-        G = X.T @ X + self.l2 * np.identity(X.shape[1])
-        B = np.linalg.inv(G)
-        B /= -np.diag(B)
-        np.fill_diagonal(B, 0.0)
-
-        self.item_similarity = B
+# The guide's code verbatim lives once, in the example script that configs load.
+GUIDE_SCRIPT = Path(__file__).parents[2] / "examples" / "custom_modules" / "my_models.py"
+(GUIDE_MODULE,) = import_custom_modules([GUIDE_SCRIPT.name], GUIDE_SCRIPT.parent)
+MyEASE = model_registry.get_class(f"{GUIDE_MODULE}:MyEASE")
 
 
 def reference_weights(X: sp.spmatrix, l2: float) -> np.ndarray:
