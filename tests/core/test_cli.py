@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from warprec.cli import main
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exit_info.value.code or 0, out.out, out.err
+from cli_runner import run_cli
 
 
 def test_plugins_list_table(capsys, fresh_plugins: None) -> None:
-    code, out, _ = run(capsys, "plugins", "list")
+    code, out, _ = run_cli(capsys, "plugins", "list")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["plugin", "version", "status", "provides"]
@@ -25,7 +17,7 @@ def test_plugins_list_table(capsys, fresh_plugins: None) -> None:
 
 
 def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
-    code, out, _ = run(capsys, "plugins", "list", "--json")
+    code, out, _ = run_cli(capsys, "plugins", "list", "--json")
     data = {p["name"]: p for p in json.loads(out)}
     assert code == 0
     assert set(data["warprec-models-neural"]) == {
@@ -46,7 +38,7 @@ def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
 
 
 def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
-    code, out, _ = run(capsys, "--version")
+    code, out, _ = run_cli(capsys, "--version")
     assert code == 0
     assert out.splitlines()[0] == "warprec-core 0.1.0"
     assert "warprec-models-classic 0.1.0 (ok)" in out
@@ -54,7 +46,7 @@ def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
 
 def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:
     fake_dist("acme-broken", "import not_there_at_all\n")
-    code, _, err = run(capsys, "--strict", "plugins", "list")
+    code, _, err = run_cli(capsys, "--strict", "plugins", "list")
     assert code == 2
     assert err.startswith("Error: plugin 'acme-broken': cannot load entry point")
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -62,7 +54,7 @@ def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:
 
 def test_broken_plugin_shown_with_its_error(capsys, fake_dist) -> None:
     fake_dist("acme-broken", "import not_there_at_all\n")
-    code, out, _ = run(capsys, "plugins", "list")
+    code, out, _ = run_cli(capsys, "plugins", "list")
     assert code == 0
     line = next(line for line in out.splitlines() if line.startswith("acme-broken"))
     assert "error" in line and "not_there_at_all" in line
@@ -70,14 +62,14 @@ def test_broken_plugin_shown_with_its_error(capsys, fake_dist) -> None:
 
 @pytest.mark.parametrize("kind", ["metrics", "losses", "splitters", "filters", "datasets"])
 def test_other_list_commands_show_core_builtins(capsys, kind: str) -> None:
-    code, out, _ = run(capsys, kind, "list", "--json")
+    code, out, _ = run_cli(capsys, kind, "list", "--json")
     items = json.loads(out)
     assert code == 0 and items
     assert {i["source"] for i in items} == {"warprec-core"}
 
 
 def test_models_list_json_has_every_official_model_with_its_source(capsys) -> None:
-    code, out, _ = run(capsys, "models", "list", "--json")
+    code, out, _ = run_cli(capsys, "models", "list", "--json")
     models = {m["name"]: m for m in json.loads(out)}
     assert code == 0
     assert models["EASE"]["source"] == "warprec-models-classic"

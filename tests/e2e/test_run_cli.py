@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from cli_runner import run_cli
 from warprec import experiment
 from warprec.cli import main
 
@@ -23,12 +24,6 @@ EXAMPLES = ROOT / "examples"
 SMALL = {"n_users": 60, "n_items": 40, "n_interactions": 700}
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
 
 
 def small(config: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +54,7 @@ def example(tmp_path: Path):
 
 def test_quickstart_runs_and_prints_the_table(capsys, example, tmp_path: Path) -> None:
     config = example("quickstart.yaml")
-    code, out, err = cli(capsys, "run", str(config), "--output", str(tmp_path / "run"))
+    code, out, err = run_cli(capsys, "run", str(config), "--output", str(tmp_path / "run"))
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["model", "nDCG@10", "nDCG@20"]
@@ -72,7 +67,7 @@ def test_quickstart_runs_and_prints_the_table(capsys, example, tmp_path: Path) -
 @pytest.mark.parametrize("name", ["grid_search.yaml", "random_search.yaml", "presplit.yaml"])
 def test_examples_run(capsys, example, tmp_path: Path, name: str) -> None:
     config = example(name)
-    code, out, err = cli(capsys, "run", str(config), "-q",
+    code, out, err = run_cli(capsys, "run", str(config), "-q",
                          "-o", str(tmp_path / "run"))
     assert code == 0, err
     data = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -102,7 +97,7 @@ def test_custom_module_examples_resolve_beside_the_config(example, tmp_path: Pat
 
 def test_seed_and_device_options_override_the_config(capsys, example, tmp_path: Path) -> None:
     config = example("presplit.yaml")
-    code, _, err = cli(capsys, "run", str(config), "-q", "--seed", "5", "--device", "cpu",
+    code, _, err = run_cli(capsys, "run", str(config), "-q", "--seed", "5", "--device", "cpu",
                        "-o", str(tmp_path / "run"))
     assert code == 0, err
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
@@ -114,19 +109,19 @@ def test_config_check_and_schema(capsys, tmp_path: Path) -> None:
     path.write_text("reader: {dataset: synthetic, reading_method: local}\n"
                     "splitter: {validation_splitting: {strategy: random_holdout, ratio: 0.1}}\n"
                     "models: {EASE: {l2: [1, 10, 100]}, Pop: {}}\n")
-    code, out, err = cli(capsys, "config", "check", str(path))
+    code, out, err = run_cli(capsys, "config", "check", str(path))
     assert code == 0
     assert out.strip() == f"{path}: OK (EASE: 3 trials, Pop: 1 trial)"
     assert err.strip() == ("Warning: reader.reading_method: WarpRec key not used by this "
                            "version, ignored")
     assert not (tmp_path / "runs").exists()
-    code, out, _ = cli(capsys, "config", "schema")
+    code, out, _ = run_cli(capsys, "config", "schema")
     assert code == 0 and json.loads(out)["title"] == "WarpRec experiment configuration"
 
 
 def test_every_example_passes_config_check(capsys) -> None:
     for path in sorted(EXAMPLES.glob("*.yaml")):
-        code, _, err = cli(capsys, "config", "check", str(path))
+        code, _, err = run_cli(capsys, "config", "check", str(path))
         assert code == 0, f"{path}: {err}"
     # The custom-module examples run, so are checked, in their own processes (above).
     assert len(sorted(EXAMPLES.glob("custom_modules/*.yaml"))) == 2
@@ -215,7 +210,7 @@ def test_bad_config_exits_2_with_one_line(capsys, tmp_path: Path,
     (tmp_path / "no_item.tsv").write_text("user_id\trating\n1\t5\n")
     (tmp_path / "bad_rating.tsv").write_text("user_id\titem_id\trating\n1\t1\t4\n1\t2\tfive\n")
     path = tmp_path / "missing.yaml" if text is None else write(tmp_path, "c.yaml", text)
-    code, out, err = cli(capsys, "run", str(path), "--quiet", "-o", str(tmp_path / "run"))
+    code, out, err = run_cli(capsys, "run", str(path), "--quiet", "-o", str(tmp_path / "run"))
     assert code == 2, err
     assert err.startswith("Error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert message in err, err
@@ -230,7 +225,7 @@ def test_model_of_an_official_plugin_not_installed_gets_the_pip_line(
         capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None) -> None:
     monkeypatch.setenv("WARPREC_DISABLE_PLUGINS", "warprec-models-neural")
     path = write(tmp_path, "c.yaml", base_yaml(models="{BPR: {}}"))
-    code, _, err = cli(capsys, "run", str(path))
+    code, _, err = run_cli(capsys, "run", str(path))
     assert code == 2
     assert err.startswith("Error: models.BPR: unknown model 'BPR'")
     assert err.endswith(" It is provided by the official plugin warprec-models-neural: "
@@ -241,7 +236,7 @@ def test_model_of_an_official_plugin_not_installed_gets_the_pip_line(
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_cuda_is_a_config_error(capsys, tmp_path: Path) -> None:
     path = write(tmp_path, "c.yaml", base_yaml(general="{device: cuda}"))
-    code, _, err = cli(capsys, "run", str(path), "-o", str(tmp_path / "run"))
+    code, _, err = run_cli(capsys, "run", str(path), "-o", str(tmp_path / "run"))
     assert code == 2
     assert err.startswith("Error: general.device: 'cuda' requested but CUDA is not available")
     assert not (tmp_path / "run").exists()
@@ -251,7 +246,7 @@ def test_output_not_empty_exits_2(capsys, tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "old.json").write_text("{}")
     path = write(tmp_path, "c.yaml", base_yaml())
-    code, _, err = cli(capsys, "run", str(path), "-o", str(tmp_path / "run"))
+    code, _, err = run_cli(capsys, "run", str(path), "-o", str(tmp_path / "run"))
     assert code == 2 and "exists and is not an empty folder" in err
     assert os.listdir(tmp_path / "run") == ["old.json"]
 
@@ -274,7 +269,7 @@ def test_unexpected_failure_exits_1_and_keeps_finished_models(
         capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(experiment, "_fit", failing_fit(ZeroDivisionError("oops")))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
-    code, _, err = cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
+    code, _, err = run_cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
     assert code == 1
     assert err.splitlines()[-1] == ("Error: unexpected ZeroDivisionError: oops (run with "
                                     "--debug for the traceback)")
@@ -294,7 +289,7 @@ def test_ctrl_c_exits_130_and_keeps_finished_models(capsys, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(experiment, "_fit", failing_fit(KeyboardInterrupt()))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
-    code, _, err = cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
+    code, _, err = run_cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
     assert code == 130 and err.rstrip().endswith("Aborted.")
     data = json.loads((tmp_path / "run" / "results.json").read_text())
     assert data["status"] == "interrupted"

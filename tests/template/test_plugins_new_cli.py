@@ -6,19 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from warprec.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exit_info.value.code or 0, out.out, out.err
+from cli_runner import run_cli
 
 
 def test_creates_a_package_with_the_given_answers(capsys, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path),
+    code, out, _ = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path),
                        "--set", "model_kind=iterative", "--set", "model_name=AcmeMF",
                        "--set", "plugin_name=Acme")
     project = tmp_path / "warprec-acme"
@@ -29,7 +21,7 @@ def test_creates_a_package_with_the_given_answers(capsys, tmp_path: Path) -> Non
 
 
 def test_invalid_answer_is_one_error_line_after_the_hooks_reason(capfd, tmp_path: Path) -> None:
-    code, _, err = run(capfd, "plugins", "new", "--no-input", "-o", str(tmp_path),
+    code, _, err = run_cli(capfd, "plugins", "new", "--no-input", "-o", str(tmp_path),
                        "--set", "model_name=My Model")
     assert code == 2
     lines = err.splitlines()
@@ -52,14 +44,14 @@ def test_invalid_answer_is_one_error_line_after_the_hooks_reason(capfd, tmp_path
 )
 def test_bad_options_are_one_error_line(capsys, tmp_path: Path, args: list[str],
                                         message: str) -> None:
-    code, _, err = run(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path), *args)
+    code, _, err = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path), *args)
     assert code == 2
     assert err.startswith(message) and err.count("\n") == 1
 
 
 def test_existing_folder_is_not_overwritten(capsys, tmp_path: Path) -> None:
     (tmp_path / "warprec-awesome-recommenders").mkdir()
-    code, _, err = run(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path))
+    code, _, err = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path))
     assert code == 2
     folder = tmp_path / "warprec-awesome-recommenders"
     assert err == f'Error: cannot create the plugin: "{folder}" directory already exists\n'
@@ -67,7 +59,7 @@ def test_existing_folder_is_not_overwritten(capsys, tmp_path: Path) -> None:
 
 def test_missing_cookiecutter_names_the_extra(capsys, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "cookiecutter.main", None)
-    code, _, err = run(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path))
+    code, _, err = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path))
     assert code == 2
     assert err == ("Error: 'warprec plugins new' needs cookiecutter: "
                    "pip install 'warprec-core[template]'\n")
