@@ -36,6 +36,7 @@ from warprec_models_neural.bpr import BPR
 
 ROOT = Path(__file__).resolve().parents[1]
 SGD_PARAMS = {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}
+ADAM_PARAMS = {"optimizer": "adam", "learning_rate": 0.01}
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,8 +55,12 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated peers to run when importable ('' for none)")
     parser.add_argument("--params", default="{}",
                         help="JSON hyperparameters of our BPR (default: its defaults)")
+    parser.add_argument("--adam-params", default=json.dumps(ADAM_PARAMS),
+                        help="JSON hyperparameters of our BPR's all-Adam row ('' to skip)")
     parser.add_argument("--sgd-params", default=json.dumps(SGD_PARAMS),
-                        help="JSON hyperparameters of our BPR's SparseSGD row")
+                        help="JSON hyperparameters of our BPR's SparseSGD row ('' to skip)")
+    parser.add_argument("--prefetch", type=int, default=1,
+                        help="batches the data loader builds ahead in a thread (0: none)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args()
 
@@ -95,12 +100,19 @@ def ndcg(model: Any, dataset: Dataset) -> float:
     return evaluator.evaluate(model, dataset, split="validation").summary()["nDCG@10"]
 
 
-def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int]) -> dict[str, Any]:
+def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int],
+                prefetch: int = 1) -> dict[str, Any]:
     """Train through the Trainer up to the last checkpoint; nDCG@10 at each checkpoint
     with the clock paused. Returns seconds, samples/s and the curve."""
     clock = {"train": 0.0, "started": 0.0}
     curve: list[tuple[int, float, float]] = []
     on_start, on_end = model.on_epoch_start, model.on_epoch_end
+    get_dataloader = model.get_dataloader
+
+    def loader(*args: Any, **kwargs: Any) -> Any:
+        batches = get_dataloader(*args, **kwargs)
+        batches.prefetch = prefetch
+        return batches
 
     def start(epoch: int) -> None:
         on_start(epoch)
@@ -117,6 +129,7 @@ def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int]) -> dict[st
             model.train()
 
     model.on_epoch_start, model.on_epoch_end = start, end
+    model.get_dataloader = loader
     history = Trainer(model, dataset, epochs=max(checkpoints), monitor="loss",
                       restore_best=False, progress=False).fit()
     samples = len(dataset.train) * history.epochs_run
@@ -196,16 +209,20 @@ def main() -> None:
     print(f"data: {dataset} ({time.perf_counter() - started:.1f} s), threads={args.threads}, "
           f"device={args.device}, torch {torch.__version__}", flush=True)
     results: dict[str, Any] = {}
-    for label, params in (("BPR (defaults: SparseAdam)", json.loads(args.params)),
-                          ("BPR (optimizer=sgd)", json.loads(args.sgd_params))):
-        ours = BPR(params, dataset.info(), device=args.device)
-        results[label] = run_trainer(ours, dataset, checkpoints)
+    rows = (("BPR (defaults)", args.params), ("BPR (optimizer=adam)", args.adam_params),
+            ("BPR (optimizer=sgd)", args.sgd_params))
+    for label, params in rows:
+        if not params:
+            continue
+        ours = BPR(json.loads(params), dataset.info(), device=args.device)
+        results[label] = run_trainer(ours, dataset, checkpoints, args.prefetch)
         print(label, results[label], flush=True)
     mybpr_checkpoints = [int(c) for c in args.mybpr_checkpoints.split(",") if c]
     if mybpr_checkpoints:
         mybpr = load_mybpr()({"embedding_size": 64, "batch_size": 4096, "epochs": 1,
                               "learning_rate": 0.001}, dataset.info(), device=args.device)
-        results["MyBPR (guide, Adam)"] = run_trainer(mybpr, dataset, mybpr_checkpoints)
+        results["MyBPR (guide, Adam)"] = run_trainer(mybpr, dataset, mybpr_checkpoints,
+                                                     args.prefetch)
         print("MyBPR", results["MyBPR (guide, Adam)"], flush=True)
     runners = {"cornac": run_cornac, "implicit": run_implicit}
     for peer in filter(None, args.peers.split(",")):

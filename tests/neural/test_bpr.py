@@ -1,4 +1,4 @@
-"""BPR: the fused sparse loss, the sparse SGD, errors and learning."""
+"""BPR: the fused sparse loss, the sparse optimizers, errors and learning."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from warprec.errors import ConfigError
 from warprec.evaluation import Evaluator
 from warprec.recommenders.losses import BPRLoss, EmbLoss
 from warprec.recommenders.trainer import Trainer
-from warprec_models_neural.bpr import BPR, SparseSGD, bpr_loss_sparse
+from warprec_models_neural.bpr import BPR, SparseRowOptimizer, SparseSGD, bpr_loss_sparse
 
 
 @pytest.mark.parametrize("reg", [0.0, 0.3])
@@ -45,11 +45,74 @@ def test_sparse_sgd_adds_repeated_rows_like_dense_sgd():
     assert torch.equal(weight.detach(), expected)
 
 
+
+def _sparse_grad(rows: list[int], values: torch.Tensor, rows_total: int) -> torch.Tensor:
+    shape = (rows_total, *values.shape[1:])
+    return torch.sparse_coo_tensor(torch.tensor([rows]), values, shape, check_invariants=True)
+
+
+ROW_BATCHES = ([1, 4, 1, 0], [5, 5, 5], [2, 4, 0, 1, 4])
+
+
+@pytest.mark.parametrize("coalesced", [False, True])
+def test_row_adam_matches_torch_sparse_adam(coalesced):
+    torch.manual_seed(0)
+    start = torch.randn(6, 3, dtype=torch.float64)
+    ours, reference = (torch.nn.Parameter(start.clone()) for _ in range(2))
+    row_adam = SparseRowOptimizer([ours], lr=0.1, betas=(0.8, 0.99), eps=1e-6)
+    sparse_adam = torch.optim.SparseAdam([reference], lr=0.1, betas=(0.8, 0.99), eps=1e-6)
+    for rows in ROW_BATCHES:
+        grad = _sparse_grad(rows, torch.randn(len(rows), 3, dtype=torch.float64), 6)
+        ours.grad = grad.coalesce() if coalesced else grad
+        reference.grad = grad.clone()
+        row_adam.step()
+        sparse_adam.step()
+        assert torch.allclose(ours, reference)
+    assert not torch.equal(ours.detach(), start)  # it moved
+    assert not torch.any(row_adam.state[ours]["slots"])  # the scratch map is left clean
+
+
+def test_row_adagrad_accumulates_each_occurrence_then_steps():
+    torch.manual_seed(1)
+    table = torch.nn.Parameter(torch.randn(6, 3, dtype=torch.float64))
+    bias = torch.nn.Parameter(torch.randn(6, dtype=torch.float64))
+    expected_table, expected_bias = table.detach().clone(), bias.detach().clone()
+    sums_table, sums_bias = torch.zeros(6, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
+    optimizer = SparseRowOptimizer([table, bias], lr=0.5, rule="adagrad", eps=1e-9)
+    for rows in ROW_BATCHES:
+        values = torch.randn(len(rows), 3, dtype=torch.float64)
+        table.grad = _sparse_grad(rows, values.clone(), 6)
+        bias.grad = _sparse_grad(rows, values[:, 0].clone(), 6)
+        optimizer.step()
+        for row, value in zip(rows, values, strict=True):
+            sums_table[row] += (value**2).mean()
+            sums_bias[row] += value[0] ** 2
+        for row, value in zip(rows, values, strict=True):
+            expected_table[row] -= 0.5 * value / (sums_table[row].sqrt() + 1e-9)
+            expected_bias[row] -= 0.5 * value[0] / (sums_bias[row].sqrt() + 1e-9)
+        assert torch.allclose(table, expected_table)
+        assert torch.allclose(bias, expected_bias)
+
+
+def test_row_optimizer_refuses_dense_gradients_and_bad_settings():
+    weight = torch.nn.Parameter(torch.ones(3, 2))
+    weight.grad = torch.ones(3, 2)
+    with pytest.raises(RuntimeError, match="sparse gradients"):
+        SparseRowOptimizer([weight]).step()
+    with pytest.raises(ConfigError, match="lr"):
+        SparseRowOptimizer([weight], lr=0.0)
+    with pytest.raises(ConfigError, match="betas"):
+        SparseRowOptimizer([weight], betas=(0.9, 1.0))
+    with pytest.raises(ConfigError, match="rule"):
+        SparseRowOptimizer([{"params": [weight], "rule": "rmsprop"}])
+
+
 @pytest.mark.parametrize(
     ("params", "name"),
     [
         ({"embedding_size": 0}, "embedding_size"),
         ({"learning_rate": -0.1}, "learning_rate"),
+        ({"item_learning_rate": 0.0}, "item_learning_rate"),
         ({"reg_weight": -1.0}, "reg_weight"),
         ({"weight_decay": 0.01}, "weight_decay"),
         ({"embedding_size": "big"}, "embedding_size"),
@@ -69,7 +132,11 @@ def test_padding_row_is_zero_and_never_scored(toy):
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}],
+    [
+        {},
+        {"optimizer": "adam", "learning_rate": 0.01},
+        {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1},
+    ],
 )
 def test_beats_chance_and_stops_early_on_the_validation_metric(toy, params):
     model = BPR({"epochs": 60, "batch_size": 64, **params}, toy.info(), seed=7)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from warprec.data.dataset import Dataset, Interactions, Sessions
+from warprec.data.dataset import BatchLoader, Dataset, Interactions, Sessions
 from warprec.data.filtering import KCore
 from warprec.data.splitting import RandomHoldout, TemporalLeaveKOut
 from warprec.data.synthetic import synthetic
@@ -118,6 +120,40 @@ def test_contrastive_dataloader_contract() -> None:
     again = dataset.train.get_contrastive_dataloader(batch_size=64, seed=7)
     assert torch.equal(torch.cat([b[2] for b in again]), torch.from_numpy(negatives))
 
+
+
+def _prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "warprec-batch-prefetch"]
+
+
+def test_prefetching_yields_the_same_batches_and_stops_when_abandoned() -> None:
+    dataset = Dataset.from_dataframe(synthetic(50, 40, 600, seed=3), RandomHoldout(0.2))
+    plain = dataset.train.get_contrastive_dataloader(batch_size=32, seed=5)
+    plain.prefetch = 0
+    ahead = dataset.train.get_contrastive_dataloader(batch_size=32, seed=5)
+    ahead.prefetch = 3
+    for _ in range(2):  # two epochs: fresh negatives, still identical
+        for left, right in zip(plain, ahead, strict=True):
+            assert all(torch.equal(a, b) for a, b in zip(left, right, strict=True))
+    epoch = iter(ahead)
+    next(epoch)
+    assert _prefetch_threads()
+    epoch.close()  # abandoned mid-epoch: the thread ends
+    assert not _prefetch_threads()
+
+
+def test_prefetching_raises_collate_errors_and_rejects_negative_depth() -> None:
+    def collate(index: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+        if index[0] >= 4:
+            raise ValueError("bad batch")
+        return (torch.from_numpy(index),)
+
+    loader = BatchLoader(10, 2, collate, shuffle=False, prefetch=2)
+    with pytest.raises(ValueError, match="bad batch"):
+        list(loader)
+    assert not _prefetch_threads()
+    with pytest.raises(DataError, match="prefetch"):
+        BatchLoader(10, 2, collate, prefetch=-1)
 
 def test_pointwise_dataloader_labels_and_negatives() -> None:
     dataset = Dataset.from_dataframe(synthetic(40, 30, 400, seed=4))

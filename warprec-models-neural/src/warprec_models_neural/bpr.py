@@ -5,14 +5,17 @@ The model is the guide's ``MyBPR`` (plus an item bias) made fast. A batch touche
 ``3 x batch_size`` embedding rows, so instead of dense gradients and Adam over the whole
 tables (which costs O(n_users + n_items) per step), the loss and its gradient are
 computed in one fused autograd function that returns *sparse* row gradients, applied by
-torch's SparseAdam (default) or by :class:`SparseSGD`, which adds them to the touched
-rows with ``index_add_``: the per-sample SGD of the original paper (and of Cornac and
-implicit) applied a batch at a time, the batch-mean gradient scaled by the batch size so
-that ``learning_rate`` is the step per sample whatever ``batch_size`` is.
+:class:`SparseRowOptimizer` (default: row-wise Adagrad on the user embeddings and item
+biases, Adam on the item embeddings; or Adam on every row) or by :class:`SparseSGD`,
+which adds them to the touched rows with ``index_add_``: the per-sample SGD of the
+original paper (and of Cornac and implicit) applied a batch at a time, the batch-mean
+gradient scaled by the batch size so that ``learning_rate`` is the step per sample
+whatever ``batch_size`` is.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -23,7 +26,7 @@ from warprec.recommenders.base_recommender import IterativeRecommender
 
 from warprec_models_neural._checks import require_non_negative, require_positive
 
-__all__ = ["BPR", "SparseSGD", "bpr_loss_sparse"]
+__all__ = ["BPR", "SparseRowOptimizer", "SparseSGD", "bpr_loss_sparse"]
 
 
 class _FusedBPR(torch.autograd.Function):
@@ -164,12 +167,142 @@ class SparseSGD(torch.optim.Optimizer):
         return loss
 
 
-class BPR(IterativeRecommender):
-    """Bayesian Personalised Ranking matrix factorisation (fast sparse SGD).
 
-    Scores are dot products of user and item embeddings; training samples one negative
-    per training interaction, uniformly among the items the user has not interacted
-    with, afresh each epoch.
+class SparseRowOptimizer(torch.optim.Optimizer):
+    """Adaptive steps on the rows that sparse gradients touch, without the sparse-tensor
+    coalescing of ``torch.optim.SparseAdam`` (a sort and several sparse tensors per
+    step). Each parameter group's ``rule`` picks the update:
+
+    - ``"adam"``: the update of ``torch.optim.SparseAdam`` (moments and parameters
+      change only on the touched rows, bias correction by the global step), about
+      twice as fast: repeated rows are summed through a reusable per-row slot map (no
+      sort) and the two moments live interleaved in one ``[rows, 2, ...]`` table, so a
+      step gathers and writes back the touched rows once.
+    - ``"adagrad"``: row-wise Adagrad (as for embedding tables in DLRM/FBGEMM): one
+      accumulator per row, adding the mean squared gradient of each occurrence of the
+      row; every occurrence steps by ``lr / sqrt(accumulator)`` once the batch is
+      accumulated. No deduplication and a ``[rows]`` state: about the cost of plain SGD.
+
+    Args:
+        params: the parameters (or parameter groups, which may set their own ``rule``,
+            ``lr``, ``betas``, ``eps``); their gradients must be sparse COO tensors over
+            dimension 0, coalesced or not.
+        lr: the step size.
+        rule: ``"adam"`` or ``"adagrad"``.
+        betas: Adam's decay rates of the first and second moment.
+        eps: added to the square root of the second moment (or of the accumulator).
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-3,
+        rule: str = "adam",
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        defaults = {"lr": lr, "rule": rule, "betas": tuple(betas), "eps": eps}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            _check_group(group)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Tensor | None:  # type: ignore[override]
+        """Apply one update; ``closure`` (re-evaluating the loss) is optional."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            update = _adam_rows if group["rule"] == "adam" else _adagrad_rows
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if not param.grad.is_sparse:
+                    raise RuntimeError(
+                        "SparseRowOptimizer needs sparse gradients; use torch.optim.Adam "
+                        "for dense ones"
+                    )
+                update(param, self.state[param], group)
+        return loss
+
+
+def _check_group(group: dict[str, Any]) -> None:
+    if group["rule"] not in ("adam", "adagrad"):
+        raise ConfigError(
+            f"SparseRowOptimizer: rule must be 'adam' or 'adagrad', got {group['rule']!r}"
+        )
+    if group["lr"] <= 0:
+        raise ConfigError(f"SparseRowOptimizer: lr must be > 0, got {group['lr']}")
+    if not all(0.0 <= beta < 1.0 for beta in group["betas"]) or group["eps"] < 0:
+        raise ConfigError(
+            "SparseRowOptimizer: betas must lie in [0, 1) and eps be >= 0, got "
+            f"{group['betas']}, {group['eps']}"
+        )
+
+
+def _adam_rows(param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    if not state:
+        state["step"] = 0
+        state["moments"] = param.new_zeros((param.shape[0], 2, *param.shape[1:]))
+        state["slots"] = torch.zeros(param.shape[0], dtype=torch.long, device=param.device)
+    state["step"] += 1
+    rows, grad = _summed_rows(param.grad, state["slots"])
+    beta1, beta2 = group["betas"]
+    moments = state["moments"].index_select(0, rows)
+    exp_avg, exp_avg_sq = moments.unbind(1)
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    state["moments"].index_copy_(0, rows, moments)
+    step = state["step"]
+    step_size = group["lr"] * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+    # The update reuses the summed gradient's buffer: no new [rows, ...] tensors.
+    update = torch.sqrt(exp_avg_sq, out=grad).add_(group["eps"])
+    torch.div(exp_avg, update, out=update).mul_(-step_size)
+    param.index_add_(0, rows, update)
+
+
+def _adagrad_rows(param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+    if not state:
+        state["sum"] = param.new_zeros(param.shape[0])
+    grad = param.grad
+    rows, values = grad._indices()[0], grad._values()
+    if values.dim() == 1:
+        squares = values * values
+    else:
+        flat = values.reshape(values.shape[0], -1)
+        squares = torch.linalg.vecdot(flat, flat).div_(flat.shape[1])
+    state["sum"].index_add_(0, rows, squares)
+    scale = state["sum"].index_select(0, rows).sqrt_().add_(group["eps"])
+    scale.reciprocal_().mul_(-group["lr"])
+    # In place: the gradient is consumed by this step.
+    values.mul_(scale.view(-1, *([1] * (values.dim() - 1))))
+    param.index_add_(0, rows, values)
+
+
+def _summed_rows(grad: Tensor, slots: Tensor) -> tuple[Tensor, Tensor]:
+    """The distinct rows of a sparse gradient (ascending) and their summed values.
+
+    ``slots`` is an all-zero per-row scratch vector, left all-zero: marking the rows and
+    reading back the marks finds the distinct ones in O(rows) without sorting the batch.
+    """
+    rows, values = grad._indices()[0], grad._values()
+    if grad.is_coalesced():
+        return rows, values.clone()
+    slots.index_fill_(0, rows, 1)
+    distinct = slots.nonzero().squeeze(1)
+    slots.index_copy_(0, distinct, torch.arange(distinct.numel(), device=slots.device))
+    position = slots.index_select(0, rows)
+    slots.index_fill_(0, distinct, 0)
+    summed = values.new_zeros((distinct.numel(), *values.shape[1:]))
+    return distinct, summed.index_add_(0, position, values)
+
+class BPR(IterativeRecommender):
+    """Bayesian Personalised Ranking matrix factorisation (fast sparse updates).
+
+    Scores are dot products of user and item embeddings plus an item bias; training
+    samples one negative per training interaction, uniformly among the items the user
+    has not interacted with, afresh each epoch.
     """
 
     embedding_size: int = 64
@@ -177,17 +310,24 @@ class BPR(IterativeRecommender):
     reg_weight: float = 0.0
     """L2 penalty on the embedding rows and item biases each sample touches (as Cornac's
     ``lambda_reg`` and implicit's ``regularization``; 0.01 suits ``optimizer: sgd``)."""
-    batch_size: int = 16384
-    """Training triples per step; large batches amortise the per-step overhead."""
+    batch_size: int = 32768
+    """Training triples per step; large batches amortise the per-step overhead (and
+    repeat popular items more, which the item rows' Adam update sums once)."""
     epochs: int = 30
     """Maximum passes over the training interactions."""
-    learning_rate: float = 0.01
-    """``adam``: the SparseAdam learning rate. ``sgd``: the step per training sample,
-    independent of ``batch_size`` (0.05-0.1 work; above ~0.3 training may diverge)."""
-    optimizer: Literal["adam", "sgd"] = "adam"
-    """``adam``: torch's SparseAdam on the sparse row gradients (best accuracy per
-    second); ``sgd``: :class:`SparseSGD`, per-sample SGD a batch at a time (about 2x the
-    samples per second, slower to converge)."""
+    learning_rate: float = 0.05
+    """``adagrad``: the row-wise Adagrad step of the user embeddings and item biases.
+    ``adam``: the Adam learning rate (0.01 suits it). ``sgd``: the step per training
+    sample, independent of ``batch_size`` (0.05-0.1 work; above ~0.3 training may
+    diverge)."""
+    item_learning_rate: float = 0.01
+    """``adagrad``: the Adam learning rate of the item embeddings (ignored otherwise)."""
+    optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
+    """``adagrad`` (best accuracy per second): :class:`SparseRowOptimizer` with row-wise
+    Adagrad on the user embeddings and item biases and Adam on the item embeddings;
+    ``adam``: Adam on every touched row (the update of torch's SparseAdam; slower, as
+    accurate per epoch); ``sgd``: :class:`SparseSGD`, per-sample SGD a batch at a time
+    (the most samples per second, slower to converge)."""
     init_std: float = 0.01
     """Standard deviation of the normal initialisation of the embeddings (0.1 suits
     ``optimizer: sgd``, whose updates are proportional to the embeddings)."""
@@ -201,7 +341,9 @@ class BPR(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_positive(self, "embedding_size", "batch_size", "epochs", "learning_rate")
+        require_positive(
+            self, "embedding_size", "batch_size", "epochs", "learning_rate", "item_learning_rate"
+        )
         require_non_negative(self, "reg_weight", "init_std")
         if self.weight_decay:
             raise ConfigError(
@@ -229,10 +371,32 @@ class BPR(IterativeRecommender):
         return interactions.get_contrastive_dataloader(batch_size=self.batch_size, **kwargs)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
-        """SparseAdam, or :class:`SparseSGD` with a per-sample step of ``learning_rate``."""
+        """:class:`SparseRowOptimizer` (``adagrad``, ``adam``), or :class:`SparseSGD` with
+        a per-sample step of ``learning_rate``."""
+        if self.optimizer == "sgd":
+            return SparseSGD(self.parameters(), lr=self.learning_rate * self.batch_size)
         if self.optimizer == "adam":
-            return torch.optim.SparseAdam(list(self.parameters()), lr=self.learning_rate)
-        return SparseSGD(self.parameters(), lr=self.learning_rate * self.batch_size)
+            return SparseRowOptimizer(self.parameters(), lr=self.learning_rate)
+        # A user row is touched about once a batch: row-wise Adagrad, at the cost of SGD,
+        # suits it. Item rows recur in nearly every batch, so Adagrad's accumulators
+        # would soon shrink their steps; Adam keeps them moving, and deduplicating the
+        # (popular, repeated) item rows is cheap.
+        return SparseRowOptimizer(
+            [
+                # Batch-mean gradients are ~1e-7 here: eps 1e-8 would damp the steps.
+                {
+                    "params": [self.user_embedding.weight, self.item_bias],
+                    "rule": "adagrad",
+                    "eps": 1e-10,
+                },
+                {
+                    "params": [self.item_embedding.weight],
+                    "rule": "adam",
+                    "lr": self.item_learning_rate,
+                },
+            ],
+            lr=self.learning_rate,
+        )
 
     def forward(self, user: Tensor, item: Tensor) -> Tensor:
         """Scores of ``(user[b], item[b])`` pairs, ``[B]``."""
