@@ -17,6 +17,7 @@ from scipy.linalg import lapack
 from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
+from warprec.utils.checks import require_at_least
 
 __all__ = ["EASE", "ease_weights", "gram_upper"]
 
@@ -137,8 +138,7 @@ class EASE(ItemSimRecommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        if not self.l2 >= 0:
-            raise ConfigError(f"EASE: hyperparameter 'l2' must be >= 0, got {self.l2}")
+        require_at_least(self, 0, "l2")
         weights = ease_weights(self.train_matrix, self.l2, self.dtype, self.device)
         self.item_similarity = (
             weights.float()

@@ -24,6 +24,7 @@ from torch import Tensor
 from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender, Recommender
+from warprec.utils.checks import require_at_least, require_range
 
 from warprec_models_classic._topk import Reweight, topk_product
 
@@ -65,16 +66,9 @@ def _reweight(similarity: str, squared: np.ndarray, shrink: float, alpha: float)
 
 def _check_knn(model: Recommender) -> None:
     """Validate the neighbourhood hyperparameters shared by ItemKNN and UserKNN."""
-    name = type(model).__name__
-    if model.k < 1:
-        raise ConfigError(f"{name}: hyperparameter 'k' must be >= 1, got {model.k}")
-    if not model.shrink >= 0:
-        raise ConfigError(f"{name}: hyperparameter 'shrink' must be >= 0, got {model.shrink}")
-    if not 0 <= model.asymmetric_alpha <= 1:
-        raise ConfigError(
-            f"{name}: hyperparameter 'asymmetric_alpha' must lie in [0, 1], "
-            f"got {model.asymmetric_alpha}"
-        )
+    require_at_least(model, 1, "k")
+    require_at_least(model, 0, "shrink")
+    require_range(model, "asymmetric_alpha", 0, 1)
 
 
 class ItemKNN(ItemSimRecommender):

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from warprec.data.dataset import Interactions
-from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
+from warprec.utils.checks import require_at_least, require_positive
 
 from warprec_models_classic._topk import topk_product
 
@@ -75,10 +75,8 @@ class RP3beta(ItemSimRecommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        if self.k < 1:
-            raise ConfigError(f"RP3beta: hyperparameter 'k' must be >= 1, got {self.k}")
-        if not self.alpha > 0:
-            raise ConfigError(f"RP3beta: hyperparameter 'alpha' must be > 0, got {self.alpha}")
+        require_at_least(self, 1, "k")
+        require_positive(self, "alpha")
         self.item_similarity = rp3beta_similarity(
             self.train_matrix, self.k, self.alpha, self.beta, self.normalize_similarity
         )

@@ -23,8 +23,7 @@ from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import IterativeRecommender
-
-from warprec_models_neural._checks import require_non_negative, require_positive
+from warprec.utils.checks import require_at_least, require_positive
 
 __all__ = ["BPR", "SparseRowOptimizer", "SparseSGD", "bpr_loss_sparse"]
 
@@ -344,7 +343,7 @@ class BPR(IterativeRecommender):
         require_positive(
             self, "embedding_size", "batch_size", "epochs", "learning_rate", "item_learning_rate"
         )
-        require_non_negative(self, "reg_weight", "init_std")
+        require_at_least(self, 0, "reg_weight", "init_std")
         if self.weight_decay:
             raise ConfigError(
                 f"BPR: weight_decay={self.weight_decay} is not supported by its sparse optimizers; "

@@ -22,8 +22,7 @@ from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import BPRLoss, EmbLoss
-
-from warprec_models_neural._checks import require_non_negative, require_positive
+from warprec.utils.checks import require_at_least, require_positive
 
 __all__ = ["LightGCN", "normalized_adjacency"]
 
@@ -76,7 +75,7 @@ class LightGCN(IterativeRecommender):
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
         require_positive(self, "embedding_size", "batch_size", "epochs", "learning_rate")
-        require_non_negative(self, "n_layers", "reg_weight")
+        require_at_least(self, 0, "n_layers", "reg_weight")
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         self.item_embedding = nn.Embedding(
             self.n_items + 1, self.embedding_size, padding_idx=self.n_items

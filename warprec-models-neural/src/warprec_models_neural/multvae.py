@@ -20,8 +20,7 @@ from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError, WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import KLDivergenceLoss, MultinomialLoss
-
-from warprec_models_neural._checks import require_non_negative, require_positive, require_range
+from warprec.utils.checks import require_at_least, require_positive, require_range
 
 __all__ = ["MultVAE"]
 
@@ -58,7 +57,7 @@ class MultVAE(IterativeRecommender):
         require_positive(self, "latent_dim", "total_anneal_steps", "batch_size", "epochs",
                          "learning_rate")
         require_range(self, "dropout", 0.0, 0.99)
-        require_non_negative(self, "anneal_cap")
+        require_at_least(self, 0, "anneal_cap")
         if not all(size > 0 for size in self.hidden_dims):
             raise ConfigError(
                 f"MultVAE: hyperparameter 'hidden_dims' must hold sizes > 0, "

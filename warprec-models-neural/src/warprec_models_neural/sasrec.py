@@ -23,8 +23,7 @@ from warprec.data.dataset import BatchLoader, Interactions, Sessions
 from warprec.errors import ConfigError, WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import BCELoss
-
-from warprec_models_neural._checks import require_positive, require_range
+from warprec.utils.checks import require_positive, require_range
 
 __all__ = ["SASRec", "session_windows"]
 

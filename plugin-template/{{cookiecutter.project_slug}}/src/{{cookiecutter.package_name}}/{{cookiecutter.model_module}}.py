@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from warprec.data.dataset import Interactions
-from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
+from warprec.utils.checks import require_at_least
 
 __all__ = ["{{ cookiecutter.model_name }}", "item_similarity"]
 
@@ -48,12 +48,8 @@ class {{ cookiecutter.model_name }}(ItemSimRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        if self.k < 1:
-            raise ConfigError(f"{self.name}: hyperparameter 'k' must be >= 1, got {self.k}")
-        if self.shrink < 0:
-            raise ConfigError(
-                f"{self.name}: hyperparameter 'shrink' must be >= 0, got {self.shrink}"
-            )
+        require_at_least(self, 1, "k")
+        require_at_least(self, 0, "shrink")
         self.item_similarity = item_similarity(self.train_matrix, self.k, self.shrink)
 
 
@@ -106,9 +102,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
-from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import BPRLoss, EmbLoss
+from warprec.utils.checks import require_at_least
 
 __all__ = ["{{ cookiecutter.model_name }}"]
 
@@ -140,11 +136,7 @@ class {{ cookiecutter.model_name }}(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        if self.embedding_size < 1:
-            raise ConfigError(
-                f"{self.name}: hyperparameter 'embedding_size' must be >= 1, "
-                f"got {self.embedding_size}"
-            )
+        require_at_least(self, 1, "embedding_size")
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         # Index n_items is WarpRec's padding item: its embedding stays zero.
         self.item_embedding = nn.Embedding(
