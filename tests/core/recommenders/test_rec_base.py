@@ -128,40 +128,79 @@ def test_hyperparameters_copied_with_defaults_and_int_as_float() -> None:
     assert (model.n_users, model.n_items) == (4, 6)
 
 
-def test_numeric_string_accepted_for_float() -> None:
-    assert Fixed({"alpha": "1e-3"}, INFO).alpha == pytest.approx(1e-3)
+def test_numbers_are_strict() -> None:
+    assert error(Fixed, {"alpha": "1e-3"}) == "Fixed.alpha: got '1e-3' (str); expected a number"
+    assert Fixed({"alpha": 2}, INFO).alpha == 2.0  # an int is a number
+    assert error(Fixed, {"alpha": float("inf")}) == (
+        "Fixed.alpha: got inf (float); expected a finite number"
+    )
+    assert "expected a finite number" in error(Fixed, {"alpha": float("nan")})
 
 
 def test_wrong_type_names_model_parameter_value_and_expectation() -> None:
-    assert error(Fixed, {"alpha": "abc"}) == (
-        "Fixed: hyperparameter 'alpha' expects float, got 'abc' (str)"
-    )
+    assert error(Fixed, {"alpha": "abc"}) == "Fixed.alpha: got 'abc' (str); expected a number"
     assert error(Fixed, {"alpha": 1.0, "k": 2.5}) == (
-        "Fixed: hyperparameter 'k' expects int, got 2.5 (float)"
+        "Fixed.k: got 2.5 (float); expected an integer"
     )
-    assert "'k' expects int, got True (bool)" in error(Fixed, {"alpha": 1.0, "k": True})
-    assert "'mode' expects Literal['a', 'b'], got 'c'" in error(Fixed, {"alpha": 1, "mode": "c"})
-    assert "'sizes' expects list[int], got [1, 'x']" in error(
-        Fixed, {"alpha": 1, "sizes": [1, "x"]}
+    assert error(Fixed, {"alpha": 1.0, "k": True}) == (
+        "Fixed.k: got True (bool); expected an integer"
     )
-    assert "'flag' expects bool, got 1 (int)" in error(Fixed, {"alpha": 1, "flag": 1})
+    assert error(Fixed, {"alpha": 1, "mode": "c"}) == (
+        "Fixed.mode: got 'c' (str); expected one of 'a', 'b'"
+    )
+    assert error(Fixed, {"alpha": 1, "sizes": [1, "x"]}) == (
+        "Fixed.sizes[1]: got 'x' (str); expected an integer"
+    )
+    assert error(Fixed, {"alpha": 1, "flag": 1}) == "Fixed.flag: got 1 (int); expected true or false"
 
 
 def test_missing_parameter() -> None:
-    assert error(Fixed, {}) == "Fixed: missing hyperparameter 'alpha' (expected float)"
+    assert error(Fixed, {}) == "Fixed.alpha: missing; Fixed needs it (expected float)"
 
 
 def test_unknown_parameter_suggests_close_name() -> None:
     message = error(Fixed, {"alpha": 1.0, "alpah": 2.0})
-    assert message.startswith("Fixed: unknown hyperparameter 'alpah'; did you mean 'alpha'?")
+    assert message.startswith(
+        "Fixed.alpah: unknown hyperparameter of Fixed (did you mean 'alpha'?); expected one of"
+    )
     assert "did you mean" not in error(Fixed, {"alpha": 1.0, "zzz": 2.0})
 
 
 def test_iterative_requires_training_parameters() -> None:
     params = dict(EMB_PARAMS)
     del params["learning_rate"]
-    assert error(Emb, params) == "Emb: missing hyperparameter 'learning_rate' (expected float)"
+    assert error(Emb, params) == (
+        "Emb.learning_rate: missing; Emb needs it (expected float > 0, <= 100)"
+    )
     assert Emb(EMB_PARAMS, INFO).weight_decay == 0.0
+
+
+def test_base_domains_bound_training_parameters() -> None:
+    assert error(Emb, {**EMB_PARAMS, "batch_size": 0}) == (
+        "Emb.batch_size: got 0 (int); expected a number > 0"
+    )
+    assert error(Emb, {**EMB_PARAMS, "epochs": 10**30}).startswith(
+        "Emb.epochs: got 1000000000000000000000000000000 (int); expected a number <= "
+    )
+    assert "expected a number >= 0" in error(Emb, {**EMB_PARAMS, "weight_decay": -1.0})
+
+
+def test_bare_reannotation_keeps_the_inherited_domain() -> None:
+    class Guide(Emb):
+        batch_size: int = 64  # as the guide writes it: no domain restated
+
+    assert hyperparameters(Guide)["batch_size"]["type"] == "int > 0, <= 67108864"
+    assert error(Guide, {**EMB_PARAMS, "batch_size": -1}) == (
+        "Guide.batch_size: got -1 (int); expected a number > 0"
+    )
+
+
+def test_validate_params_fills_defaults_without_building() -> None:
+    assert Fixed.validate_params({"alpha": 1}, path="models.Fixed") == {
+        "alpha": 1.0, "k": 3, "mode": "a", "sizes": [1, 2], "extra": None, "flag": False,
+    }
+    with pytest.raises(ConfigError, match=r"^models\.Fixed\.mode: got 'c'"):
+        Fixed.validate_params({"alpha": 1, "mode": "c"}, path="models.Fixed")
 
 
 def test_hyperparameters_describes_types_defaults_and_docs() -> None:

@@ -23,30 +23,23 @@ hyperparameter (see :func:`hyperparameters`).
 from __future__ import annotations
 
 import abc
-import ast
-import copy
-import difflib
 import importlib
 import inspect
 import random
-import sys
-import textwrap
-import types
-import typing
 import warnings
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
 
 from warprec.errors import ConfigError, WarpRecError
+from warprec.recommenders.hyperparameters import describe_hyperparameters, validate
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
-from warprec.utils.checks import as_float, describe
 from warprec.utils.device import resolve_device
 
 __all__ = [
@@ -60,7 +53,6 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = 1
-_MISSING = object()
 
 
 def set_seed(seed: int) -> None:
@@ -68,13 +60,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-@dataclass(frozen=True)
-class _Hyperparameter:
-    annotation: Any
-    default: Any
-    doc: str
 
 
 class Recommender(nn.Module, abc.ABC):
@@ -92,7 +77,7 @@ class Recommender(nn.Module, abc.ABC):
         self, params: dict | None, info: dict, *args: Any, seed: int = 42, **kwargs: Any
     ) -> None:
         super().__init__()
-        values = _validate(type(self), params or {})
+        values = type(self).validate_params(params or {})
         for name, value in values.items():
             setattr(self, name, value)
         self._hyperparameter_names = tuple(values)
@@ -108,6 +93,18 @@ class Recommender(nn.Module, abc.ABC):
         self.seed = int(seed)
         self._device = resolve_device(kwargs.get("device", "cpu"))
         set_seed(self.seed)
+
+    @classmethod
+    def validate_params(cls, params: Mapping[str, Any], path: str | None = None
+                        ) -> dict[str, Any]:
+        """Every hyperparameter checked against its declared domain, defaults filled in.
+
+        The one check used by ``config check``, the planner (every trial of a search),
+        the constructor and ``warprec models show``. Raises a one-line
+        :class:`ConfigError` naming ``<path>.<hyperparameter>`` (``path`` defaults to the
+        class name).
+        """
+        return validate(cls, params, path or cls.__name__)
 
     @property
     def name(self) -> str:
@@ -339,13 +336,13 @@ class IterativeRecommender(Recommender):
     ``predict``; it may override :meth:`configure_optimizer` and the epoch hooks.
     """
 
-    batch_size: int
+    batch_size: Annotated[int, Gt(0), Le(2**26)]
     """Training samples per mini-batch."""
-    epochs: int
+    epochs: Annotated[int, Gt(0), Le(10**6)]
     """Maximum number of passes over the training data."""
-    learning_rate: float
+    learning_rate: Annotated[float, Gt(0), Le(100)]
     """Optimizer learning rate."""
-    weight_decay: float = 0.0
+    weight_decay: Annotated[float, Ge(0)] = 0.0
     """L2 penalty applied by the optimizer."""
 
     @abc.abstractmethod
@@ -383,179 +380,13 @@ class IterativeRecommender(Recommender):
                     module.weight[module.padding_idx].zero_()
 
 
-_BASES = (Recommender, ItemSimRecommender, IterativeRecommender)
-
-
 def hyperparameters(cls: type) -> dict[str, dict[str, Any]]:
     """Describe a model's hyperparameters: ``{name: {"type", "default" (if any), "doc"}}``.
 
-    ``doc`` is the string literal right below the annotation in the class body (empty
-    when the source is unavailable).
+    ``type`` includes the declared domain (``float >= 0``); ``doc`` is the string literal
+    right below the annotation in the class body (empty when the source is unavailable).
     """
-    described: dict[str, dict[str, Any]] = {}
-    for name, spec in _spec(cls).items():
-        entry: dict[str, Any] = {"type": _type_name(spec.annotation)}
-        if spec.default is not _MISSING:
-            entry["default"] = spec.default
-        entry["doc"] = spec.doc
-        described[name] = entry
-    return described
-
-
-@cache
-def _spec(cls: type) -> dict[str, _Hyperparameter]:
-    spec: dict[str, _Hyperparameter] = {}
-    for klass in reversed(cls.__mro__):
-        if not (isinstance(klass, type) and issubclass(klass, Recommender)):
-            continue
-        raw = inspect.get_annotations(klass)
-        docs = _attribute_docs(klass) if raw else {}
-        for name, annotation in raw.items():
-            resolved = _resolve(annotation, klass)
-            if name.startswith("_") or not _is_hyperparameter(resolved):
-                continue
-            default = _class_default(cls, name)
-            doc = docs.get(name) or (spec[name].doc if name in spec else "")
-            spec[name] = _Hyperparameter(resolved, default, doc)
-    return spec
-
-
-def _is_hyperparameter(annotation: Any) -> bool:
-    # Annotations of class constants, submodules and tensors are not hyperparameters.
-    if annotation is ClassVar or typing.get_origin(annotation) is ClassVar:
-        return False
-    arms = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
-    return not any(isinstance(a, type) and issubclass(a, (nn.Module, Tensor)) for a in arms)
-
-
-def _is_union(annotation: Any) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
-
-
-def _class_default(cls: type, name: str) -> Any:
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            value = klass.__dict__[name]
-            return _MISSING if isinstance(value, (property, types.FunctionType)) else value
-    return _MISSING
-
-
-def _resolve(annotation: Any, klass: type) -> Any:
-    if not isinstance(annotation, str):
-        return annotation
-    module = sys.modules.get(klass.__module__)
-    namespace = {**vars(typing), **(vars(module) if module else {})}
-    try:
-        return eval(annotation, namespace, dict(vars(klass)))  # the class's own annotation
-    except Exception:  # an unresolvable string annotation is accepted unchecked
-        return Any
-
-
-def _attribute_docs(klass: type) -> dict[str, str]:
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return {}
-    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
-    if node is None:
-        return {}
-    docs = {}
-    for stmt, following in zip(node.body, node.body[1:], strict=False):
-        if (
-            isinstance(stmt, ast.AnnAssign)
-            and isinstance(stmt.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[stmt.target.id] = inspect.cleandoc(following.value.value)
-    return docs
-
-
-def _validate(cls: type, params: dict) -> dict[str, Any]:
-    spec = _spec(cls)
-    model = cls.__name__
-    for key in params:
-        if key not in spec:
-            close = difflib.get_close_matches(str(key), list(spec), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(spec) or "none"
-            raise ConfigError(
-                f"{model}: unknown hyperparameter {key!r}{hint} (hyperparameters: {known})"
-            )
-    values = {}
-    for name, hp in spec.items():
-        expected = _type_name(hp.annotation)
-        if name in params:
-            given = params[name]
-        elif hp.default is not _MISSING:
-            given = copy.deepcopy(hp.default)
-        else:
-            raise ConfigError(f"{model}: missing hyperparameter {name!r} (expected {expected})")
-        ok, value = _coerce(given, hp.annotation)
-        if not ok:
-            raise ConfigError(
-                f"{model}: hyperparameter {name!r} expects {expected}, got {describe(given)}"
-            )
-        values[name] = value
-    return values
-
-
-def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
-    """Check ``value`` against ``annotation``; ints and numeric strings pass as floats."""
-    if annotation is Any or annotation is object:
-        return True, value
-    if annotation is None or annotation is type(None):
-        return value is None, value
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if _is_union(annotation):
-        for arm in args:
-            ok, converted = _coerce(value, arm)
-            if ok:
-                return True, converted
-        return False, value
-    if origin is typing.Literal:
-        return value in args, value
-    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
-        return _coerce_collection(value, origin or annotation, args)
-    if origin is dict or annotation is dict:
-        return isinstance(value, dict), value
-    if annotation is float:
-        number = as_float(value)
-        return number is not None, value if number is None else number
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if isinstance(annotation, type):
-        return isinstance(value, annotation), value
-    return True, value  # an annotation form not checked here
-
-
-def _coerce_collection(value: Any, kind: type, args: tuple) -> tuple[bool, Any]:
-    if not isinstance(value, (list, tuple, set, frozenset)):
-        return False, value
-    items = list(value)
-    if kind is tuple and args and args[-1] is not Ellipsis:
-        if len(items) != len(args):
-            return False, value
-        arms = list(args)
-    else:
-        arms = [args[0] if args else Any] * len(items)
-    converted = []
-    for item, arm in zip(items, arms, strict=True):
-        ok, item_value = _coerce(item, arm)
-        if not ok:
-            return False, value
-        converted.append(item_value)
-    return True, kind(converted)
-
-
-def _type_name(annotation: Any) -> str:
-    if annotation is Any:
-        return "any"
-    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
-        return annotation.__name__
-    return str(annotation).replace("typing.", "").replace("NoneType", "None")
+    return describe_hyperparameters(cls)
 
 
 def needs_interactions(cls: type) -> bool:
