@@ -90,7 +90,7 @@ def test_not_positive_definite_suggests_a_larger_l2(ratings):
 
 def test_model_rejects_negative_l2_and_unknown_dtype(ratings):
     interactions = interactions_of(ratings, explicit=True)
-    with pytest.raises(ConfigError, match="'l2' must be >= 0"):
+    with pytest.raises(ConfigError, match=r"^EASE\.l2: got -1.0 \(float\); expected a number >= 0$"):
         EASE({"l2": -1.0}, info_of(ratings), interactions)
     with pytest.raises(ConfigError, match="dtype"):
         EASE({"dtype": "float16"}, info_of(ratings), interactions)

@@ -109,9 +109,9 @@ def test_user_knn_scores_equal_the_reference(ratings):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"k": 0}, "'k' must be >= 1"),
-        ({"shrink": -1.0}, "'shrink' must be >= 0"),
-        ({"asymmetric_alpha": 1.5}, r"'asymmetric_alpha' must lie in \[0, 1\]"),
+        ({"k": 0}, r"\.k: got 0 \(int\); expected a number >= 1"),
+        ({"shrink": -1.0}, r"\.shrink: got -1.0 \(float\); expected a number >= 0$"),
+        ({"asymmetric_alpha": 1.5}, r"\.asymmetric_alpha: got 1.5 \(float\); expected a number <= 1$"),
         ({"similarity": "pearson"}, "similarity"),
     ],
 )

@@ -68,8 +68,8 @@ def test_model_scores_and_sampled_predict(ratings):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"k": 0}, "'k' must be >= 1"),
-        ({"alpha": 0.0}, "'alpha' must be > 0"),
+        ({"k": 0}, r"\.k: got 0 \(int\); expected a number >= 1"),
+        ({"alpha": 0.0}, r"\.alpha: got 0.0 \(float\); expected a number > 0$"),
         ({"beta": "x"}, "beta"),
     ],
 )

@@ -8,16 +8,16 @@ back into the same tensor), so the fit holds one n x n matrix plus a block.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from annotated_types import Ge, Le
 from scipy.linalg import lapack
 from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
-from warprec.utils.checks import require_at_least
 
 __all__ = ["EASE", "ease_weights", "gram_upper"]
 
@@ -123,8 +123,8 @@ class EASE(ItemSimRecommender):
     the model's device.
     """
 
-    l2: float = 100.0
-    """L2 regularisation added to the diagonal of the Gram matrix ``X^T X`` (>= 0)."""
+    l2: Annotated[float, Ge(0), Le(1e12)] = 100.0
+    """L2 regularisation added to the diagonal of the Gram matrix ``X^T X``."""
     dtype: Literal["float32", "float64"] = "float32"
     """Precision of the Gram matrix and its inverse; the weights are kept in float32."""
 
@@ -138,7 +138,6 @@ class EASE(ItemSimRecommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        require_at_least(self, 0, "l2")
         weights = ease_weights(self.train_matrix, self.l2, self.dtype, self.device)
         self.item_similarity = (
             weights.float()

@@ -15,16 +15,16 @@ Each target keeps its ``k`` most similar neighbours (itself excluded). ItemKNN s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from annotated_types import Ge, Le
 from torch import Tensor
 from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender, Recommender
-from warprec.utils.checks import require_at_least, require_range
 
 from warprec_models_classic._topk import Reweight, topk_product
 
@@ -64,24 +64,21 @@ def _reweight(similarity: str, squared: np.ndarray, shrink: float, alpha: float)
     return lambda t, n, dot: (dot / (target[t] * neighbour[n] + shrink)).astype(np.float32)
 
 
-def _check_knn(model: Recommender) -> None:
-    """Validate the neighbourhood hyperparameters shared by ItemKNN and UserKNN."""
-    require_at_least(model, 1, "k")
-    require_at_least(model, 0, "shrink")
-    require_range(model, "asymmetric_alpha", 0, 1)
+class _Neighbourhood:
+    """The hyperparameters ItemKNN and UserKNN share."""
 
-
-class ItemKNN(ItemSimRecommender):
-    """Item-based k-nearest neighbours (Sarwar et al. 2001) with a sparse top-k similarity."""
-
-    k: int = 100
-    """Neighbours kept per item."""
+    k: Annotated[int, Ge(1), Le(2**31 - 1)] = 100
+    """Neighbours kept per item (ItemKNN) or user (UserKNN)."""
     similarity: Literal["cosine", "jaccard", "asymmetric"] = "cosine"
-    """Similarity between two items' user vectors."""
-    shrink: float = 0.0
-    """Added to the similarity denominator: damps pairs with little support (>= 0)."""
-    asymmetric_alpha: float = 0.5
-    """Exponent ``a`` of the asymmetric cosine, in [0, 1]; 0.5 is the cosine."""
+    """Similarity between two rows of the interaction matrix."""
+    shrink: Annotated[float, Ge(0)] = 0.0
+    """Added to the similarity denominator: damps pairs with little support."""
+    asymmetric_alpha: Annotated[float, Ge(0), Le(1)] = 0.5
+    """Exponent ``a`` of the asymmetric cosine; 0.5 is the cosine."""
+
+
+class ItemKNN(_Neighbourhood, ItemSimRecommender):
+    """Item-based k-nearest neighbours (Sarwar et al. 2001) with a sparse top-k similarity."""
 
     def __init__(
         self,
@@ -93,7 +90,6 @@ class ItemKNN(ItemSimRecommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        _check_knn(self)
         neighbours = knn_similarity(
             self.train_matrix.T.tocsr(), self.k, self.similarity, self.shrink, self.asymmetric_alpha
         )
@@ -101,18 +97,9 @@ class ItemKNN(ItemSimRecommender):
         self.item_similarity = neighbours.T.tocsr()
 
 
-class UserKNN(Recommender):
+class UserKNN(_Neighbourhood, Recommender):
     """User-based k-nearest neighbours: a user's scores are the similarity-weighted sum of
     their neighbours' interactions."""
-
-    k: int = 100
-    """Neighbours kept per user."""
-    similarity: Literal["cosine", "jaccard", "asymmetric"] = "cosine"
-    """Similarity between two users' item vectors."""
-    shrink: float = 0.0
-    """Added to the similarity denominator: damps pairs with little support (>= 0)."""
-    asymmetric_alpha: float = 0.5
-    """Exponent ``a`` of the asymmetric cosine, in [0, 1]; 0.5 is the cosine."""
 
     def __init__(
         self,
@@ -124,7 +111,6 @@ class UserKNN(Recommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        _check_knn(self)
         self.train_matrix = sp.csr_matrix(interactions.get_sparse(), dtype=np.float32)
         self.user_similarity = knn_similarity(
             self.train_matrix, self.k, self.similarity, self.shrink, self.asymmetric_alpha

@@ -8,13 +8,13 @@ largest outgoing weights (itself excluded); ``score(u, j) = sum_i x_ui W[i, j]``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
+from annotated_types import Ge, Gt, Le
 from warprec.data.dataset import Interactions
 from warprec.recommenders.base_recommender import ItemSimRecommender
-from warprec.utils.checks import require_at_least, require_positive
 
 from warprec_models_classic._topk import topk_product
 
@@ -56,11 +56,11 @@ def _row_normalised(A: sp.csr_matrix) -> sp.csr_matrix:
 class RP3beta(ItemSimRecommender):
     """RP3beta: random-walk item similarity with a popularity penalty, sparse top-k."""
 
-    k: int = 100
+    k: Annotated[int, Ge(1), Le(2**31 - 1)] = 100
     """Neighbours (outgoing weights) kept per item."""
-    alpha: float = 1.0
-    """Exponent applied to the transition probabilities (> 0)."""
-    beta: float = 0.6
+    alpha: Annotated[float, Gt(0), Le(100)] = 1.0
+    """Exponent applied to the transition probabilities."""
+    beta: Annotated[float, Ge(-100), Le(100)] = 0.6
     """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``."""
     normalize_similarity: bool = False
     """Rescale each item's kept weights to sum to 1."""
@@ -75,8 +75,6 @@ class RP3beta(ItemSimRecommender):
         **kwargs: Any,
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        require_at_least(self, 1, "k")
-        require_positive(self, "alpha")
         self.item_similarity = rp3beta_similarity(
             self.train_matrix, self.k, self.alpha, self.beta, self.normalize_similarity
         )

@@ -13,16 +13,16 @@ embeddings are cached for scoring and dropped whenever the weights may change.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import BPRLoss, EmbLoss
-from warprec.utils.checks import require_at_least, require_positive
 
 __all__ = ["LightGCN", "normalized_adjacency"]
 
@@ -52,11 +52,11 @@ def normalized_adjacency(
 class LightGCN(IterativeRecommender):
     """Light graph convolution over the user-item graph, trained with BPR."""
 
-    embedding_size: int = 64
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the layer-0 user and item embeddings."""
-    n_layers: int = 3
+    n_layers: Annotated[int, Ge(0), Le(64)] = 3
     """Propagation steps over the normalised adjacency."""
-    reg_weight: float = 0.0001
+    reg_weight: Annotated[float, Ge(0)] = 0.0001
     """Weight of the L2 penalty on the batch's layer-0 embeddings."""
     batch_size: int = 4096
     """Training triples per step (each step propagates over the whole graph)."""
@@ -74,8 +74,6 @@ class LightGCN(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_positive(self, "embedding_size", "batch_size", "epochs", "learning_rate")
-        require_at_least(self, 0, "n_layers", "reg_weight")
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         self.item_embedding = nn.Embedding(
             self.n_items + 1, self.embedding_size, padding_idx=self.n_items

@@ -10,17 +10,17 @@ checkpoint), so that ``predict(users)`` can read the users' rows.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from annotated_types import Ge, Gt, Le, Lt
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError, WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import KLDivergenceLoss, MultinomialLoss
-from warprec.utils.checks import require_at_least, require_positive, require_range
 
 __all__ = ["MultVAE"]
 
@@ -28,15 +28,15 @@ __all__ = ["MultVAE"]
 class MultVAE(IterativeRecommender):
     """Variational autoencoder with a multinomial likelihood over the item catalogue."""
 
-    hidden_dims: list[int] = [600]
+    hidden_dims: list[Annotated[int, Gt(0), Le(65536)]] = [600]
     """Sizes of the encoder's hidden layers (the decoder mirrors them)."""
-    latent_dim: int = 200
+    latent_dim: Annotated[int, Gt(0), Le(65536)] = 200
     """Dimension of the latent user representation."""
-    dropout: float = 0.5
+    dropout: Annotated[float, Ge(0), Lt(1)] = 0.5
     """Dropout probability on the input rows during training."""
-    anneal_cap: float = 0.2
+    anneal_cap: Annotated[float, Ge(0), Le(1e6)] = 0.2
     """Largest weight of the KL term."""
-    total_anneal_steps: int = 20000
+    total_anneal_steps: Annotated[int, Gt(0), Le(2**40)] = 20000
     """Training steps over which the KL weight grows linearly from 0 to ``anneal_cap``."""
     batch_size: int = 512
     """Users per training step."""
@@ -54,10 +54,6 @@ class MultVAE(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_positive(self, "latent_dim", "total_anneal_steps", "batch_size", "epochs",
-                         "learning_rate")
-        require_range(self, "dropout", 0.0, 0.99)
-        require_at_least(self, 0, "anneal_cap")
         if not all(size > 0 for size in self.hidden_dims):
             raise ConfigError(
                 f"MultVAE: hyperparameter 'hidden_dims' must hold sizes > 0, "

@@ -59,8 +59,8 @@ def spec(cls: type) -> dict[str, Hyperparameter]:
 
     found: dict[str, Hyperparameter] = {}
     for klass in reversed(cls.__mro__):
-        if not isinstance(klass, type) or not hasattr(klass, "validate_params"):
-            continue
+        if klass.__module__.startswith(("builtins", "abc", "typing", "torch")):
+            continue  # annotations of nn.Module are its internals, not hyperparameters
         raw = inspect.get_annotations(klass)
         docs = _attribute_docs(klass) if raw else {}
         for name, annotation in raw.items():
@@ -217,8 +217,8 @@ def type_name(annotation: Any) -> str:
 
 
 def _bound_texts(metadata: Any) -> list[str]:
-    from warprec.utils.validation import BOUND_SYMBOLS
+    from warprec.utils.validation import BOUND_SYMBOLS, format_bound
 
-    return [f"{symbol} {getattr(metadata, attribute)!r}"
+    return [f"{symbol} {format_bound(getattr(metadata, attribute))}"
             for attribute, symbol in BOUND_SYMBOLS.items()
             if getattr(metadata, attribute, None) is not None]

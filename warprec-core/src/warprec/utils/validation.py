@@ -9,7 +9,7 @@ import pydantic
 
 from warprec.utils.checks import describe
 
-__all__ = ["BOUND_SYMBOLS", "render_error", "render_errors"]
+__all__ = ["BOUND_SYMBOLS", "format_bound", "render_error", "render_errors"]
 
 # annotated_types / pydantic constraint attribute -> the comparison it states.
 BOUND_SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -30,6 +30,13 @@ _EXPECTED = {
     "missing": "a value (the key is required)",
     "too_short": "a non-empty list",
 }
+
+
+def format_bound(value: Any) -> str:
+    """A bound as people write it: ``0.0`` -> ``0``, ``1e-12`` stays."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def render_errors(exc: pydantic.ValidationError, path: str = "", limit: int = 1) -> str:
@@ -73,7 +80,7 @@ def _expected(kind: str, ctx: dict[str, Any], message: str) -> str:
         return "one of " + str(ctx.get("expected", ""))
     for attribute, symbol in BOUND_SYMBOLS.items():
         if attribute in ctx:
-            return f"a number {symbol} {ctx[attribute]}"
+            return f"a number {symbol} {format_bound(ctx[attribute])}"
     if kind in _EXPECTED:
         return _EXPECTED[kind]
     return message[:1].lower() + message[1:]
