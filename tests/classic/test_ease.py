@@ -90,7 +90,8 @@ def test_not_positive_definite_suggests_a_larger_l2(ratings):
 
 def test_model_rejects_negative_l2_and_unknown_dtype(ratings):
     interactions = interactions_of(ratings, explicit=True)
-    with pytest.raises(ConfigError, match=r"^EASE\.l2: got -1.0 \(float\); expected a number >= 0$"):
+    expected = r"^EASE\.l2: got -1.0 \(float\); expected a number >= 0$"
+    with pytest.raises(ConfigError, match=expected):
         EASE({"l2": -1.0}, info_of(ratings), interactions)
     with pytest.raises(ConfigError, match="dtype"):
         EASE({"dtype": "float16"}, info_of(ratings), interactions)

@@ -111,7 +111,10 @@ def test_user_knn_scores_equal_the_reference(ratings):
     [
         ({"k": 0}, r"\.k: got 0 \(int\); expected a number >= 1"),
         ({"shrink": -1.0}, r"\.shrink: got -1.0 \(float\); expected a number >= 0$"),
-        ({"asymmetric_alpha": 1.5}, r"\.asymmetric_alpha: got 1.5 \(float\); expected a number <= 1$"),
+        (
+            {"asymmetric_alpha": 1.5},
+            r"\.asymmetric_alpha: got 1.5 \(float\); expected a number <= 1$",
+        ),
         ({"similarity": "pearson"}, "similarity"),
     ],
 )

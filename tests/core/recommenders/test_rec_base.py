@@ -151,7 +151,9 @@ def test_wrong_type_names_model_parameter_value_and_expectation() -> None:
     assert error(Fixed, {"alpha": 1, "sizes": [1, "x"]}) == (
         "Fixed.sizes[1]: got 'x' (str); expected an integer"
     )
-    assert error(Fixed, {"alpha": 1, "flag": 1}) == "Fixed.flag: got 1 (int); expected true or false"
+    assert error(Fixed, {"alpha": 1, "flag": 1}) == (
+        "Fixed.flag: got 1 (int); expected true or false"
+    )
 
 
 def test_missing_parameter() -> None:
