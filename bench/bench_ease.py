@@ -100,7 +100,7 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
 
 def _myease(args: argparse.Namespace, interactions: object) -> object:
     """The guide's MyEASE, verbatim (from the example script), fitted on ``interactions``."""
-    from warprec.config import import_custom_modules
+    from warprec.custom_modules import import_custom_modules
     from warprec.utils.registry import model_registry
 
     script = Path(__file__).resolve().parents[1] / "examples" / "custom_modules" / "my_models.py"

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from classic_helpers import info_of, interactions_of, random_ratings
-from warprec.config import import_custom_modules
+from warprec.custom_modules import import_custom_modules
 from warprec.errors import ConfigError
 from warprec.evaluation import Evaluator
 from warprec.utils.registry import model_registry

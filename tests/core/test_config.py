@@ -15,16 +15,17 @@ from typing import Any
 
 import pytest
 from warprec.config import (
-    SECTIONS,
-    import_custom_modules,
+    ExperimentConfig,
     json_schema,
     load_config,
     model_params,
     parse_metric_name,
 )
+from warprec.custom_modules import import_custom_modules
 from warprec.errors import ConfigError
+from warprec.experiment import check_config
 from warprec.output import RunFolder, format_table, results_rows
-from warprec.search import expand, is_search_space
+from warprec.config import expand, is_search_space
 from warprec.utils.registry import model_registry
 
 
@@ -66,7 +67,7 @@ def test_defaults_fill_every_section() -> None:
     assert data["writer"]["local_experiment_path"] == "runs"
     assert data["writer"]["recommendation"]["k"] == 50
     assert data["general"] == {"device": "cpu", "seed": 42, "custom_modules": [], "refit": False,
-                               "backend": "local", "ray_address": None}
+                               "backend": "local", "ray_address": None, "max_trials": 1000}
 
 
 def test_default_splitter_is_stated_random_holdout_with_general_seed() -> None:
@@ -168,7 +169,7 @@ def test_yaml_reads_exponent_floats_as_numbers(tmp_path: Path) -> None:
 
 BAD_CONFIGS = [
     (with_key("reader.rating_type", "binary"),
-     "reader.rating_type: got 'binary'; expected one of 'implicit', 'explicit'"),
+     "reader.rating_type: got 'binary' (str); expected one of 'implicit', 'explicit'"),
     (with_key("reader.header", "yes"), "reader.header: got 'yes' (str); expected true or false"),
     (with_key("reader.sep", 4), "reader.sep: got 4 (int); expected a string"),
     (with_key("reader.duplicates", "median"), "reader.duplicates: got 'median'"),
@@ -190,7 +191,7 @@ BAD_CONFIGS = [
     (with_key("splitter.test_splitting", {"strategy": "random_holdout"}),
      "splitter.test_splitting.ratio: missing for strategy 'random_holdout'"),
     (with_key("splitter.test_splitting", {"strategy": "random_holdout", "ratio": 1.5}),
-     "splitter.test_splitting.ratio: got 1.5; expected a value <= 1"),
+     "splitter.test_splitting.ratio: got 1.5 (float); expected a number < 1"),
     (with_key("splitter.test_splitting", {"strategy": "random_holdout", "ratio": 0.2, "k": 1}),
      "splitter.test_splitting.k: not used by strategy 'random_holdout'"),
     (with_key("splitter.test_splitting", {"strategy": "timestamp_slicing",
@@ -201,7 +202,7 @@ BAD_CONFIGS = [
     (with_key("splitter.test_splitting", {"strategy": "random_holdout_x", "ratio": 0.2}),
      "splitter.test_splitting.strategy: unknown splitter 'random_holdout_x'"),
     ({"reader": {"dataset": "synthetic"}}, "models: missing"),
-    (with_key("models", {}), "models: empty"),
+    (with_key("models", {}), "models: empty; expected at least one entry"),
     (with_key("models", {"EAZE": {}}), "models.EAZE: unknown model 'EAZE'; did you mean 'EASE'"),
     (with_key("models.EASE", {"l2": {"low": 1}}), "models.EASE.l2: got a mapping"),
     (with_key("models.EASE", {"l2": []}), "models.EASE.l2: empty list"),
@@ -215,16 +216,16 @@ BAD_CONFIGS = [
     (with_key("models.EASE.optimization", {"strategy": "hopt"}),
      "models.EASE.optimization.strategy: 'hopt' is not supported by this version"),
     (with_key("models.EASE.optimization", {"num_samples": 0}),
-     "models.EASE.optimization.num_samples: got 0; expected a value >= 1"),
+     "models.EASE.optimization.num_samples: got 0 (int); expected a number >= 1"),
     (with_key("models.EASE.optimization", {"scheduler": "asha"}),
      "models.EASE.optimization.scheduler: 'asha' is not supported"),
     (with_key("models.EASE.early_stopping", {"monitor": "loss"}),
      "models.EASE.early_stopping.patience: missing"),
     (with_key("models.EASE.early_stopping", {"patience": 2, "grace_period": 3}),
-     "models.EASE.early_stopping.grace_period: got 3; expected a value <= 0"),
+     "models.EASE.early_stopping.grace_period: got 3 (int); expected a number <= 0"),
     (with_key("models.EASE.meta", {"save_recs": "sure"}),
      "models.EASE.meta.save_recs: got 'sure' (str); expected true or false"),
-    (with_key("evaluation.top_k", [10, 0]), "evaluation.top_k[1]: got 0; expected a value >= 1"),
+    (with_key("evaluation.top_k", [10, 0]), "evaluation.top_k[1]: got 0 (int); expected a number >= 1"),
     (with_key("evaluation.top_k", "ten"), "evaluation.top_k[0]: got 'ten' (str)"),
     (with_key("evaluation.metrics", ["nDGC"]),
      "evaluation.metrics[0]: unknown metric 'nDGC'; did you mean 'nDCG'"),
@@ -240,7 +241,7 @@ BAD_CONFIGS = [
      "evaluation.stat_significance.t_test: unknown key"),
     (with_key("writer.recommendation", {"k": 0}), "writer.recommendation.k: got 0"),
     (with_key("writer.save_split", 1), "writer.save_split: got 1 (int); expected true or false"),
-    (with_key("general.seed", -3), "general.seed: got -3; expected a value >= 0"),
+    (with_key("general.seed", -3), "general.seed: got -3 (int); expected a number >= 0"),
     (with_key("general.seed", 1.5), "general.seed: got 1.5 (float); expected an integer"),
     (with_key("general.backend", "dask"), "general.backend: got 'dask'"),
     (with_key("general.ray_address", "ray://x:10001"),
@@ -260,7 +261,7 @@ BAD_CONFIGS = [
 def test_bad_config_names_key_value_and_expectation(config: dict[str, Any], message: str
                                                     ) -> None:
     with pytest.raises(ConfigError) as info:
-        load_config(config)
+        check_config(config)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -436,19 +437,28 @@ def test_unknown_module_name_is_a_config_error(tmp_path: Path) -> None:
 
 def test_json_schema_mirrors_the_sections() -> None:
     schema = json_schema()
+
+    def node(value: dict[str, Any]) -> dict[str, Any]:
+        ref = value.get("$ref") or next((a["$ref"] for a in value.get("anyOf", [])
+                                        if "$ref" in a), None)
+        return schema["$defs"][ref.rsplit("/", 1)[1]] if ref else value
+
     assert schema["$schema"].endswith("2020-12/schema")
-    assert set(schema["properties"]) == set(SECTIONS)
-    reader = schema["properties"]["reader"]["properties"]
+    assert set(schema["properties"]) == set(ExperimentConfig.model_fields)
+    assert schema["required"] == ["models"]
+    reader = node(schema["properties"]["reader"])["properties"]
     assert reader["rating_type"]["enum"] == ["implicit", "explicit"]
     assert reader["rating_type"]["default"] == "implicit"
-    model = schema["properties"]["models"]["additionalProperties"]["properties"]
-    assert set(model) == {"optimization", "early_stopping", "meta"}
-    assert model["optimization"]["properties"]["strategy"]["enum"] == ["grid", "random"]
+    assert reader["rating_type"]["description"].startswith("'implicit' (every interaction")
+    model = node(schema["properties"]["models"]["additionalProperties"])
+    assert set(model["properties"]) == {"optimization", "early_stopping", "meta"}
+    optimization = node(model["properties"]["optimization"])["properties"]
+    assert optimization["strategy"]["enum"] == ["grid", "random"]
     json.dumps(schema)
 
 
 def test_config_module_does_not_import_torch() -> None:
-    code = ("import sys, warprec.config, warprec.search, warprec.output; "
+    code = ("import sys, warprec.config, warprec.custom_modules, warprec.output; "
             "print('torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from warprec import experiment, run_experiment
+from warprec import run_experiment
+from warprec.experiment import trials
 from warprec.config import load_config
 from warprec.errors import ConfigError, DataError
-from warprec.experiment import check_config
-from warprec.report import adjust
+from warprec.experiment import ExperimentResults, check_config
+from warprec.evaluation.significance_report import adjust
 from warprec.utils.registry import model_registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -46,7 +47,7 @@ def guide_models() -> Iterator[str]:
     model_registry.remove_source("my_models")
 
 
-def run(config: dict[str, Any], out: Path, **kwargs: Any) -> experiment.ExperimentResults:
+def run(config: dict[str, Any], out: Path, **kwargs: Any) -> ExperimentResults:
     return run_experiment(copy.deepcopy(config), out, quiet=True, **kwargs)
 
 
@@ -78,10 +79,11 @@ def test_resolved_config_has_defaults_and_versions_and_reloads(tmp_path: Path) -
     run(tiny(), tmp_path / "run")
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["versions"]["warprec-core"] == "0.1.0"
-    assert "warprec-models-classic" in saved["versions"]
+    assert saved["versions"]["models"]["EASE"] == "warprec-models-classic 0.1.0"
     assert saved["splitter"]["test_splitting"]["seed"] == 42
     assert saved["evaluation"]["validation_metric"] == "nDCG@5"
-    assert load_config(saved).data["models"] == load_config(tiny()).data["models"]
+    assert saved["models"]["EASE"]["dtype"] == "float32"  # a default, recorded as run
+    assert load_config(saved).data["models"] == saved["models"]
 
 
 def test_default_run_folder_is_new_each_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -123,14 +125,14 @@ def test_same_config_and_seed_give_identical_metrics(tmp_path: Path, guide_model
 
 def test_interrupted_run_keeps_the_finished_model(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fit = experiment._fit
+    real_fit = trials.fit_model
 
     def fit(plan: Any, *args: Any, **kwargs: Any) -> Any:
         if plan.name == "Pop":
             raise KeyboardInterrupt
         return real_fit(plan, *args, **kwargs)
 
-    monkeypatch.setattr(experiment, "_fit", fit)
+    monkeypatch.setattr(trials, "fit_model", fit)
     with pytest.raises(KeyboardInterrupt):
         run(tiny(EASE={"l2": 10.0}, Pop={}, ItemKNN={"k": 5}), tmp_path / "run")
     data = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -144,14 +146,14 @@ def test_interrupted_run_keeps_the_finished_model(tmp_path: Path,
 
 def test_failing_model_is_reported_and_the_others_still_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fit = experiment._fit
+    real_fit = trials.fit_model
 
     def fit(plan: Any, *args: Any, **kwargs: Any) -> Any:
         if plan.name == "Pop":
             raise RuntimeError("boom")
         return real_fit(plan, *args, **kwargs)
 
-    monkeypatch.setattr(experiment, "_fit", fit)
+    monkeypatch.setattr(trials, "fit_model", fit)
     config = tiny(EASE={"l2": 10.0}, Pop={}, ItemKNN={"k": 5})
     with pytest.raises(RuntimeError, match="boom"):
         run(config, tmp_path / "a")
@@ -163,8 +165,8 @@ def test_failing_model_is_reported_and_the_others_still_run(
 
 
 def test_model_config_error_at_construction_names_the_model(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"models\.EASE: EASE: hyperparameter 'dtype' "
-                                          r"expects Literal"):
+    with pytest.raises(ConfigError, match=r"^models\.EASE\.dtype: got 'float16' \(str\); "
+                                          r"expected one of 'float32', 'float64'$"):
         run(tiny(EASE={"dtype": "float16"}), tmp_path / "run")
 
 
@@ -189,7 +191,7 @@ def test_load_from_refuses_a_search_space_but_not_a_list_hyperparameter() -> Non
         check_config(searched)
     listed = {"reader": reader,
               "models": {"MultVAE": {"hidden_dims": [600, 200], "meta": {"load_from": "m.pt"}}}}
-    assert check_config(listed)[1] == {"MultVAE": 1}
+    assert len(check_config(listed).models["MultVAE"].trials) == 1
 
 
 def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
@@ -382,8 +384,8 @@ def test_corrections_skip_missing_p_values() -> None:
 def test_training_options_of_a_closed_form_model_warn(tmp_path: Path) -> None:
     config = tiny(EASE={"l2": 10.0, "early_stopping": {"patience": 2},
                         "optimization": {"optimizer": {"name": "SGD"}}})
-    checked, trials = experiment.check_config(config)
-    assert trials == {"EASE": 1}
+    checked = check_config(config)
+    assert len(checked.models["EASE"].trials) == 1
     assert checked.warnings == [
         "models.EASE.early_stopping: EASE is not trained iteratively, ignored",
         "models.EASE.optimization.optimizer: EASE is not trained iteratively, ignored"]

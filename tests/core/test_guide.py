@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from warprec.config import import_custom_modules
+from warprec.custom_modules import import_custom_modules
 from warprec.data.dataset import Dataset
 from warprec.data.splitting import RandomHoldout
 from warprec.data.synthetic import synthetic

@@ -16,7 +16,7 @@ import pytest
 import torch
 import yaml
 from cli_runner import run_cli
-from warprec import experiment
+from warprec.experiment import trials
 from warprec.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ BAD = [
     ("unsupported warprec key", base_yaml(training="{negative_sampling: popularity}"),
      "training: this WarpRec key is not supported by this version"),
     ("bad choice", base_yaml(reader="{dataset: synthetic, rating_type: binary}"),
-     "reader.rating_type: got 'binary'; expected one of 'implicit', 'explicit'"),
+     "reader.rating_type: got 'binary' (str); expected one of 'implicit', 'explicit'"),
     ("no data source", base_yaml(reader="{}"), "reader.local_path: missing"),
     ("data file absent", base_yaml(reader="{local_path: absent.tsv}"),
      "reader.local_path: 'absent.tsv' not found"),
@@ -174,8 +174,7 @@ BAD = [
     ("unknown hyperparameter", base_yaml(models="{EASE: {l3: 1}}"),
      "models.EASE.l3: unknown hyperparameter of EASE (did you mean 'l2'?)"),
     ("bad hyperparameter value", base_yaml(models="{EASE: {dtype: float16}}"),
-     "models.EASE: EASE: hyperparameter 'dtype' expects Literal['float32', 'float64'], got "
-     "'float16'"),
+     "models.EASE.dtype: got 'float16' (str); expected one of 'float32', 'float64'"),
     ("bad distribution", base_yaml(models="{EASE: {l2: [loguniform, 0, 10]}}"),
      "models.EASE.l2: got ['loguniform', 0, 10] (list); expected a lower bound > 0"),
     ("unsupported search", base_yaml(models="{EASE: {l2: [1, 2], optimization: "
@@ -194,7 +193,7 @@ BAD = [
     ("sampled-only metric", base_yaml(evaluation="{metrics: [AUC]}"),
      "evaluation: metric 'AUC' ranks positives against sampled negatives"),
     ("negative seed", base_yaml(general="{seed: -1}"),
-     "general.seed: got -1; expected a value >= 0"),
+     "general.seed: got -1 (int); expected a number >= 0"),
     ("missing custom script", base_yaml(general="{custom_modules: [mine.py]}"),
      "general.custom_modules[0]: script 'mine.py' not found"),
     ("old splitter layout", base_yaml(splitter="{strategy: temporal_holdout, test_ratio: 0.2}"),
@@ -255,7 +254,7 @@ def test_output_not_empty_exits_2(capsys, tmp_path: Path) -> None:
 
 
 def failing_fit(exception: BaseException):
-    real = experiment._fit
+    real = trials.fit_model
 
     def fit(plan: Any, *args: Any, **kwargs: Any) -> Any:
         if plan.name == "Pop":
@@ -267,7 +266,7 @@ def failing_fit(exception: BaseException):
 
 def test_unexpected_failure_exits_1_and_keeps_finished_models(
         capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(experiment, "_fit", failing_fit(ZeroDivisionError("oops")))
+    monkeypatch.setattr(trials, "fit_model", failing_fit(ZeroDivisionError("oops")))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
     code, _, err = run_cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
     assert code == 1
@@ -279,7 +278,7 @@ def test_unexpected_failure_exits_1_and_keeps_finished_models(
 
 def test_debug_shows_the_traceback(capsys, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(experiment, "_fit", failing_fit(ZeroDivisionError("oops")))
+    monkeypatch.setattr(trials, "fit_model", failing_fit(ZeroDivisionError("oops")))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
     with pytest.raises(ZeroDivisionError, match="oops"):
         main(["--debug", "run", str(path), "-q", "-o", str(tmp_path / "run")])
@@ -287,7 +286,7 @@ def test_debug_shows_the_traceback(capsys, tmp_path: Path,
 
 def test_ctrl_c_exits_130_and_keeps_finished_models(capsys, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(experiment, "_fit", failing_fit(KeyboardInterrupt()))
+    monkeypatch.setattr(trials, "fit_model", failing_fit(KeyboardInterrupt()))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
     code, _, err = run_cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
     assert code == 130 and err.rstrip().endswith("Aborted.")

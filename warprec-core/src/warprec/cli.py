@@ -257,14 +257,20 @@ def config_schema() -> None:
 
 @config_group.command("check")
 @click.argument("config_file", type=click.Path(dir_okay=False))
-def config_check(config_file: str) -> None:
-    """Validate CONFIG_FILE without running it (custom modules are imported)."""
+@click.option("--data", "read_data", is_flag=True,
+              help="Also read, filter and split the data and validate it.")
+@click.option("--output", "-o", type=click.Path(file_okay=False),
+              help="Check this run folder as warprec run --output would.")
+def config_check(config_file: str, read_data: bool, output: str | None) -> None:
+    """Plan CONFIG_FILE as warprec run would, without training or writing anything
+    (custom modules are imported)."""
     from warprec.experiment import check_config
 
-    config, trials = check_config(config_file)
-    for warning in config.warnings:
+    plan = check_config(config_file, output=output, read_data=read_data)
+    for warning in plan.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    counts = ", ".join(f"{name}: {n} trial{'s' * (n != 1)}" for name, n in trials.items())
+    counts = ", ".join(f"{name}: {len(m.trials)} trial{'s' * (len(m.trials) != 1)}"
+                       for name, m in plan.models.items())
     click.echo(f"{config_file}: OK ({counts})")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from typing import Any
 
 from warprec.errors import ConfigError
@@ -18,16 +19,25 @@ __all__ = [
     "require_at_least",
     "require_positive",
     "require_range",
+    "shorten",
 ]
 
 
+_SHORT = reprlib.Repr()  # keyword arguments arrive only in Python 3.12
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 6, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 50, 50, 60
+
+
 def describe(value: Any) -> str:
-    """A value for an error message: its repr (cut at 60 characters) and its type,
-    e.g. ``'abc' (str)``."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    """A value for an error message: a bounded repr (at most 60 characters, computed
+    without expanding large or nested values) and its type, e.g. ``'abc' (str)``."""
+    return f"{shorten(_SHORT.repr(value), 60)} ({type(value).__name__})"
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters with ``...``."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def as_float(value: Any) -> float | None:

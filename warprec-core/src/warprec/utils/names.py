@@ -11,7 +11,7 @@ __all__ = ["close_matches", "did_you_mean"]
 def close_matches(value: str, options: Iterable[str], n: int = 1) -> list[str]:
     """Up to ``n`` options close to ``value``, compared case-insensitively, best first."""
     lowered = {str(option).lower(): str(option) for option in options}
-    found = difflib.get_close_matches(str(value).lower(), list(lowered), n=n, cutoff=0.6)
+    found = difflib.get_close_matches(str(value).lower(), list(lowered), n=n, cutoff=0.5)
     return [lowered[match] for match in found]
 
 

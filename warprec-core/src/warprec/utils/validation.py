@@ -56,8 +56,13 @@ def render_error(error: Any, path: str = "") -> str:
     if kind == "missing":
         return f"{where}: missing"
     if kind in ("value_error", "assertion_error"):
-        message = str(ctx.get("error", error["msg"]))
-        return f"{where}: {message}"
+        problem = ctx.get("error", error["msg"])
+        key = getattr(problem, "key", None)  # a section's unknown key names itself
+        if key is not None:
+            where = f"{where}.{key}" if error["loc"] or path else str(key)
+        return f"{where}: {problem}"
+    if kind == "too_short" and isinstance(given, dict):
+        return f"{where}: empty; expected at least one entry"
     return f"{where}: got {describe(given)}; expected {_expected(kind, ctx, error['msg'])}"
 
 

@@ -20,9 +20,27 @@ import random
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from warprec.config import CATEGORICAL, DISTRIBUTIONS
+from warprec.errors import ConfigError
+from warprec.utils.checks import as_float, describe
 
-__all__ = ["expand", "is_search_space"]
+__all__ = ["CATEGORICAL", "DISTRIBUTIONS", "check_space", "count_trials",
+           "distribution_bounds", "expand", "is_search_space"]
+
+# Search-space keywords: name -> (minimum, maximum) number of numeric arguments.
+DISTRIBUTIONS: dict[str, tuple[int, int]] = {
+    "uniform": (2, 2),
+    "quniform": (3, 3),
+    "loguniform": (2, 3),
+    "qloguniform": (3, 4),
+    "randn": (2, 2),
+    "normal": (2, 2),
+    "qrandn": (3, 3),
+    "randint": (2, 2),
+    "qrandint": (3, 3),
+    "lograndint": (2, 3),
+    "qlograndint": (3, 4),
+}
+CATEGORICAL = ("choice", "grid")
 
 
 def is_search_space(value: Any, *, list_valued: bool = False) -> bool:
@@ -66,6 +84,89 @@ def expand(
             merged = {**fixed, **point, **drawn}
             trials.append({name: merged[name] for name in params})
     return trials
+
+
+def check_space(path: str, value: Any) -> None:
+    """Check a search-space value: a scalar, a list of values, or [keyword, args...]."""
+    if isinstance(value, Mapping):
+        raise ConfigError(f"{path}: got a mapping; expected a value, a list of values (grid) "
+                          "or [distribution, args...]")
+    if not isinstance(value, list):
+        return
+    if not value:
+        raise ConfigError(f"{path}: empty list; expected values to search, or "
+                          "[distribution, args...]")
+    head = value[0]
+    if not isinstance(head, str) or head.lower() not in (*DISTRIBUTIONS, *CATEGORICAL):
+        return
+    args = value[1:]
+    keyword = head.lower()
+    if keyword in CATEGORICAL:
+        if not args:
+            raise ConfigError(f"{path}: [{keyword}] has no values; expected "
+                              f"[{keyword}, value, ...]")
+        return
+    low, high = DISTRIBUTIONS[keyword]
+    numbers = [as_float(a) for a in args]
+    if not low <= len(args) <= high or any(n is None for n in numbers):
+        shape = _distribution_shape(keyword)
+        raise ConfigError(f"{path}: got {describe(value)}; expected [{shape}]")
+    if keyword not in ("randn", "normal", "qrandn") and numbers[0] >= numbers[1]:  # type: ignore[operator]
+        raise ConfigError(f"{path}: got {describe(value)}; expected the lower bound below the "
+                          "upper bound")
+    if keyword.startswith(("log", "qlog")) and numbers[0] <= 0:  # type: ignore[operator]
+        raise ConfigError(f"{path}: got {describe(value)}; expected a lower bound > 0 for a "
+                          "log distribution")
+    if keyword in ("randn", "normal", "qrandn") and numbers[1] <= 0:  # type: ignore[operator]
+        raise ConfigError(f"{path}: got {describe(value)}; expected a standard deviation > 0")
+    if keyword.startswith("q") and numbers[2] <= 0:  # type: ignore[operator]
+        raise ConfigError(f"{path}: got {describe(value)}; expected a quantum q > 0")
+
+
+def _distribution_shape(keyword: str) -> str:
+    return {
+        "uniform": "uniform, low, high",
+        "quniform": "quniform, low, high, q",
+        "loguniform": "loguniform, low, high(, base)",
+        "qloguniform": "qloguniform, low, high, q(, base)",
+        "randn": "randn, mean, sd",
+        "normal": "normal, mean, sd",
+        "qrandn": "qrandn, mean, sd, q",
+        "randint": "randint, low, high",
+        "qrandint": "qrandint, low, high, q",
+        "lograndint": "lograndint, low, high(, base)",
+        "qlograndint": "qlograndint, low, high, q(, base)",
+    }[keyword] + " (numbers)"
+
+
+def count_trials(
+    params: Mapping[str, Any],
+    *,
+    strategy: str = "grid",
+    num_samples: int = 1,
+    list_params: Collection[str] = (),
+) -> int:
+    """How many trials :func:`expand` would make, without making them."""
+    kinds = [_classify(value, name in list_params, strategy) for name, value in params.items()]
+    points = math.prod(len(payload) for kind, payload in kinds if kind == "grid")
+    sampled = any(kind == "sampled" for kind, _ in kinds)
+    return points * (num_samples if sampled else 1)
+
+
+def distribution_bounds(value: Any) -> tuple[Any, Any] | None:
+    """The lowest and highest value a ``[distribution, args...]`` can draw, or ``None``
+    (not a bounded distribution)."""
+    if not isinstance(value, list) or len(value) < 3 or not isinstance(value[0], str):
+        return None
+    keyword = value[0].lower()
+    if keyword not in DISTRIBUTIONS or keyword in ("randn", "normal", "qrandn"):
+        return None
+    low, high = value[1], value[2]
+    if keyword in ("randint", "lograndint"):
+        return int(low), int(high) - 1  # the upper bound is excluded
+    if "randint" in keyword:
+        return int(low), int(high)
+    return float(low), float(high)
 
 
 def _classify(value: Any, list_valued: bool, strategy: str) -> tuple[str, Any]:

@@ -1,0 +1,387 @@
+"""The configuration's sections, one pydantic model each.
+
+Every section forbids unknown keys (with "did you mean"), reads numbers strictly (no
+``"7"`` for 7, no ``true`` for 1, no infinities or NaN), and matches choices
+case-insensitively (``rating_type: Explicit``). A key set to ``null`` takes its
+default. The docstring under each field is its documentation in ``warprec config schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from warprec.utils.names import did_you_mean
+
+__all__ = [
+    "EarlyStopping",
+    "Evaluation",
+    "ExperimentConfig",
+    "General",
+    "Meta",
+    "ModelBlock",
+    "Optimization",
+    "Reader",
+    "SplitPart",
+    "Splitter",
+    "KeyProblem",
+    "Writer",
+]
+
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding (and WarpRec's RandomState splits) stop here
+
+
+class KeyProblem(ValueError):
+    """A problem with one key of a section, rendered as ``<path>.<key>: <message>``."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def unknown_key(key: str, known: list[str]) -> KeyProblem:
+    """The error for a key a section does not have."""
+    return KeyProblem(key, f"unknown key{did_you_mean(key, known)}; expected one of "
+                           f"{', '.join(known)}")
+
+
+def _choice_of(values: tuple[str, ...]) -> Any:
+    def canonical(value: Any) -> Any:
+        if isinstance(value, str):
+            return next((v for v in values if v.lower() == value.lower()), value)
+        return value
+    return BeforeValidator(canonical)
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, (str, int, float)) else value
+
+
+PositiveInt = Annotated[int, Ge(1), Le(2**31 - 1)]
+Seed = Annotated[int, Ge(0), Le(MAX_SEED)]
+Ratio = Annotated[float, Gt(0), Lt(1)]
+Names = Annotated[list[str], BeforeValidator(_one_or_many)]
+FileFormat = Annotated[Literal["tabular", "parquet"], _choice_of(("tabular", "parquet"))]
+
+
+class Section(BaseModel):
+    """A config section: strict, closed, ``null`` meaning the default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _closed(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            return value  # pydantic reports "expected a mapping of keys"
+        known = list(cls.model_fields)
+        for key in value:
+            if not isinstance(key, str):
+                raise unknown_key(str(key), known)
+            if key not in cls.model_fields and cls.model_config.get("extra") == "forbid":
+                raise unknown_key(key, known)
+        # null takes the default (a missing section or key and an empty one mean the same)
+        return {k: v for k, v in value.items()
+                if v is not None or k not in cls.model_fields
+                or cls.model_fields[k].default is None}
+
+
+class Labels(Section):
+    user_id_label: str = "user_id"
+    """User id column."""
+    item_id_label: str = "item_id"
+    """Item id column."""
+    rating_label: str = "rating"
+    """Rating column."""
+    timestamp_label: str = "timestamp"
+    """Timestamp column."""
+
+
+class ReaderSplit(Section):
+    local_path: str | None = None
+    """Folder holding train, optional validation, and test files."""
+    ext: str = ".tsv"
+    """Extension of the split files."""
+    sep: str | None = None
+    """Column separator (default: from the extension, ',' for .csv, else tab)."""
+    header: bool = True
+    """Whether the files have a header row."""
+    file_format: FileFormat = "tabular"
+    """File format."""
+
+
+class Reader(Section):
+    loading_strategy: Annotated[Literal["dataset", "split"],
+                                _choice_of(("dataset", "split"))] = "dataset"
+    """'dataset': one file split by the splitter; 'split': pre-split files."""
+    local_path: str | None = None
+    """Path of the interaction file (loading_strategy: dataset)."""
+    dataset: str | None = None
+    """A bundled dataset by name (e.g. 'synthetic') instead of local_path."""
+    dataset_params: dict[str, Any] | None = None
+    """Options of the bundled dataset (e.g. n_users, n_items)."""
+    file_format: FileFormat = "tabular"
+    """File format."""
+    sep: str | None = None
+    """Column separator (default: from the extension, ',' for .csv, else tab)."""
+    header: bool = True
+    """Whether the first row holds the column names."""
+    rating_type: Annotated[Literal["implicit", "explicit"],
+                           _choice_of(("implicit", "explicit"))] = "implicit"
+    """'implicit' (every interaction counts 1) or 'explicit' (the rating column is the value)."""
+    duplicates: Annotated[Literal["max", "mean", "first", "last", "sum"],
+                          _choice_of(("max", "mean", "first", "last", "sum"))] = "max"
+    """How repeated (user, item) rows are aggregated."""
+    labels: Labels = Field(default_factory=Labels)
+    """Column names in the file."""
+    split: ReaderSplit = Field(default_factory=ReaderSplit)
+    """Pre-split data (loading_strategy: split)."""
+
+
+class SplitPart(Section):
+    strategy: str | None = None
+    """random_holdout, temporal_holdout, random_leave_k_out, temporal_leave_k_out,
+    timestamp_slicing, k_fold_cross_validation, or a registered splitter name."""
+    ratio: Ratio | None = None
+    """Share of the interactions held out (holdout strategies)."""
+    k: PositiveInt | None = None
+    """Interactions held out per user (leave-k-out)."""
+    folds: Annotated[int, Ge(2), Le(1000)] | None = None
+    """Number of folds (k-fold cross validation)."""
+    timestamp: int | Literal["best"] | None = None
+    """Cut timestamp (timestamp slicing), or 'best'."""
+    seed: Seed | None = None
+    """Seed of random strategies (default: general.seed)."""
+
+
+class Splitter(Section):
+    test_splitting: SplitPart | None = Field(default_factory=SplitPart)
+    """The test split."""
+    validation_splitting: SplitPart | None = Field(default_factory=SplitPart)
+    """The validation split, carved from the training part (optional)."""
+
+
+class Corrections(Section):
+    bonferroni: bool = False
+    """Bonferroni."""
+    holm_bonferroni: bool = False
+    """Holm-Bonferroni."""
+    fdr: bool = False
+    """Benjamini-Hochberg FDR."""
+    alpha: Annotated[float, Gt(0), Le(1)] = 0.05
+    """Significance level."""
+
+
+class StatSignificance(Section):
+    paired_t_test: bool = False
+    """Paired t-test."""
+    wilcoxon_test: bool = False
+    """Wilcoxon signed-rank test."""
+    kruskal_test: bool = False
+    """Kruskal-Wallis H-test."""
+    whitney_u_test: bool = False
+    """Mann-Whitney U test."""
+    corrections: Corrections = Field(default_factory=Corrections)
+    """Multiple-testing corrections."""
+
+
+class Evaluation(Section):
+    top_k: Annotated[list[PositiveInt], BeforeValidator(_one_or_many),
+                     Field(min_length=1)] = [10, 20]
+    """Cutoffs (an int or a list)."""
+    metrics: Annotated[Names, Field(min_length=1)] = ["nDCG", "Precision", "Recall",
+                                                      "HitRate"]
+    """Metric names (registry)."""
+    validation_metric: str | None = None
+    """Metric@k that picks the best trial (default nDCG@<first top_k>, or the first metric)."""
+    strategy: Annotated[Literal["full", "sampled"], _choice_of(("full", "sampled"))] = "full"
+    """'full' ranking over all items, or 'sampled' (each positive against num_negatives
+    sampled items)."""
+    num_negatives: PositiveInt = 99
+    """Negatives per positive (strategy: sampled)."""
+    negative_sampling: Annotated[Literal["uniform", "popularity"],
+                                 _choice_of(("uniform", "popularity"))] = "uniform"
+    """How sampled negatives are drawn."""
+    pop_ratio: Annotated[float, Gt(0), Le(1)] = 0.8
+    """Share of interactions covered by the popular short head (APLT)."""
+    seed: Seed | None = None
+    """Seed of sampled evaluation (default: general.seed)."""
+    batch_size: PositiveInt | None = None
+    """Users per evaluation batch (default: as many as fit a 2**25-entry score matrix)."""
+    stat_significance: StatSignificance = Field(default_factory=StatSignificance)
+    """Paired tests between models on test, per user."""
+
+
+class WriterSplit(Section):
+    sep: str = "\t"
+    """Column separator."""
+    ext: str = ".tsv"
+    """Extension."""
+    header: bool = True
+    """Header row."""
+
+
+class WriterRecommendation(Section):
+    k: PositiveInt = 50
+    """Items per user."""
+    sep: str = "\t"
+    """Column separator."""
+    ext: str = ".tsv"
+    """Extension."""
+    header: bool = True
+    """Header row."""
+    user_label: str = "user_id"
+    """User column."""
+    item_label: str = "item_id"
+    """Item column."""
+    rating_label: str = "score"
+    """Score column."""
+
+
+class Writer(Section):
+    dataset_name: str | None = None
+    """Folder name of the runs (default: the bundled dataset's name or the data file's stem)."""
+    local_experiment_path: str = "runs"
+    """Folder holding <dataset_name>/<run id>/."""
+    save_split: bool = False
+    """Write split/train, validation, test."""
+    split: WriterSplit = Field(default_factory=WriterSplit)
+    """Format of the saved split files."""
+    recommendation: WriterRecommendation = Field(default_factory=WriterRecommendation)
+    """Format of recommendations/<model> files (meta.save_recs)."""
+
+
+class General(Section):
+    device: str = "cpu"
+    """cpu, cuda, cuda:N or auto."""
+    seed: Seed = 42
+    """Seed of splits, samplers, models and random search."""
+    custom_modules: Names = []
+    """.py scripts, folders or module names imported first (relative paths: against the
+    config file's folder)."""
+    refit: bool = False
+    """Retrain the best trial on train+validation before the test evaluation."""
+    backend: Annotated[Literal["local", "ray"], _choice_of(("local", "ray"))] = "local"
+    """Where search trials run: 'local' (one after another in this process) or 'ray' (in
+    parallel on Ray Tune; needs warprec-core[ray])."""
+    ray_address: str | None = None
+    """Address of an existing Ray cluster (backend: ray; default: a local Ray)."""
+    max_trials: PositiveInt = 1000
+    """Largest search space a model may have; a larger one is refused before anything runs."""
+
+
+class NamedOptions(Section):
+    name: str | None = None
+    """The class name."""
+    params: dict[str, Any] | None = None
+    """Its constructor arguments."""
+
+
+class Optimizer(NamedOptions):
+    name: str | None = None
+    """Adam, AdamW, SGD, Adagrad, RMSprop or SparseAdam (default: the model's own choice,
+    else Adam)."""
+
+
+class Properties(Section):
+    mode: Annotated[Literal["max", "min"], _choice_of(("max", "min"))] = "max"
+    """Maximise or minimise the validation metric."""
+    seed: Seed | None = None
+    """Seed of this model (default: general.seed)."""
+
+
+class Optimization(Section):
+    strategy: Annotated[Literal["grid", "random"], _choice_of(("grid", "random"))] = "grid"
+    """'grid' (lists enumerated) or 'random' (lists sampled as choices)."""
+    num_samples: PositiveInt = 1
+    """Random trials, or repetitions of the grid when it holds distributions."""
+    device: str | None = None
+    """Device of this model (default: general.device)."""
+    validation_metric: str | None = None
+    """Metric@k of this model's search (default: evaluation.validation_metric)."""
+    refit: bool | None = None
+    """Override general.refit for this model."""
+    optimizer: Optimizer = Field(default_factory=Optimizer)
+    """Optimizer of iterative models."""
+    lr_scheduler: NamedOptions = Field(default_factory=NamedOptions)
+    """Learning-rate scheduler of iterative models (a torch.optim.lr_scheduler class)."""
+    scheduler: Annotated[Literal["fifo"], _choice_of(("fifo",))] = "fifo"
+    """Only 'fifo' (every trial runs to the end)."""
+    properties: Properties = Field(default_factory=Properties)
+    """Search properties."""
+
+
+class EarlyStopping(Section):
+    monitor: str = "score"
+    """'score' (the validation metric), 'loss', or a Metric@k."""
+    patience: PositiveInt
+    """Evaluations without improvement before stopping."""
+    min_delta: Annotated[float, Ge(0)] = 0.0
+    """Smallest change counted as an improvement."""
+    grace_period: Annotated[int, Ge(0), Le(0)] = 0
+    """Only 0 (stopping may trigger from the first evaluation)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_patience(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and value.get("patience") is None:
+            raise KeyProblem("patience", "missing; expected an integer >= 1")
+        return value
+
+
+class Meta(Section):
+    save_model: bool = False
+    """Write checkpoints/<model>.pt."""
+    save_recs: bool = False
+    """Write recommendations/<model>.tsv."""
+    load_from: str | None = None
+    """Checkpoint to load instead of training."""
+
+
+class ModelBlock(Section):
+    """One ``models.<Name>`` block: its hyperparameters (values, grids or
+    [distribution, args...]) beside the keys below."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
+
+    optimization: Optimization = Field(default_factory=Optimization)
+    """Hyperparameter search and training options."""
+    early_stopping: EarlyStopping | None = None
+    """Stop an iterative model's training on a plateau."""
+    meta: Meta = Field(default_factory=Meta)
+    """Outputs of this model."""
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters as given (search spaces included)."""
+        return dict(self.model_extra or {})
+
+
+class ExperimentConfig(Section):
+    """WarpRec experiment configuration."""
+
+    versions: dict[str, Any] | None = None
+    """Written by warprec run into the resolved config: the versions of the core and
+    plugins used (informational)."""
+    reader: Reader = Field(default_factory=Reader)
+    """Where and how the interactions are read."""
+    filtering: dict[str, dict[str, Any] | None] = {}
+    """Filters applied in order: {FilterName: {params}}."""
+    splitter: Splitter = Field(default_factory=Splitter)
+    """How train/validation/test are carved (ignored for pre-split data)."""
+    models: Annotated[dict[str, ModelBlock], Field(min_length=1)]
+    """Models to train: {ModelName: {hyperparameter: value | [grid values] |
+    [distribution, args...], optimization, early_stopping, meta}}."""
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    """Metrics and protocol."""
+    writer: Writer = Field(default_factory=Writer)
+    """What is written and where."""
+    general: General = Field(default_factory=General)
+    """Run-wide settings."""

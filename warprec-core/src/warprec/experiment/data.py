@@ -1,0 +1,169 @@
+"""The data of a run: read, filtered and split as the config says, then the datasets
+the models train and are evaluated on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from warprec.config import Config
+from warprec.errors import ConfigError, DataError
+from warprec.experiment.build import build_filters, build_splitter
+
+__all__ = ["RunData", "load_data", "resolve_path"]
+
+logger = logging.getLogger("warprec")
+
+
+@dataclass
+class RunData:
+    """The datasets of a run: ``main`` holds train/(validation)/test; ``validation`` the
+    datasets whose validation split scores the trials (one per fold for k-fold)."""
+
+    main: Any
+    validation: list[Any]
+    frames: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    refit_required: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes and dropped-row counts, as ``results.json`` records them."""
+        main = self.main
+        return {"n_users": main.n_users, "n_items": main.n_items,
+                **{part: None if frame is None else len(frame)
+                   for part, frame in self.frames.items()},
+                "dropped": {key: int(value) for key, value in main.report.items() if value}}
+
+
+def load_data(config: Config) -> RunData:
+    """Read, filter and split the data; build the datasets the models train on."""
+    from warprec.data.dataset import Dataset
+    from warprec.data.filtering import apply_filters
+
+    reader = config.model.reader
+    implicit = reader.rating_type == "implicit"
+    report: dict[str, int] = {}
+    if reader.loading_strategy == "split":
+        split = _read_split(config)
+        report.update(split.dropped)
+        train, validation, test = split.train, split.validation, split.test
+        folds = None
+    else:
+        df = _read_table(config, report)
+        df = apply_filters(df, build_filters(config.model.filtering), report)
+        if df.empty:
+            raise DataError("filtering: no interactions left after the filters")
+        train, validation, test, folds = _split(config, df)
+    logger.info("Data: %d train, %s validation, %d test interactions", len(train),
+                "no" if validation is None else len(validation), len(test))
+    frames = {"train": train, "validation": validation, "test": test}
+    if folds is not None:
+        main = Dataset(train, test, None, implicit=implicit, report=report)
+        fold_sets = [Dataset(t, test, v, implicit=implicit, report=report) for t, v in folds]
+        data = RunData(main, fold_sets, frames, refit_required=True)
+    else:
+        main = Dataset(train, test, validation, implicit=implicit, report=report)
+        data = RunData(main, [main] if validation is not None else [], frames)
+    logger.info("Dataset: %d users, %d items", main.n_users, main.n_items)
+    dropped = {key: value for key, value in main.report.items() if value}
+    if dropped:
+        logger.info("Rows dropped: %s", ", ".join(f"{k} {v}" for k, v in dropped.items()))
+    return data
+
+
+def resolve_path(value: str, key: str, config: Config) -> Path:
+    """A data path: absolute, else relative to the current folder, else to the config's."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    beside = config.base_dir / path
+    if beside.exists():
+        return beside
+    places = dict.fromkeys([str(Path.cwd()), str(config.base_dir)])
+    raise DataError(f"{key}: {value!r} not found (looked in {' and '.join(places)})")
+
+
+def _reader_options(config: Config, sep: str | None, header: bool) -> dict[str, Any]:
+    reader = config.model.reader
+    labels = reader.labels
+    return {
+        "sep": sep,
+        "header": header,
+        "user_col": labels.user_id_label,
+        "item_col": labels.item_id_label,
+        "rating_col": labels.rating_label,
+        "timestamp_col": labels.timestamp_label,
+        "implicit": reader.rating_type == "implicit",
+        "duplicates": reader.duplicates,
+    }
+
+
+def _read_table(config: Config, report: dict[str, int]) -> pd.DataFrame:
+    from warprec.data.reader import read_interactions
+    from warprec.utils.registry import dataset_registry
+
+    reader = config.model.reader
+    if reader.dataset:
+        loader = dataset_registry.get_class(reader.dataset)
+        try:
+            frame = loader(**(reader.dataset_params or {}))
+        except ConfigError as exc:
+            raise ConfigError(f"reader.dataset_params: {exc}") from exc
+        logger.info("Data: bundled dataset %r, %d interactions", reader.dataset, len(frame))
+        return frame
+    assert reader.local_path is not None
+    path = resolve_path(reader.local_path, "reader.local_path", config)
+    _check_format(path, reader.file_format, "reader.file_format")
+    result = read_interactions(path, **_reader_options(config, reader.sep, reader.header))
+    report.update(result.dropped)
+    logger.info("Data: %s, %d interactions", path, len(result.data))
+    if reader.rating_type == "explicit" and result.implicit:
+        raise DataError(f"{path}: rating_type is explicit but there is no rating column "
+                        f"{reader.labels.rating_label!r}")
+    return result.data
+
+
+def _read_split(config: Config) -> Any:
+    from warprec.data.reader import read_split
+
+    split = config.model.reader.split
+    assert split.local_path is not None
+    folder = resolve_path(split.local_path, "reader.split.local_path", config)
+    for part in ("train", "test"):
+        path = folder / f"{part}{split.ext}"
+        if not path.is_file():
+            found = sorted(p.name for p in folder.glob(f"{part}.*"))
+            raise DataError(f"reader.split.ext: no {path.name} in {folder} (found: "
+                            f"{', '.join(found) or 'none'}); expected train{split.ext}, "
+                            f"test{split.ext} and optionally validation{split.ext}")
+        _check_format(path, split.file_format, "reader.split.file_format")
+    return read_split(folder, **_reader_options(config, split.sep, split.header))
+
+
+def _check_format(path: Path, file_format: str, key: str) -> None:
+    """The reader goes by the extension: refuse a file whose extension says otherwise."""
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if parquet != (file_format == "parquet"):
+        expected = ".parquet or .pq" if file_format == "parquet" else "a text extension"
+        raise DataError(f"{key}: {file_format!r} but {path.name} has the extension "
+                        f"{path.suffix or '(none)'}; expected {expected}")
+
+
+def _split(config: Config, df: pd.DataFrame) -> tuple[Any, Any, Any, list[Any] | None]:
+    splitter = config.model.splitter
+    assert splitter.test_splitting is not None
+    test_split = build_splitter(splitter.test_splitting, "splitter.test_splitting").split(df)
+    train, test = test_split.train, test_split.test
+    part = splitter.validation_splitting
+    if part is None:
+        return train, None, test, None
+    held_out = build_splitter(part, "splitter.validation_splitting")
+    if part.strategy == "k_fold_cross_validation":
+        folds = [(s.train, s.test) for s in held_out.folds(train)]
+        logger.info("Validation: %d-fold cross validation", part.folds)
+        return train, None, test, folds
+    held = held_out.split(train)
+    return held.train, held.test, test, None

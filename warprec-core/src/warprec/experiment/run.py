@@ -1,0 +1,251 @@
+"""The experiment a configuration drives (``warprec run``).
+
+config -> plan (everything checked, nothing read or written) -> data (read, filtered,
+split, validated) -> run folder -> for each model, for each trial: build, fit, score on
+validation -> the best trial (by the validation metric) evaluated on test, after a refit
+on train+validation when asked -> results, outputs, the resolved config and ``run.log``.
+
+``results.json`` is rewritten after every model, so a run that is interrupted or whose
+model fails keeps what finished; the failure is recorded in the model's entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from warprec.config import load_config
+from warprec.errors import ConfigError, DataError, WarpRecError
+from warprec.evaluation.significance_report import TESTS, significance
+from warprec.experiment.data import RunData, load_data, resolve_path
+from warprec.experiment.outputs import (
+    ExperimentResults,
+    capture_log,
+    resolved_yaml,
+    save_split,
+    write_model_outputs,
+    write_results,
+)
+from warprec.experiment.plan import ModelPlan, Plan, make_plan
+from warprec.experiment import trials as trial_runs
+from warprec.experiment.trials import LocalTrials, TrialRunner
+from warprec.output import RunFolder, format_table, results_rows
+
+__all__ = ["check_config", "run_experiment"]
+
+logger = logging.getLogger("warprec")
+
+
+def check_config(
+    source: str | Path | Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+    read_data: bool = False,
+) -> Plan:
+    """Plan a run without training: everything ``warprec run`` checks before it writes
+    anything, and with ``read_data`` the data too. Returns the plan."""
+    plan = make_plan(load_config(source, overrides=overrides), output)
+    if read_data:
+        data = load_data(plan.config)
+        _check_search_needs_validation(plan, data)
+    return plan
+
+
+def run_experiment(
+    config: str | Path | Mapping[str, Any],
+    output: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    quiet: bool = False,
+    raise_on_failure: bool = True,
+) -> ExperimentResults:
+    """Run the experiment of a YAML file or a config mapping; return its results.
+
+    Args:
+        config: a path to a YAML file or a mapping with the same layout.
+        output: write the run into exactly this folder (empty or absent) instead of a
+            new ``<local_experiment_path>/<dataset_name>/<run id>/``.
+        overrides: dotted key paths to replace (``{"general.seed": 7}``).
+        quiet: log warnings only (no progress) on stderr; ``run.log`` gets everything.
+        raise_on_failure: after writing the results, re-raise the first model failure
+            (the other models' results are kept on disk either way).
+
+    Raises:
+        ConfigError, DataError: invalid configuration or data (nothing is written).
+        KeyboardInterrupt: after writing the results of the models that finished.
+    """
+    plan = make_plan(load_config(config, overrides=overrides), output)
+    for model_plan in plan.models.values():
+        model_plan.progress = False if quiet else None
+    writer = plan.config.model.writer
+    with capture_log(quiet) as attach_log:
+        for warning in plan.warnings:
+            logger.warning("Warning: %s", warning)
+        data = load_data(plan.config)
+        _check_search_needs_validation(plan, data)
+        # Created once config and data are known good, so a fix-and-rerun can reuse --output.
+        folder = RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
+                                  plan.output)
+        attach_log(folder)
+        logger.info("Run folder: %s", folder.path)
+        folder.write_text("config.yaml", resolved_yaml(plan))
+        if writer.save_split:
+            save_split(folder, plan, data)
+        results = _run_models(plan, data, folder)
+        logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
+    outcome = ExperimentResults(folder.path, results)
+    failure = results.pop("_failure", None)
+    if failure is not None and raise_on_failure:
+        raise failure
+    return outcome
+
+
+def _check_search_needs_validation(plan: Plan, data: RunData) -> None:
+    if data.validation:
+        return
+    for name, model_plan in plan.models.items():
+        if len(model_plan.trials) > 1:
+            raise ConfigError(f"models.{name}: a search of {len(model_plan.trials)} trials "
+                              "needs a validation split to pick the best; expected "
+                              "splitter.validation_splitting (or a validation file)")
+
+
+def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
+    if plan.config.model.general.backend == "ray" and len(model_plan.trials) > 1:
+        from warprec.experiment.ray_trials import RayTrials
+
+        logger.info("  %s: %d trials on Ray Tune", model_plan.name, len(model_plan.trials))
+        return RayTrials(plan.config)
+    return LocalTrials()
+
+
+def _run_models(plan: Plan, data: RunData, folder: RunFolder) -> dict[str, Any]:
+    results: dict[str, Any] = {"status": "running", "data": data.summary(), "models": []}
+    failure: BaseException | None = None
+    test_results: dict[str, Any] = {}
+    for position, model_plan in enumerate(plan.models.values(), start=1):
+        logger.info("[%d/%d] %s: %d trial(s)", position, len(plan.models), model_plan.name,
+                    len(model_plan.trials))
+        try:
+            entry, model, test_result = _run_model(plan, model_plan, data)
+            write_model_outputs(model_plan, model, data, plan, folder, entry)
+            test_results[model_plan.name] = test_result
+            del model
+        except KeyboardInterrupt:
+            results["models"].append(_failed_entry(model_plan, "interrupted",
+                                                   "interrupted by the user (Ctrl-C)"))
+            results["status"] = "interrupted"
+            write_results(folder, results)
+            logger.warning("Interrupted: results of the finished models are in %s",
+                           folder.path)
+            raise
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            logger.info("models.%s failed: %s (going on with the next model)",
+                        model_plan.name, message)
+            logger.debug("%s", traceback.format_exc())
+            results["models"].append(_failed_entry(model_plan, "failed", message))
+            failure = failure or _prefixed(exc, model_plan.name)
+        else:
+            results["models"].append(entry)
+        write_results(folder, results)
+    results["status"] = "failed" if failure is not None else "complete"
+    options = plan.config.data["evaluation"]["stat_significance"]
+    if len(test_results) > 1 and any(options[flag] for flag in TESTS):
+        results["significance"] = significance(test_results, options)
+        logger.info("Significance: %d comparisons written to results.json",
+                    len(results["significance"]))
+    write_results(folder, results)
+    if failure is not None:
+        results["_failure"] = failure
+    return results
+
+
+def _prefixed(exc: Exception, name: str) -> Exception:
+    if isinstance(exc, WarpRecError) and not str(exc).startswith("models."):
+        wrapped = type(exc)(f"models.{name}: {exc}")
+        wrapped.__cause__ = exc
+        return wrapped
+    return exc
+
+
+def _failed_entry(model_plan: ModelPlan, status: str, error: str) -> dict[str, Any]:
+    return {"model": model_plan.name, "status": status, "error": error, "params": None,
+            "provider": model_plan.provider, "validation": None, "test": None,
+            "fit_seconds": None, "trials": []}
+
+
+def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
+               ) -> tuple[dict[str, Any], Any, Any]:
+    """Search, pick the best trial, evaluate it on test: ``(entry, model, test result)``."""
+    evaluator = plan.evaluator
+    opt = model_plan.block.optimization
+    metric = str(opt.validation_metric)
+    maximise = opt.properties.mode == "max"
+    if model_plan.block.meta.load_from is not None:
+        return _loaded_model(plan, model_plan, data)
+    if not data.validation:
+        params = model_plan.trials[0]
+        model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
+        return _entry(model_plan, params, None, model, fit, data, evaluator, [])
+    trials: list[dict[str, Any]] = []
+    best = None
+    runner = _trial_runner(plan, model_plan)
+    for outcome in runner.run(model_plan, data, evaluator):
+        params = model_plan.trials[outcome.index]
+        trials.append({"params": params, "validation": outcome.scores,
+                       "fit_seconds": outcome.fit["seconds"]})
+        score = outcome.scores[metric]
+        logger.info("  %s trial %d/%d: %s = %.5f", model_plan.name, outcome.index + 1,
+                    len(model_plan.trials), metric, score)
+        if best is None or (score > best.scores[metric] if maximise
+                            else score < best.scores[metric]):
+            best = outcome
+    assert best is not None
+    params = model_plan.trials[best.index]
+    model, fit = best.model, best.fit
+    if opt.refit or data.refit_required:
+        model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator,
+                               split="train" if data.refit_required else "train_validation",
+                               epochs=fit.get("best_epoch"))
+    elif model is None:
+        # The best trial ran elsewhere (Ray): train it again here, identically (same seed).
+        model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
+    return _entry(model_plan, params, trials[best.index]["validation"], model, fit, data,
+                  evaluator, trials)
+
+
+def _entry(model_plan: ModelPlan, params: dict[str, Any],
+           validation: dict[str, float] | None, model: Any, fit: dict[str, Any],
+           data: RunData, evaluator: Any, trials: list[dict[str, Any]]
+           ) -> tuple[dict[str, Any], Any, Any]:
+    """The model's results entry (test evaluated here), the model and its test result."""
+    result = evaluator.evaluate(model, data.main, split="test")
+    test = {k: float(v) for k, v in result.summary().items()}
+    logger.info("  %s test: %s", model_plan.name,
+                ", ".join(f"{k} = {v:.5f}" for k, v in test.items()))
+    entry = {"model": model_plan.name, "status": "ok", "error": None, "params": params,
+             "provider": model_plan.provider, "validation": validation, "test": test,
+             "fit_seconds": fit["seconds"], "trials": trials}
+    return entry, model, result
+
+
+def _loaded_model(plan: Plan, model_plan: ModelPlan, data: RunData
+                  ) -> tuple[dict[str, Any], Any, Any]:
+    from warprec.recommenders.base_recommender import Recommender
+
+    path = resolve_path(str(model_plan.block.meta.load_from),
+                        f"models.{model_plan.name}.meta.load_from", plan.config)
+    start = time.perf_counter()
+    model = Recommender.load(path, map_location=str(model_plan.block.optimization.device))
+    if model.n_users != data.main.n_users or model.n_items != data.main.n_items:
+        raise DataError(f"models.{model_plan.name}.meta.load_from: the checkpoint has "
+                        f"{model.n_users} users x {model.n_items} items, the data "
+                        f"{data.main.n_users} x {data.main.n_items}")
+    fit = {"seconds": time.perf_counter() - start}
+    return _entry(model_plan, model.get_params(), None, model, fit, data, plan.evaluator, [])
