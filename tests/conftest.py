@@ -20,12 +20,10 @@ if "torch" in sys.modules:
 
 @pytest.fixture
 def fresh_plugins() -> Iterator[None]:
-    """Rediscover plugins before and after the test, with strict mode back to the environment's."""
-    plugins.reset()
-    plugins.set_strict(None)
-    yield
-    plugins.set_strict(None)
-    plugins.reset()
+    """A fresh plugin host for the test (rediscovered, strict mode from the environment);
+    the session's registries are back as they were afterwards."""
+    with plugins.host.isolated():
+        yield
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
         "error",
         "hooks",
         "provides",
+        "conflicts",
+        "load_seconds",
     }
     assert data["warprec-models-neural"]["provides"]["models"] == [
         "BPR",
@@ -48,7 +50,8 @@ def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:
     fake_dist("acme-broken", "import not_there_at_all\n")
     code, _, err = run_cli(capsys, "--strict", "plugins", "list")
     assert code == 2
-    assert err.startswith("Error: plugin 'acme-broken': cannot load entry point")
+    assert err.startswith("Error: 1 plugin problem(s): plugin 'acme-broken': cannot load "
+                          "entry point")
     assert err.count("\n") == 1 and "Traceback" not in err
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from warprec.config import (
     ExperimentConfig,
+    expand,
+    is_search_space,
     json_schema,
     load_config,
     model_params,
@@ -25,7 +27,6 @@ from warprec.custom_modules import import_custom_modules
 from warprec.errors import ConfigError
 from warprec.experiment import check_config
 from warprec.output import RunFolder, format_table, results_rows
-from warprec.config import expand, is_search_space
 from warprec.utils.registry import model_registry
 
 
@@ -225,7 +226,8 @@ BAD_CONFIGS = [
      "models.EASE.early_stopping.grace_period: got 3 (int); expected a number <= 0"),
     (with_key("models.EASE.meta", {"save_recs": "sure"}),
      "models.EASE.meta.save_recs: got 'sure' (str); expected true or false"),
-    (with_key("evaluation.top_k", [10, 0]), "evaluation.top_k[1]: got 0 (int); expected a number >= 1"),
+    (with_key("evaluation.top_k", [10, 0]),
+     "evaluation.top_k[1]: got 0 (int); expected a number >= 1"),
     (with_key("evaluation.top_k", "ten"), "evaluation.top_k[0]: got 'ten' (str)"),
     (with_key("evaluation.metrics", ["nDGC"]),
      "evaluation.metrics[0]: unknown metric 'nDGC'; did you mean 'nDCG'"),

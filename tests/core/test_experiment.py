@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 from warprec import run_experiment
-from warprec.experiment import trials
 from warprec.config import load_config
 from warprec.errors import ConfigError, DataError
-from warprec.experiment import ExperimentResults, check_config
 from warprec.evaluation.significance_report import adjust
+from warprec.experiment import ExperimentResults, check_config, trials
 from warprec.utils.registry import model_registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -38,13 +37,16 @@ def tiny(**models: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def guide_models() -> Iterator[str]:
-    """The guide's MyEASE/MyBPR script, unregistered afterwards. Configs name its models
+def guide_models(fresh_plugins: None) -> Iterator[str]:
+    """The guide's MyEASE/MyBPR script, imported afresh into a fresh plugin host; the
+    module and the registries are back as they were afterwards. Configs name its models
     qualified (``my_models:MyBPR``): other tests may register the guide's names too."""
     script = str(EXAMPLES / "custom_modules" / "my_models.py")
+    imported = sys.modules.pop("my_models", None)
     yield script
     sys.modules.pop("my_models", None)
-    model_registry.remove_source("my_models")
+    if imported is not None:
+        sys.modules["my_models"] = imported
 
 
 def run(config: dict[str, Any], out: Path, **kwargs: Any) -> ExperimentResults:

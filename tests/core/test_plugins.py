@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 
@@ -165,13 +166,13 @@ def test_conflicting_names_need_a_qualified_name(fake_dist) -> None:
 class InProcess:
     @hookimpl
     def warprec_register_models(self, register):
-        register("InProcessModel", dict)
+        register("InProcessModel", "collections:OrderedDict")
 
 
 def test_in_process_plugin_registers_and_unregisters(fresh_plugins: None) -> None:
     plugins.pm.register(InProcess(), name="in-process")
     try:
-        assert model_registry.get_class("inprocessmodel") is dict
+        assert model_registry.get_class("inprocessmodel") is collections.OrderedDict
         assert by_name("in-process").provides == {"models": ["InProcessModel"]}
     finally:
         plugins.pm.unregister(name="in-process")

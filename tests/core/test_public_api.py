@@ -14,10 +14,11 @@ def test_plugin_system_namespaces() -> None:
     assert plugins.__all__ == [
         "CORE_NAME",
         "ENTRY_POINT_GROUP",
+        "PluginHost",
         "PluginInfo",
         "core_version",
+        "host",
         "list_plugins",
-        "pm",
         "reset",
         "set_strict",
         "sync",

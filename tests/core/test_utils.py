@@ -27,10 +27,12 @@ def test_as_float_takes_numbers_and_numeric_strings_only() -> None:
 
 def test_describe_shows_a_short_repr_and_the_type() -> None:
     assert describe("abc") == "'abc' (str)"
-    assert (
-        describe(list(range(40)))
-        == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16... (list)"
-    )
+    assert describe(list(range(40))) == "[0, 1, 2, 3, 4, 5, ...] (list)"
+    assert describe("x" * 500) == "'xxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxx' (str)"
+    nested: list = [1]
+    for _ in range(1000):  # deep and wide values are described without expanding them
+        nested = [nested, nested]
+    assert describe(nested) == "[[[[...], [...]], [[...], [...]]], [[[...], [...]], [[...... (list)"
 
 
 def test_integer_and_ratio_checks_name_the_parameter() -> None:

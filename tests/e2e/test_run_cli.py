@@ -16,8 +16,8 @@ import pytest
 import torch
 import yaml
 from cli_runner import run_cli
-from warprec.experiment import trials
 from warprec.cli import main
+from warprec.experiment import trials
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -21,13 +21,13 @@ __all__ = [
     "Evaluation",
     "ExperimentConfig",
     "General",
+    "KeyProblem",
     "Meta",
     "ModelBlock",
     "Optimization",
     "Reader",
     "SplitPart",
     "Splitter",
-    "KeyProblem",
     "Writer",
 ]
 

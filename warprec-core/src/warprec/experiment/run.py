@@ -21,6 +21,7 @@ from typing import Any
 from warprec.config import load_config
 from warprec.errors import ConfigError, DataError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
+from warprec.experiment import trials as trial_runs
 from warprec.experiment.data import RunData, load_data, resolve_path
 from warprec.experiment.outputs import (
     ExperimentResults,
@@ -31,7 +32,6 @@ from warprec.experiment.outputs import (
     write_results,
 )
 from warprec.experiment.plan import ModelPlan, Plan, make_plan
-from warprec.experiment import trials as trial_runs
 from warprec.experiment.trials import LocalTrials, TrialRunner
 from warprec.output import RunFolder, format_table, results_rows
 
