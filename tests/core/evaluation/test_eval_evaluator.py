@@ -39,9 +39,9 @@ def test_sampled_with_every_negative_equals_full_ranking(seed: int, tools: Any) 
         assert sampled.per_user[key] == pytest.approx(values)
 
 
-def test_auc_against_pairwise_count(tools: Any) -> None:
+def test_pairwise_auc_against_pairwise_count(tools: Any) -> None:
     scores, train, test = random_problem(3)
-    result = Evaluator(["AUC"], [10], strategy="sampled", num_negatives=100).evaluate(
+    result = Evaluator(["PairwiseAUC"], [10], strategy="sampled", num_negatives=100).evaluate(
         tools.model_for(scores), tools.build(train, test), "test"
     )
     expected = []
@@ -50,8 +50,8 @@ def test_auc_against_pairwise_count(tools: Any) -> None:
         neg = scores[u][(test[u] == 0) & (train[u] == 0)]
         wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
         expected.append(wins / (len(pos) * len(neg)))
-    assert list(result.values) == ["AUC"]
-    assert result.per_user["AUC"] == pytest.approx(expected)
+    assert list(result.values) == ["PairwiseAUC"]
+    assert result.per_user["PairwiseAUC"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("sampling", ["uniform", "popularity"])
@@ -91,7 +91,7 @@ def test_batch_size_does_not_change_full_results(tools: Any) -> None:
 def test_batch_size_does_not_change_sampled_results(sampling: str, tools: Any) -> None:
     scores, train, test = random_problem(5, n_users=30, n_items=40)
     dataset, model = tools.build(train, test), tools.model_for(scores)
-    metrics = ["nDCG", "HitRate", "AUC"]
+    metrics = ["nDCG", "HitRate", "PairwiseAUC", "AUC", "GAUC"]
     results = [
         Evaluator(metrics, [3], strategy="sampled", num_negatives=5, sampling=sampling,
                   batch_size=size).evaluate(model, dataset, "test")
@@ -104,8 +104,8 @@ def test_batch_size_does_not_change_sampled_results(sampling: str, tools: Any) -
 
 
 def test_configuration_errors() -> None:
-    with pytest.raises(ConfigError, match="metric 'AUC' ranks positives against sampled"):
-        Evaluator(["AUC"], [10])
+    with pytest.raises(ConfigError, match="metric 'PairwiseAUC' ranks positives against sampled"):
+        Evaluator(["PairwiseAUC"], [10])
     with pytest.raises(RegistryError, match="did you mean 'nDCG'"):
         Evaluator(["nDGC"], [10])
     with pytest.raises(ConfigError, match="top_k must be positive integers"):
