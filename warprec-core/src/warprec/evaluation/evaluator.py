@@ -289,16 +289,17 @@ class Evaluator:
         n_items = target.shape[1]
         users_t = torch.from_numpy(users).to(device)
         scores = writable(model.predict(users_t, item_indices=None).float(), model)
-        mask_seen(scores, users, known)
-        rank = tie_break_rank(n_items, self.seed, device)
-        items, values = top_k(scores, max(self.top_k), rank)
-        empty = values == float("-inf")
-        items = items.masked_fill(empty, n_items)
-        hits, top_ratings = context.lookup(users_t, items, target)
         pos_items, pos_ratings = _positives(target, users, n_items)
         pos_items_t = torch.from_numpy(pos_items).to(device)
         padding = pos_items_t >= n_items
+        # The model's own scores of the relevant items (the rating errors), before a
+        # relevant item that is also known gets masked for the ranking.
         pos_scores = scores.gather(1, pos_items_t.clamp(max=n_items - 1))
+        mask_seen(scores, users, known)
+        rank = tie_break_rank(n_items, self.seed, device)
+        items, values = top_k(scores, max(self.top_k), rank)
+        items = items.masked_fill(values == float("-inf"), n_items)
+        hits, top_ratings = context.lookup(users_t, items, target)
         batch = context.batch(users_t, items, hits, target, users)
         batch.pos_scores = pos_scores.masked_fill(padding, float("nan"))
         batch.top_scores = values

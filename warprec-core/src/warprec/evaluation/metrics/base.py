@@ -226,7 +226,8 @@ class RankingBatch:
         negatives (scored, not relevant) placed before the relevant item, ``position
         [B, P]`` its 0-based position among every ranked column, and ``n_negatives [B]``
         the ranked negatives of the user. The order is the top-k lists' order (score
-        descending, ties by ``column_rank``). Pads hold ``-1``.
+        descending, ties by ``column_rank``); a relevant item that could not be ranked
+        (masked) is placed after every ranked item (position: the largest int64). Pads hold ``-1``.
         """
         if "positive_ranks" in self.cache:
             return self.cache["positive_ranks"]
@@ -243,13 +244,16 @@ class RankingBatch:
         position_of = torch.empty_like(sorted_columns)
         position_of.scatter_(1, sorted_columns, torch.arange(c, device=scores.device).expand(b, c))
         valid = columns >= 0
-        position = torch.where(valid, position_of.gather(1, columns.clamp(min=0)), c + 1)
+        ranked = scores > float("-inf")
+        # A relevant item that could not be ranked (masked) counts as placed after every
+        # ranked item: all negatives before it, outside every top-k.
+        ranked_pos = ranked.gather(1, columns.clamp(min=0)) & valid
+        beyond = torch.iinfo(position_of.dtype).max
+        position = torch.where(ranked_pos, position_of.gather(1, columns.clamp(min=0)), beyond)
         # How many of the user's relevant items come earlier than this one.
         earlier = torch.argsort(torch.argsort(position, dim=1, stable=True), dim=1, stable=True)
-        ranked = scores > float("-inf")
-        ranked_pos = (ranked.gather(1, columns.clamp(min=0)) & valid).sum(dim=1)
-        n_negatives = ranked.sum(dim=1) - ranked_pos
-        above = torch.minimum(position - earlier, n_negatives.unsqueeze(1))
+        n_negatives = ranked.sum(dim=1) - ranked_pos.sum(dim=1)
+        above = torch.where(ranked_pos, position - earlier, n_negatives.unsqueeze(1))
         result = (
             torch.where(valid, above, -1),
             torch.where(valid, position, -1),
