@@ -153,7 +153,8 @@ def reference(scores: np.ndarray, known: np.ndarray, target: np.ndarray, ks: lis
             for name, value in global_metrics(lists, n_items, k, tail, rels, fulls,
                                               positive).items():  # fmt: skip
                 means[f"{name}@{k}"] = value
-    every = [areas(full + sorted(rel - set(full)), rel) for full, rel in zip(fulls, rels, strict=True)]
+    every = [areas(full + sorted(rel - set(full)), rel)
+             for full, rel in zip(fulls, rels, strict=True)]  # fmt: skip
     all_areas = [a for area in every for a in area.values()]
     gauc = [sum(area.values()) / len(rel) for area, rel in zip(every, rels, strict=True)]
     # Implicit feedback: every rating is 1, so the errors are those of the scores against 1.

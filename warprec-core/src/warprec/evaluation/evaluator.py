@@ -169,14 +169,13 @@ class Evaluator:
         n_user_groups = _group_count(self.user_groups)
         n_item_groups = _group_count(self.item_groups)
         self.keys: list[str] = []
-        for spec in self.specs:
-            for k in self.top_k if spec.cls.uses_cutoff else [None]:
-                metric = spec.build(k)  # fails here, not mid-run, on bad parameters
-                self._check_requirements(spec.name, metric)
-                self.keys += [
-                    _key(spec.name, metric, suffix, k)
-                    for suffix in metric.result_suffixes(n_user_groups, n_item_groups)
-                ]
+        for spec, k in self._slots():
+            metric = spec.build(k)  # fails here, not mid-run, on bad parameters
+            self._check_requirements(spec.name, metric)
+            self.keys += [
+                _key(spec.name, metric, suffix, k)
+                for suffix in metric.result_suffixes(n_user_groups, n_item_groups)
+            ]
         duplicates = sorted({key for key in self.keys if self.keys.count(key) > 1})
         if duplicates:
             raise ConfigError(f"metrics report the same result twice: {', '.join(duplicates)}")
@@ -217,13 +216,13 @@ class Evaluator:
             model.train(was_training)
         values: dict[str, float] = {key: math.nan for key in self.keys}
         per_user: dict[str, np.ndarray] = {}
-        for (name, k), metric in zip(self._slots(), metrics, strict=True):
+        for (spec, k), metric in zip(self._slots(), metrics, strict=True):
             results = metric.compute_all()
             for suffix in metric.result_suffixes(context.n_user_groups, context.n_item_groups):
-                values[_key(name, metric, suffix, k)] = float(results.get(suffix, math.nan))
+                values[_key(spec.name, metric, suffix, k)] = float(results.get(suffix, math.nan))
             per_user_values = metric.per_user_values()
             if per_user_values is not None:
-                per_user[_key(name, metric, "", k)] = per_user_values
+                per_user[_key(spec.name, metric, "", k)] = per_user_values
         return EvaluationResult(
             split=split,
             strategy=self.strategy,
@@ -235,16 +234,15 @@ class Evaluator:
             seconds=time.perf_counter() - start,
         )
 
-    def _slots(self) -> list[tuple[str, int | None]]:
+    def _slots(self) -> list[tuple[_Spec, int | None]]:
         return [
-            (spec.name, k)
+            (spec, k)
             for spec in self.specs
             for k in (self.top_k if spec.cls.uses_cutoff else [None])
         ]
 
     def _instantiate(self) -> list[Metric]:
-        by_name = {spec.name: spec for spec in self.specs}
-        return [by_name[name].build(k) for name, k in self._slots()]
+        return [spec.build(k) for spec, k in self._slots()]
 
     def _context(self, known: sp.csr_matrix, device: torch.device) -> _Context:
         n_users, n_items = known.shape
