@@ -214,7 +214,8 @@ def test_epc_with_discounted_relevance(tools: Any) -> None:
 def test_rating_errors_warprec_case(tools: Any) -> None:
     # WarpRec's rating golden test: predictions 2, 4, 6 against ratings 1, 4, 9.
     result = Evaluator(["MAE", "MSE", "RMSE"], [3]).evaluate(
-        tools.model_for([[2.0, 4.0, 6.0, 0.0]]), tools.build([[0, 0, 0, 1]], [[1, 4, 9, 0]]),
+        tools.model_for([[2.0, 4.0, 6.0, 0.0]]),
+        tools.build([[0, 0, 0, 1]], [[1, 4, 9, 0]]),
         "test",
     )
     assert result.values == pytest.approx({"MAE": 4 / 3, "MSE": 10 / 3, "RMSE": math.sqrt(10 / 3)})
@@ -222,7 +223,8 @@ def test_rating_errors_warprec_case(tools: Any) -> None:
 
 def test_rmse_is_the_mean_of_per_user_roots(tools: Any) -> None:
     result = Evaluator(["RMSE", "MSE"], [1]).evaluate(
-        tools.model_for([[3.0, 0.0], [0.0, 1.0]]), tools.build([[0, 0], [0, 0]], [[1, 0], [0, 2]]),
+        tools.model_for([[3.0, 0.0], [0.0, 1.0]]),
+        tools.build([[0, 0], [0, 0]], [[1, 0], [0, 2]]),
         "test",
     )
     assert result.values == pytest.approx({"RMSE": (2 + 1) / 2, "MSE": (4 + 1) / 2})

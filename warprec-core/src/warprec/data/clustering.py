@@ -80,7 +80,7 @@ def read_clusters(
         clashes = frame[duplicated].groupby("id")["cluster"].nunique()
         if (clashes > 1).any():
             raise DataError(
-                f"clustering file {str(path)!r} puts id {clashes[clashes > 1].index[0]!r} "
+                f"clustering file {str(path)!r} puts id {clashes[clashes > 1].index[0]} "
                 "in two clusters; expected one cluster per id"
             )
         frame = frame.drop_duplicates("id")

@@ -79,7 +79,7 @@ class _Composite(Metric):
         return float(combined)
 
 
-def _points(values: Sequence[float]) -> str:
+def _points(values: np.ndarray) -> str:
     return ", ".join(str(float(v)) for v in values)
 
 
