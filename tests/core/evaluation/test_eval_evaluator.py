@@ -15,6 +15,27 @@ from warprec.evaluation.evaluator import EvaluationResult, _Context
 
 FULL_METRICS = ["nDCG", "Precision", "Recall", "HitRate", "MRR", "MAP", "F1", "ItemCoverage",
                 "Gini", "ShannonEntropy", "EPC", "APLT", "ARP"]  # fmt: skip
+# Every metric that works under both strategies: with every negative sampled, the two
+# strategies rank the same items, so every value must agree.
+BOTH_STRATEGIES = [
+    *FULL_METRICS, "nDCGRendle2020", "MAR", "LAUC", "GAUC", "AUC", "LogLoss", "MAE", "MSE", "RMSE",
+    "NumRetrieved", "UserCoverage", "UserCoverageAtN", "ACLT", "EFD", "PopREO", "PopRSP",
+    "REO", "RSP", "IPSRecall", "SNIPSRecall", "IPSDCG", "SNIPSDCG", "SRecall",
+    "BiasDisparityBS", "BiasDisparityBR", "BiasDisparityBD", "ItemMADRanking",
+    "ItemMADRating", "UserMADRanking", "UserMADRating",
+]  # fmt: skip
+
+
+def with_inputs(n_users: int, n_items: int, **options: Any) -> dict[str, Any]:
+    """Groups, features and propensities for the metrics that need them."""
+    rng = np.random.default_rng(n_users * 1000 + n_items)
+    return {
+        "user_groups": rng.integers(0, 3, n_users),
+        "item_groups": rng.integers(0, 4, n_items),
+        "item_features": rng.integers(0, 2, (n_items, 3)),
+        "propensity": "popularity",
+        **options,
+    }
 
 
 def random_problem(seed: int, n_users: int = 7, n_items: int = 12) -> tuple[Any, Any, Any]:
@@ -30,18 +51,23 @@ def test_sampled_with_every_negative_equals_full_ranking(seed: int, tools: Any) 
     scores, train, test = random_problem(seed)
     dataset = tools.build(train, test)
     model = tools.model_for(scores, seed=seed)
-    full = Evaluator(FULL_METRICS, [1, 3, 5], seed=seed).evaluate(model, dataset, "test")
+    inputs = with_inputs(*scores.shape)
+    full = Evaluator(BOTH_STRATEGIES, [1, 3, 5], seed=seed, **inputs).evaluate(
+        model, dataset, "test"
+    )
     sampled = Evaluator(
-        FULL_METRICS, [1, 3, 5], strategy="sampled", num_negatives=100, seed=seed
+        BOTH_STRATEGIES, [1, 3, 5], strategy="sampled", num_negatives=100, seed=seed, **inputs
     ).evaluate(model, dataset, "test")
+    assert len(full.values) > 100
     assert sampled.values == pytest.approx(full.values, nan_ok=True)
+    assert list(sampled.values) == list(full.values)
     for key, values in full.per_user.items():
         assert sampled.per_user[key] == pytest.approx(values)
 
 
-def test_auc_against_pairwise_count(tools: Any) -> None:
+def test_pairwise_auc_against_pairwise_count(tools: Any) -> None:
     scores, train, test = random_problem(3)
-    result = Evaluator(["AUC"], [10], strategy="sampled", num_negatives=100).evaluate(
+    result = Evaluator(["PairwiseAUC"], [10], strategy="sampled", num_negatives=100).evaluate(
         tools.model_for(scores), tools.build(train, test), "test"
     )
     expected = []
@@ -50,8 +76,8 @@ def test_auc_against_pairwise_count(tools: Any) -> None:
         neg = scores[u][(test[u] == 0) & (train[u] == 0)]
         wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
         expected.append(wins / (len(pos) * len(neg)))
-    assert list(result.values) == ["AUC"]
-    assert result.per_user["AUC"] == pytest.approx(expected)
+    assert list(result.values) == ["PairwiseAUC"]
+    assert result.per_user["PairwiseAUC"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("sampling", ["uniform", "popularity"])
@@ -82,16 +108,17 @@ def test_negatives_are_unseen_distinct_and_seeded(sampling: str, tools: Any) -> 
 def test_batch_size_does_not_change_full_results(tools: Any) -> None:
     scores, train, test = random_problem(4, n_users=30)
     dataset, model = tools.build(train, test), tools.model_for(scores)
-    one = Evaluator(FULL_METRICS, [3], batch_size=1).evaluate(model, dataset, "test")
-    many = Evaluator(FULL_METRICS, [3]).evaluate(model, dataset, "test")
-    assert one.values == pytest.approx(many.values)
+    inputs = with_inputs(*scores.shape)
+    one = Evaluator(BOTH_STRATEGIES, [3], batch_size=1, **inputs).evaluate(model, dataset, "test")
+    many = Evaluator(BOTH_STRATEGIES, [3], **inputs).evaluate(model, dataset, "test")
+    assert one.values == pytest.approx(many.values, nan_ok=True)
 
 
 @pytest.mark.parametrize("sampling", ["uniform", "popularity"])
 def test_batch_size_does_not_change_sampled_results(sampling: str, tools: Any) -> None:
     scores, train, test = random_problem(5, n_users=30, n_items=40)
     dataset, model = tools.build(train, test), tools.model_for(scores)
-    metrics = ["nDCG", "HitRate", "AUC"]
+    metrics = ["nDCG", "HitRate", "PairwiseAUC", "AUC", "GAUC"]
     results = [
         Evaluator(metrics, [3], strategy="sampled", num_negatives=5, sampling=sampling,
                   batch_size=size).evaluate(model, dataset, "test")
@@ -104,8 +131,8 @@ def test_batch_size_does_not_change_sampled_results(sampling: str, tools: Any) -
 
 
 def test_configuration_errors() -> None:
-    with pytest.raises(ConfigError, match="metric 'AUC' ranks positives against sampled"):
-        Evaluator(["AUC"], [10])
+    with pytest.raises(ConfigError, match="metric 'PairwiseAUC' ranks positives against sampled"):
+        Evaluator(["PairwiseAUC"], [10])
     with pytest.raises(RegistryError, match="did you mean 'nDCG'"):
         Evaluator(["nDGC"], [10])
     with pytest.raises(ConfigError, match="top_k must be positive integers"):

@@ -13,56 +13,113 @@ from hypothesis import strategies as st
 from warprec.evaluation import Evaluator
 from warprec.recommenders.ranking import tie_break_rank
 
-USER_METRICS = ["nDCG", "Precision", "Recall", "HitRate", "MRR", "MAP", "F1", "EPC", "APLT", "ARP"]
-GLOBAL_METRICS = ["ItemCoverage", "Gini", "ShannonEntropy"]
-ALL = USER_METRICS + GLOBAL_METRICS
+USER_METRICS = ["nDCG", "nDCGRendle2020", "Precision", "Recall", "HitRate", "MRR", "MAP", "MAR",
+                "F1", "EPC", "EFD", "APLT", "ACLT", "ARP", "NumRetrieved", "LAUC"]  # fmt: skip
+GLOBAL_METRICS = ["ItemCoverage", "Gini", "ShannonEntropy", "UserCoverageAtN", "PopREO", "PopRSP"]
+NO_CUTOFF_USER = ["GAUC", "MAE", "RMSE"]
+NO_CUTOFF_GLOBAL = ["AUC", "UserCoverage"]
+ALL = USER_METRICS + GLOBAL_METRICS + NO_CUTOFF_USER + NO_CUTOFF_GLOBAL
+
+
+def ranking(scores: list[float], excluded: set[int], rank: list[int]) -> list[int]:
+    candidates = [i for i in range(len(scores)) if i not in excluded]
+    return sorted(candidates, key=lambda i: (-scores[i], rank[i]))
 
 
 def ranked(scores: list[float], excluded: set[int], rank: list[int], k: int) -> list[int]:
-    candidates = [i for i in range(len(scores)) if i not in excluded]
-    return sorted(candidates, key=lambda i: (-scores[i], rank[i]))[:k]
+    return ranking(scores, excluded, rank)[:k]
 
 
-def user_metrics(lst: list[int], rel: set[int], k: int, pop: list[int], tail: set[int],
-                 n_users: int) -> dict[str, float]:  # fmt: skip
+def areas(full: list[int], rel: set[int]) -> dict[int, float]:
+    """WarpRec's area of each relevant item: (N + 1 - negatives before it) / (N + 1)."""
+    n_neg = sum(1 for i in full if i not in rel)
+    out, before = {}, 0
+    for i in full:
+        if i in rel:
+            out[i] = (n_neg + 1 - before) / (n_neg + 1)
+        else:
+            before += 1
+    return out
+
+
+def user_metrics(lst: list[int], full: list[int], rel: set[int], k: int, pop: list[int],
+                 tail: set[int], n_users: int) -> dict[str, float]:  # fmt: skip
     hits = [1.0 if i in rel else 0.0 for i in lst]
     found = sum(hits)
     precision, recall = found / k, found / len(rel)
-    idcg = sum(1 / math.log2(r + 2) for r in range(min(k, len(rel))))
+    discount = [1 / math.log2(r + 2) for r in range(k)]
+    idcg = sum(discount[: min(k, len(rel))])
     first = next((r for r, h in enumerate(hits) if h), None)
     ap = sum(sum(hits[: r + 1]) / (r + 1) for r, h in enumerate(hits) if h) / min(k, len(rel))
-    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+    ar = sum(sum(hits[: r + 1]) / len(rel) for r, h in enumerate(hits) if h) / min(k, len(rel))
+    total = sum(pop)
+    epc = sum(h * (1 - max(pop[i], 1) / n_users) * discount[r]
+              for r, (i, h) in enumerate(zip(lst, hits, strict=True)))  # fmt: skip
+    efd = sum(h * -math.log2(max(pop[i], 1) / max(total, 1)) * discount[r]
+              for r, (i, h) in enumerate(zip(lst, hits, strict=True)))  # fmt: skip
+    # A relevant item that could not be ranked (masked) comes after every ranked item.
+    area = areas(full + sorted(rel - set(full)), rel)
     return {
         "nDCG": sum(h / math.log2(r + 2) for r, h in enumerate(hits)) / idcg,
+        "nDCGRendle2020": sum(h / math.log2(r + 2) for r, h in enumerate(hits)) / idcg,
         "Precision": precision,
         "Recall": recall,
         "HitRate": 1.0 if found else 0.0,
         "MRR": 0.0 if first is None else 1 / (first + 1),
         "MAP": ap,
+        "MAR": ar,
         "F1": 2 * precision * recall / (precision + recall) if found else 0.0,
-        "EPC": mean([1 - pop[i] / n_users for i in lst]),
-        "APLT": mean([1.0 if i in tail else 0.0 for i in lst]),
-        "ARP": mean([float(pop[i]) for i in lst]),
+        "EPC": epc / sum(discount),
+        "EFD": efd / sum(discount),
+        "APLT": sum(1.0 for i in lst if i in tail) / k,
+        "ACLT": sum(1.0 for i in lst if i in tail),
+        "ARP": sum(max(pop[i], 1) for i in lst) / k,
+        "NumRetrieved": float(len(lst)),
+        "LAUC": sum(area[i] for i in full[:k] if i in rel) / min(len(rel), k),
     }
 
 
-def global_metrics(lists: list[list[int]], n_items: int) -> dict[str, float]:
+def dispersion(rates: list[float]) -> float:
+    mean = sum(rates) / len(rates)
+    if mean == 0:
+        return math.nan
+    return math.sqrt(sum((r - mean) ** 2 for r in rates) / len(rates)) / mean
+
+
+def global_metrics(lists: list[list[int]], n_items: int, k: int, tail: set[int],
+                   rels: list[set[int]], offered: list[list[int]],
+                   positive: list[int]) -> dict[str, float]:  # fmt: skip
     counts = [sum(lst.count(i) for lst in lists) for i in range(n_items)]
     total = sum(counts)
-    if total == 0:
-        return {"ItemCoverage": 0.0, "Gini": math.nan, "ShannonEntropy": math.nan}
+    slots = len(lists) * k
     ordered = sorted(counts)
-    gini = sum((2 * (j + 1) - n_items - 1) * c for j, c in enumerate(ordered)) / (n_items * total)
-    entropy = -sum(c / total * math.log(c / total) for c in counts if c)
-    return {"ItemCoverage": float(sum(c > 0 for c in counts)), "Gini": gini,
-            "ShannonEntropy": entropy}  # fmt: skip
+    gini = (sum((2 * (j + 1) - n_items - 1) * c for j, c in enumerate(ordered))
+            / (slots * (n_items - 1)) if n_items > 1 else math.nan)  # fmt: skip
+    entropy = -sum(c / total * math.log(c / total) for c in counts if c) if total else 0.0
+    hits = [[i for i in lst if i in rel] for lst, rel in zip(lists, rels, strict=True)]
+    side = lambda items, t: sum(1 for i in items if (i in tail) == t)  # noqa: E731
+    reo_num = [sum(side(h, t) for h in hits) for t in (False, True)]
+    reo_den = [sum(side(r, t) for r in rels) for t in (False, True)]
+    rsp_num = [sum(side(lst, t) for lst in lists) for t in (False, True)]
+    rsp_den = [sum(side(o, t) for o in offered) for t in (False, True)]
+    rates = lambda n, d: (dispersion([a / b for a, b in zip(n, d, strict=True)])  # noqa: E731
+                          if all(d) else math.nan)  # fmt: skip
+    return {
+        "ItemCoverage": float(sum(c > 0 for c in counts)),
+        "Gini": gini,
+        "ShannonEntropy": entropy,
+        "UserCoverageAtN": float(sum(p >= k for p in positive)),
+        "PopREO": rates(reo_num, reo_den),
+        "PopRSP": rates(rsp_num, rsp_den),
+    }
 
 
 def long_tail(pop: list[int]) -> set[int]:
+    """WarpRec's split: the head ends at the first item where the count passes 80%."""
     order = sorted(range(len(pop)), key=lambda i: -pop[i])
     head, covered, total = set(), 0, sum(pop)
     for i in order:
-        if total == 0 or covered >= 0.8 * total:
+        if total == 0 or covered > 0.8 * total:
             break
         head.add(i)
         covered += pop[i]
@@ -76,20 +133,39 @@ def reference(scores: np.ndarray, known: np.ndarray, target: np.ndarray, ks: lis
     pop = [int(v) for v in (known > 0).sum(axis=0)]
     tail = long_tail(pop)
     users = [u for u in range(n_users) if target[u].any()]
+    rels = [set(np.flatnonzero(target[u]).tolist()) for u in users]
+    fulls = [ranking(scores[u].tolist(), set(np.flatnonzero(known[u])), rank) for u in users]
     means: dict[str, float] = {}
     per_user: dict[str, list[float]] = {}
+    mean = lambda xs: float(np.mean(xs)) if xs else math.nan  # noqa: E731
     for k in ks:
-        lists = [ranked(scores[u].tolist(), set(np.flatnonzero(known[u])), rank, k) for u in users]
+        lists = [full[:k] for full in fulls]
         rows = [
-            user_metrics(lst, set(np.flatnonzero(target[u])), k, pop, tail, n_users)
-            for u, lst in zip(users, lists, strict=True)
+            user_metrics(lst, full, rel, k, pop, tail, n_users)
+            for lst, full, rel in zip(lists, fulls, rels, strict=True)
         ]
         for name in USER_METRICS:
             per_user[f"{name}@{k}"] = [row[name] for row in rows]
-            means[f"{name}@{k}"] = float(np.mean(per_user[f"{name}@{k}"])) if rows else math.nan
+            means[f"{name}@{k}"] = mean(per_user[f"{name}@{k}"])
         if users:
-            for name, value in global_metrics(lists, n_items).items():
+            positive = [sum(1 for i in full if scores[u][i] > 0)
+                        for u, full in zip(users, fulls, strict=True)]  # fmt: skip
+            for name, value in global_metrics(lists, n_items, k, tail, rels, fulls,
+                                              positive).items():  # fmt: skip
                 means[f"{name}@{k}"] = value
+    every = [areas(full + sorted(rel - set(full)), rel)
+             for full, rel in zip(fulls, rels, strict=True)]  # fmt: skip
+    all_areas = [a for area in every for a in area.values()]
+    gauc = [sum(area.values()) / len(rel) for area, rel in zip(every, rels, strict=True)]
+    # Implicit feedback: every rating is 1, so the errors are those of the scores against 1.
+    mae = [float(np.mean([abs(float(scores[u][i]) - 1) for i in sorted(rel)]))
+           for u, rel in zip(users, rels, strict=True)]  # fmt: skip
+    rmse = [math.sqrt(np.mean([(float(scores[u][i]) - 1) ** 2 for i in sorted(rel)]))
+            for u, rel in zip(users, rels, strict=True)]  # fmt: skip
+    for name, values in (("GAUC", gauc), ("MAE", mae), ("RMSE", rmse)):
+        per_user[name], means[name] = values, mean(values)
+    means["AUC"] = sum(all_areas) / len(all_areas) if all_areas else math.nan
+    means["UserCoverage"] = float(len(users)) if users else math.nan
     return means, per_user
 
 
@@ -102,11 +178,12 @@ def check(scores: Any, train: Any, test: Any, ks: list[int], tools: Any, seed: i
     known = dataset.train_validation.matrix.toarray()
     means, per_user = reference(np.asarray(scores, dtype=np.float32), known, np.asarray(test), ks,
                                 seed)  # fmt: skip
-    assert list(result.values) == [f"{m}@{k}" for m in ALL for k in sorted(set(ks))]
+    expected_keys = [f"{m}@{k}" for m in USER_METRICS + GLOBAL_METRICS for k in sorted(set(ks))]
+    assert list(result.values) == expected_keys + NO_CUTOFF_USER + NO_CUTOFF_GLOBAL
     for key, value in means.items():
         assert result.values[key] == pytest.approx(value, abs=1e-9, nan_ok=True), key
     for key, values in per_user.items():
-        assert result.per_user[key] == pytest.approx(values, abs=1e-9), key
+        assert result.per_user[key] == pytest.approx(values, abs=1e-6), key
     return result
 
 

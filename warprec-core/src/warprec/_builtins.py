@@ -8,20 +8,20 @@ from warprec.hookspecs import Register, hookimpl
 METRICS = {
     name: f"warprec.evaluation.metrics:{name}"
     for name in [
-        "nDCG",
-        "Precision",
-        "Recall",
-        "HitRate",
-        "MRR",
-        "MAP",
-        "F1",
-        "AUC",
-        "ItemCoverage",
-        "Gini",
-        "ShannonEntropy",
-        "EPC",
-        "APLT",
-        "ARP",
+        # WarpRec 2.2.8's 45 metrics, by family (docs/metrics.md).
+        "AUC", "F1", "GAUC", "HitRate", "LAUC", "LogLoss", "MAP", "MAR", "MRR", "nDCG",
+        "nDCGRendle2020", "Precision", "Recall",
+        "ACLT", "APLT", "ARP", "PopREO", "PopRSP",
+        "ItemCoverage", "NumRetrieved", "UserCoverage", "UserCoverageAtN",
+        "IPSDCG", "IPSRecall", "SNIPSDCG", "SNIPSRecall",
+        "Gini", "ShannonEntropy", "SRecall",
+        "BiasDisparityBD", "BiasDisparityBR", "BiasDisparityBS", "ItemMADRanking",
+        "ItemMADRating", "REO", "RSP", "UserMADRanking", "UserMADRating",
+        "EucDistance", "Hypervolume",
+        "EFD", "EPC",
+        "MAE", "MSE", "RMSE",
+        # Ours: the pairwise sampled AUC (``AUC`` before it followed WarpRec).
+        "PairwiseAUC",
     ]
 }
 LOSSES = {

@@ -13,13 +13,19 @@ Both strategies score batches of users in torch on the model's device, run one t
 the largest cutoff per batch, shared by every metric, and keep per-user values for
 paired significance tests (:mod:`warprec.evaluation.significance`). Users without items
 in the evaluated split are skipped and counted.
+
+Relevance follows WarpRec: an item is relevant when the evaluated split holds it with a
+rating > 0 (implicit feedback: 1.0); graded metrics read the rating itself. Metrics that
+need more than the lists get it from the constructor: ``user_groups``/``item_groups``
+(fairness), ``propensity`` (debiased), ``item_features`` (``SRecall``).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +34,8 @@ import torch
 from torch import Tensor
 
 from warprec.errors import ConfigError
-from warprec.evaluation.metrics import Metric, RankingBatch
+from warprec.evaluation.metrics import EvaluationContext, Metric, RankingBatch
+from warprec.evaluation.propensity import build_propensity, check_propensity
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
 from warprec.utils.checks import check_integer
 
@@ -62,24 +69,53 @@ class EvaluationResult:
         return dict(self.values)
 
 
+MetricSpec = str | type[Metric] | Mapping[str, Any] | tuple[str, Mapping[str, Any]]
+"""A metric name, a Metric subclass, ``{"name": ..., "params": {...}}`` (WarpRec's
+``complex_metrics`` entries) or ``(name, params)``."""
+
+
+@dataclass
+class _Spec:
+    """A configured metric: its registered name, class and parameters."""
+
+    name: str
+    cls: type[Metric]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, k: int | None) -> Metric:
+        return self.cls(k, **self.params) if self.params else self.cls(k)
+
+
 class Evaluator:
     """Evaluate models with a fixed set of metrics and cutoffs.
 
     Args:
-        metrics: names in ``metric_registry`` (case-insensitive) or :class:`Metric`
-            subclasses.
+        metrics: names in ``metric_registry`` (case-insensitive), :class:`Metric`
+            subclasses, or metrics with parameters as ``{"name": "F1", "params":
+            {"beta": 2}}`` (WarpRec's ``evaluation.complex_metrics`` entries) or
+            ``("F1", {"beta": 2})``.
         top_k: cutoffs; every metric with a cutoff is computed at each.
         strategy: ``"full"`` or ``"sampled"``.
         num_negatives: sampled negatives per user (sampled strategy).
         sampling: ``"uniform"`` or ``"popularity"`` (sampled strategy).
         seed: seeds the negatives and the tie-break order of equal scores.
         batch_size: users per batch; default: as many as fit a 2**25-entry score matrix.
-        short_head_share: share of known interactions covered by the short head (APLT).
+        short_head_share: share of known interactions covered by the short head (default
+            ``pop_ratio`` of APLT, ACLT, PopREO, PopRSP).
+        user_groups: ``[n_users]`` group of each user (ints ``1..G``, ``0`` = none), e.g.
+            from :func:`warprec.data.clustering.group_lookup`; default: one group.
+        item_groups: ``[n_items]`` group of each item, likewise.
+        propensity: item propensities of the debiased metrics: ``"popularity"`` (WarpRec's
+            estimator, from the known interaction counts), ``"uniform"``/``None`` (no
+            correction: the debiased metrics are refused) or an ``[n_items]`` array.
+        propensity_power / propensity_clip: the popularity estimator's exponent and floor.
+        item_features: ``[n_items, F]`` item-by-feature matrix (dense or scipy sparse) of
+            ``SRecall``; a feature is present where the value is > 0.
     """
 
     def __init__(
         self,
-        metrics: Sequence[str | type[Metric]] = ("nDCG", "Precision", "Recall", "HitRate"),
+        metrics: Sequence[MetricSpec] = ("nDCG", "Precision", "Recall", "HitRate"),
         top_k: int | Iterable[int] = (10, 20),
         strategy: str = "full",
         num_negatives: int = 99,
@@ -87,6 +123,13 @@ class Evaluator:
         seed: int = 42,
         batch_size: int | None = None,
         short_head_share: float = 0.8,
+        *,
+        user_groups: Any = None,
+        item_groups: Any = None,
+        propensity: str | Any | None = None,
+        propensity_power: float = 0.5,
+        propensity_clip: float = 0.1,
+        item_features: Any = None,
     ) -> None:
         self.top_k = _cutoffs(top_k)
         if strategy not in ("full", "sampled"):
@@ -99,18 +142,56 @@ class Evaluator:
             num_negatives = check_integer(num_negatives, 1, "num_negatives")
         if batch_size is not None:
             batch_size = check_integer(batch_size, 1, "evaluation batch_size")
+        if not 0 < float(short_head_share) <= 1:
+            raise ConfigError(f"short_head_share must lie in (0, 1], got {short_head_share!r}")
         self.strategy = strategy
         self.num_negatives = num_negatives
         self.sampling = sampling
         self.seed = int(seed)
         self.batch_size = batch_size
         self.short_head_share = float(short_head_share)
-        self.metric_classes = _resolve_metrics(metrics, strategy)
-        self.keys = [
-            key
-            for name, cls in self.metric_classes.items()
-            for key in ([f"{name}@{k}" for k in self.top_k] if cls.uses_cutoff else [name])
-        ]
+        self.user_groups = _groups(user_groups, "user_groups")
+        self.item_groups = _groups(item_groups, "item_groups")
+        self.item_features = _features(item_features)
+        self.propensity_power = float(propensity_power)
+        self.propensity_clip = float(propensity_clip)
+        if isinstance(propensity, str) or propensity is None:
+            check_propensity(propensity, self.propensity_power, self.propensity_clip)
+            self.propensity: str | np.ndarray | None = (
+                None if propensity in (None, "uniform") else propensity
+            )
+        else:
+            self.propensity = np.asarray(propensity, dtype=np.float64).ravel()
+            if not (self.propensity > 0).all():
+                raise ConfigError("propensity values must be > 0 (the metrics divide by them)")
+        self.specs = _resolve_metrics(metrics, strategy)
+        self.metric_classes = {spec.name: spec.cls for spec in self.specs}
+        n_user_groups = _group_count(self.user_groups)
+        n_item_groups = _group_count(self.item_groups)
+        self.keys: list[str] = []
+        for spec, k in self._slots():
+            metric = spec.build(k)  # fails here, not mid-run, on bad parameters
+            self._check_requirements(spec.name, metric)
+            self.keys += [
+                _key(spec.name, metric, suffix, k)
+                for suffix in metric.result_suffixes(n_user_groups, n_item_groups)
+            ]
+        duplicates = sorted({key for key in self.keys if self.keys.count(key) > 1})
+        if duplicates:
+            raise ConfigError(f"metrics report the same result twice: {', '.join(duplicates)}")
+
+    def _check_requirements(self, name: str, metric: Metric) -> None:
+        needed = metric.requirements()
+        if "propensity" in needed and self.propensity is None:
+            raise ConfigError(
+                f"metric {name!r} corrects for exposure and needs item propensities: pass "
+                "propensity='popularity' (WarpRec: evaluation.propensity.estimator)"
+            )
+        if "item_features" in needed and self.item_features is None:
+            raise ConfigError(
+                f"metric {name!r} needs item features: pass item_features "
+                "(an [n_items, n_features] matrix; WarpRec: reader.side)"
+            )
 
     def evaluate(self, model: Any, dataset: Any, split: str = "validation") -> EvaluationResult:
         """Evaluate ``model`` on ``dataset``'s ``"validation"`` or ``"test"`` split."""
@@ -120,7 +201,7 @@ class Evaluator:
         counts = np.diff(target.indptr)
         users = np.flatnonzero(counts > 0)
         metrics = self._instantiate()
-        context = _Context.build(known, model.device, self.short_head_share)
+        context = self._context(known, model.device)
         was_training = model.training
         model.to(model.device).eval()
         try:
@@ -129,16 +210,19 @@ class Evaluator:
                 size = self._batch(n_items)
                 for first in range(0, len(users), size):
                     batch = ranker(model, users[first : first + size], target, known, context)
-                    for metric in metrics.values():
+                    for metric in metrics:
                         metric.update(batch)
         finally:
             model.train(was_training)
-        values = {key: metric.compute() for key, metric in metrics.items()}
-        per_user = {
-            key: values_
-            for key, metric in metrics.items()
-            if (values_ := metric.per_user_values()) is not None
-        }
+        values: dict[str, float] = {key: math.nan for key in self.keys}
+        per_user: dict[str, np.ndarray] = {}
+        for (spec, k), metric in zip(self._slots(), metrics, strict=True):
+            results = metric.compute_all()
+            for suffix in metric.result_suffixes(context.n_user_groups, context.n_item_groups):
+                values[_key(spec.name, metric, suffix, k)] = float(results.get(suffix, math.nan))
+            per_user_values = metric.per_user_values()
+            if per_user_values is not None:
+                per_user[_key(spec.name, metric, "", k)] = per_user_values
         return EvaluationResult(
             split=split,
             strategy=self.strategy,
@@ -150,15 +234,39 @@ class Evaluator:
             seconds=time.perf_counter() - start,
         )
 
-    def _instantiate(self) -> dict[str, Metric]:
-        metrics: dict[str, Metric] = {}
-        for name, cls in self.metric_classes.items():
-            if cls.uses_cutoff:
-                for k in self.top_k:
-                    metrics[f"{name}@{k}"] = cls(k)
-            else:
-                metrics[name] = cls(None)
-        return metrics
+    def _slots(self) -> list[tuple[_Spec, int | None]]:
+        return [
+            (spec, k)
+            for spec in self.specs
+            for k in (self.top_k if spec.cls.uses_cutoff else [None])
+        ]
+
+    def _instantiate(self) -> list[Metric]:
+        return [spec.build(k) for spec, k in self._slots()]
+
+    def _context(self, known: sp.csr_matrix, device: torch.device) -> _Context:
+        n_users, n_items = known.shape
+        for array, size, what in ((self.user_groups, n_users, "user_groups"),
+                                  (self.item_groups, n_items, "item_groups"),
+                                  (self.item_features, n_items, "item_features")):  # fmt: skip
+            if array is not None and array.shape[0] != size:
+                raise ConfigError(
+                    f"{what} has {array.shape[0]} rows but the dataset has {size} "
+                    f"{'users' if what == 'user_groups' else 'items'}"
+                )
+        propensity = self.propensity
+        if isinstance(propensity, str):
+            propensity = build_propensity(np.diff(known.tocsc().indptr), propensity,
+                                          self.propensity_power, self.propensity_clip)  # fmt: skip
+        elif propensity is not None and propensity.shape[0] != n_items:
+            raise ConfigError(
+                f"propensity has {propensity.shape[0]} values but the dataset has {n_items} items"
+            )
+        return _Context(
+            known, device, self.short_head_share, user_groups=self.user_groups,
+            item_groups=self.item_groups, propensity=propensity,
+            item_features=self.item_features, strategy=self.strategy,
+        )  # fmt: skip
 
     def _batch(self, n_columns: int) -> int:
         if self.batch_size is not None:
@@ -179,12 +287,27 @@ class Evaluator:
         n_items = target.shape[1]
         users_t = torch.from_numpy(users).to(device)
         scores = writable(model.predict(users_t, item_indices=None).float(), model)
+        pos_items, pos_ratings = _positives(target, users, n_items)
+        pos_items_t = torch.from_numpy(pos_items).to(device)
+        padding = pos_items_t >= n_items
+        # The model's own scores of the relevant items (the rating errors), before a
+        # relevant item that is also known gets masked for the ranking.
+        pos_scores = scores.gather(1, pos_items_t.clamp(max=n_items - 1))
         mask_seen(scores, users, known)
         rank = tie_break_rank(n_items, self.seed, device)
         items, values = top_k(scores, max(self.top_k), rank)
         items = items.masked_fill(values == float("-inf"), n_items)
-        hits = context.lookup(users_t, items, target)
-        return context.batch(users_t, items, hits, target, users)
+        hits, top_ratings = context.lookup(users_t, items, target)
+        batch = context.batch(users_t, items, hits, target, users)
+        batch.pos_scores = pos_scores.masked_fill(padding, float("nan"))
+        batch.top_scores = values
+        batch.top_ratings = top_ratings
+        batch.pos_items = pos_items_t
+        batch.pos_ratings = torch.from_numpy(pos_ratings).to(device)
+        batch.scores = scores
+        batch.pos_columns = pos_items_t.masked_fill(padding, -1)
+        batch.column_rank = rank
+        return batch
 
     def _rank_sampled(
         self,
@@ -197,12 +320,8 @@ class Evaluator:
         device = model.device
         n_items = target.shape[1]
         rows = target[users]
-        n_pos = np.diff(rows.indptr)
-        width = int(n_pos.max())
-        positives = np.full((len(users), width), n_items, dtype=np.int64)
-        row_ids = np.repeat(np.arange(len(users)), n_pos)
-        columns = np.arange(rows.nnz) - np.repeat(rows.indptr[:-1], n_pos)
-        positives[row_ids, columns] = rows.indices
+        positives, pos_ratings = _positives(target, users, n_items)
+        width = positives.shape[1]
         negatives = self._negatives(users, rows, known, context)
         candidates = torch.from_numpy(np.concatenate([positives, negatives], axis=1)).to(device)
         invalid = candidates >= n_items
@@ -214,12 +333,26 @@ class Evaluator:
         rank = torch.cat([rank, rank.new_full((1,), n_items)])[candidates]
         columns_t, values = top_k(scores, max(self.top_k), rank)
         items = candidates.gather(1, columns_t).masked_fill(values == float("-inf"), n_items)
-        hits = ((columns_t < width) & (items < n_items)).double()
+        is_positive = (columns_t < width) & (items < n_items)
+        hits = is_positive.double()
+        ratings_t = torch.from_numpy(pos_ratings).to(device)
+        top_ratings = torch.where(
+            is_positive, ratings_t.gather(1, columns_t.clamp(max=width - 1)), 0.0
+        )
         pos_scores = scores[:, :width].masked_fill(invalid[:, :width], float("nan"))
         neg_scores = scores[:, width:].masked_fill(invalid[:, width:], float("inf"))
         batch = context.batch(users_t, items, hits, target, users)
         batch.pos_scores = pos_scores
         batch.neg_scores = torch.sort(neg_scores, dim=1).values
+        batch.top_scores = values
+        batch.top_ratings = top_ratings
+        batch.pos_items = candidates[:, :width]
+        batch.pos_ratings = ratings_t
+        batch.scores = scores
+        batch.candidates = candidates
+        columns = torch.arange(width, device=device).expand(len(users), width)
+        batch.pos_columns = columns.masked_fill(invalid[:, :width], -1)
+        batch.column_rank = rank
         return batch
 
     def _negatives(
@@ -246,53 +379,63 @@ class Evaluator:
         return chosen.masked_fill(values == float("-inf"), n_items).numpy()
 
 
-class _Context:
-    """Per-evaluation data shared by the batches: popularity, long tail, split keys."""
+def _key(name: str, metric: Metric, suffix: str, k: int | None) -> str:
+    base = f"{name}{metric.decoration()}{suffix}"
+    return base if k is None else f"{base}@{k}"
 
-    def __init__(
-        self, popularity: Tensor, long_tail: Tensor, weights: np.ndarray, n_known_users: int
-    ) -> None:
-        self.popularity = popularity
-        self.long_tail = long_tail
-        self.sampling_weights = weights
-        self.n_known_users = n_known_users
+
+def _positives(target: sp.csr_matrix, users: np.ndarray, n_items: int
+               ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``[B, P]`` relevant items (``n_items`` pads) and their ratings (0 pads)."""
+    rows = target[users]
+    n_pos = np.diff(rows.indptr)
+    width = max(int(n_pos.max(initial=0)), 1)
+    items = np.full((len(users), width), n_items, dtype=np.int64)
+    ratings = np.zeros((len(users), width), dtype=np.float64)
+    row_ids = np.repeat(np.arange(len(users)), n_pos)
+    columns = np.arange(rows.nnz) - np.repeat(rows.indptr[:-1], n_pos)
+    items[row_ids, columns] = rows.indices
+    ratings[row_ids, columns] = rows.data
+    return items, ratings
+
+
+class _Context(EvaluationContext):
+    """The evaluation context plus what only the evaluator uses: the negative-sampling
+    weights and the ``(user, item)`` lookup into the evaluated split."""
+
+    def __init__(self, known: sp.csr_matrix, device: torch.device, short_head: float = 0.8,
+                 **extras: Any) -> None:  # fmt: skip
+        super().__init__(known, device, short_head, **extras)
+        popularity = self.popularity[:-1].cpu().numpy()
+        weights = popularity if popularity.sum() > 0 else np.ones(self.n_items)
+        self.sampling_weights = weights.astype(np.float32)
         self._keys: Tensor | None = None
+        self._values: Tensor | None = None
 
     @classmethod
-    def build(cls, known: sp.csr_matrix, device: torch.device, short_head: float) -> _Context:
-        n_users, n_items = known.shape
-        binary = known.copy()
-        binary.data = np.ones_like(binary.data)
-        popularity = np.asarray(binary.sum(axis=0)).ravel()
-        order = np.argsort(-popularity, kind="stable")
-        covered = np.cumsum(popularity[order])
-        total = covered[-1] if covered.size else 0.0
-        head = np.zeros(n_items, dtype=bool)
-        if total > 0:
-            head_size = int(np.searchsorted(covered, short_head * total, side="left")) + 1
-            head[order[:head_size]] = True
-        long_tail = np.append(~head, False)
-        weights = popularity if popularity.sum() > 0 else np.ones(n_items)
-        return cls(
-            torch.from_numpy(np.append(popularity, 0.0).astype(np.float64)).to(device),
-            torch.from_numpy(long_tail).to(device),
-            weights.astype(np.float32),
-            n_users,
-        )
+    def build(cls, known: sp.csr_matrix, device: torch.device, short_head: float,
+              **extras: Any) -> _Context:  # fmt: skip
+        """The context of ``known`` (see :class:`EvaluationContext`)."""
+        return cls(known, device, short_head, **extras)
 
-    def lookup(self, users: Tensor, items: Tensor, target: sp.csr_matrix) -> Tensor:
-        """``[B, K]`` 1.0 where ``(user, item)`` is stored in ``target``."""
+    def lookup(self, users: Tensor, items: Tensor, target: sp.csr_matrix) -> tuple[Tensor, Tensor]:
+        """``([B, K] 1.0 where (user, item) is in target, [B, K] its rating or 0.0)``."""
         n_items = target.shape[1]
-        if self._keys is None:
+        if self._keys is None or self._values is None:
             rows = np.repeat(np.arange(target.shape[0], dtype=np.int64), np.diff(target.indptr))
             ordered = target.copy()
             ordered.sort_indices()
             keys = rows * (n_items + 1) + ordered.indices.astype(np.int64)
             self._keys = torch.from_numpy(keys).to(items.device)
-        keys = self._keys
+            self._values = torch.from_numpy(ordered.data.astype(np.float64)).to(items.device)
+        keys, values = self._keys, self._values
+        if keys.numel() == 0:
+            zeros = torch.zeros(items.shape, dtype=torch.float64, device=items.device)
+            return zeros, zeros.clone()
         query = users.unsqueeze(1) * (n_items + 1) + items
-        position = torch.searchsorted(keys, query).clamp(max=max(keys.numel() - 1, 0))
-        return (keys[position] == query).double()
+        position = torch.searchsorted(keys, query).clamp(max=keys.numel() - 1)
+        found = keys[position] == query
+        return found.double(), torch.where(found, values[position], 0.0)
 
     def batch(
         self,
@@ -313,7 +456,8 @@ class _Context:
             n_items=target.shape[1],
             item_popularity=self.popularity,
             n_known_users=self.n_known_users,
-            long_tail=self.long_tail,
+            long_tail=self.long_tail(),
+            context=self,
         )
 
 
@@ -324,13 +468,50 @@ def _cutoffs(top_k: int | Iterable[int]) -> list[int]:
     return sorted(set(values))
 
 
-def _resolve_metrics(
-    metrics: Sequence[str | type[Metric]], strategy: str
-) -> dict[str, type[Metric]]:
+def _groups(values: Any, what: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer) or (array < 0).any():
+        raise ConfigError(
+            f"{what} must be a 1-D array of non-negative integer group ids (0 = no group), "
+            f"got {array.dtype} of shape {array.shape}"
+        )
+    return array.astype(np.int64)
+
+
+def _group_count(groups: np.ndarray | None) -> int:
+    return 1 if groups is None else int(groups.max(initial=0))
+
+
+def _features(values: Any) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = values.toarray() if sp.issparse(values) else np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ConfigError(f"item_features must be an [n_items, n_features] matrix, got shape "
+                          f"{array.shape}")  # fmt: skip
+    return array
+
+
+def _resolve_metrics(metrics: Sequence[MetricSpec], strategy: str) -> list[_Spec]:
     from warprec.utils.registry import metric_registry
 
-    resolved: dict[str, type[Metric]] = {}
+    if isinstance(metrics, (str, Mapping)):
+        metrics = [metrics]
+    resolved: list[_Spec] = []
     for metric in metrics:
+        params: Mapping[str, Any] = {}
+        if isinstance(metric, Mapping):
+            unknown = set(metric) - {"name", "params"}
+            if "name" not in metric or unknown:
+                raise ConfigError(
+                    "a metric with parameters is {'name': ..., 'params': {...}}, "
+                    f"got {metric!r}"
+                )
+            metric, params = metric["name"], metric.get("params") or {}
+        elif isinstance(metric, tuple):
+            metric, params = metric
         if isinstance(metric, str):
             entry = metric_registry.entry(metric)
             name, cls = entry.name, entry.load()
@@ -343,7 +524,16 @@ def _resolve_metrics(
                 f"metric {name!r} ranks positives against sampled negatives: "
                 "use evaluation strategy 'sampled'"
             )
-        resolved[name] = cls
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"metric {name!r}: params must be a mapping, got {params!r}")
+        accepted = cls.parameters()
+        for key in params:
+            if key not in accepted:
+                raise ConfigError(
+                    f"metric {name!r} has no parameter {key!r}; expected one of "
+                    f"{', '.join(accepted) or '(none)'}"
+                )
+        resolved.append(_Spec(name, cls, dict(params)))
     return resolved
 
 
@@ -361,4 +551,8 @@ def _split_matrices(dataset: Any, split: str) -> tuple[sp.csr_matrix, sp.csr_mat
         known = dataset.train if known is None else known
     else:
         raise ConfigError(f"split must be 'validation' or 'test', got {split!r}")
-    return sp.csr_matrix(target.get_sparse()), sp.csr_matrix(known.get_sparse())
+    target = sp.csr_matrix(target.get_sparse(), dtype=np.float64, copy=True)
+    # As WarpRec: relevant means a rating > 0; other stored values are not relevant.
+    target.data[~(target.data > 0)] = 0.0
+    target.eliminate_zeros()
+    return target, sp.csr_matrix(known.get_sparse())
