@@ -19,7 +19,6 @@ from warprec.config import load_config
 from warprec.errors import ConfigError, DataError
 from warprec.evaluation.significance_report import adjust
 from warprec.experiment import ExperimentResults, check_config, trials
-from warprec.utils.registry import model_registry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 METRICS = ["nDCG@5", "Recall@5"]
