@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from cli_runner import run_cli
 from warprec.errors import ConfigError
 from warprec.experiment import check_config, run_experiment
 from warprec.recommenders.hyperparameters import spec
