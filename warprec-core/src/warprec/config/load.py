@@ -219,9 +219,10 @@ def _check_validation_metric(path: str, value: str, cfg: ExperimentConfig) -> No
         name, k = parse_metric_name(value, path)
     else:  # a metric without a cutoff (e.g. ItemCoverage): checked against the evaluator
         name, k = value.strip(), ev.top_k[0]
-    known = {m.lower() for m in ev.metrics}
+    names = [*ev.metrics, *(m.name for m in ev.complex_metrics)]
+    known = {m.lower() for m in names}
     if name.lower() not in known or k not in ev.top_k:
-        computed = [f"{m}@{c}" for m in ev.metrics for c in ev.top_k]
+        computed = [f"{m}@{c}" for m in names for c in ev.top_k]
         raise ConfigError(f"{path}: {value!r} is not computed; expected one of "
                           f"{', '.join(computed)} (evaluation.metrics x evaluation.top_k)")
 

@@ -101,6 +101,8 @@ class Labels(Section):
     """Rating column."""
     timestamp_label: str = "timestamp"
     """Timestamp column."""
+    cluster_label: str = "cluster"
+    """Cluster column of the reader.clustering files."""
 
 
 class ReaderSplit(Section):
@@ -114,6 +116,32 @@ class ReaderSplit(Section):
     """Whether the files have a header row."""
     file_format: FileFormat = "tabular"
     """File format."""
+
+
+class Clustering(Section):
+    user_local_path: str | None = None
+    """File assigning users to groups (fairness metrics); users not in it: group 0."""
+    item_local_path: str | None = None
+    """File assigning items to groups (fairness metrics); items not in it: group 0."""
+    user_sep: str = "\t"
+    """Column separator of the user file."""
+    item_sep: str = "\t"
+    """Column separator of the item file."""
+    user_header: bool = True
+    """Whether the user file has a header row."""
+    item_header: bool = True
+    """Whether the item file has a header row."""
+    user_file_format: FileFormat = "tabular"
+    """Format of the user file (parquet is read by its extension)."""
+    item_file_format: FileFormat = "tabular"
+    """Format of the item file (parquet is read by its extension)."""
+
+    @model_validator(mode="after")
+    def _names_a_file(self) -> Clustering:
+        if self.user_local_path is None and self.item_local_path is None:
+            raise KeyProblem("user_local_path", "missing; expected user_local_path and/or "
+                                                "item_local_path (or no clustering section)")
+        return self
 
 
 class Reader(Section):
@@ -142,6 +170,8 @@ class Reader(Section):
     """Column names in the file."""
     split: ReaderSplit = Field(default_factory=ReaderSplit)
     """Pre-split data (loading_strategy: split)."""
+    clustering: Clustering | None = None
+    """User and item groups for the fairness metrics (WarpRec's cluster files)."""
 
 
 class SplitPart(Section):
@@ -191,6 +221,23 @@ class StatSignificance(Section):
     """Multiple-testing corrections."""
 
 
+class ComplexMetric(Section):
+    name: str
+    """A registered metric name."""
+    params: dict[str, Any] = {}
+    """Its parameters (e.g. beta of F1)."""
+
+
+class Propensity(Section):
+    estimator: Annotated[Literal["uniform", "popularity"],
+                         _choice_of(("uniform", "popularity"))] = "uniform"
+    """How item propensities of the debiased metrics (IPS/SNIPS) are estimated."""
+    power: Annotated[float, Ge(0), Le(100)] = 0.5
+    """Exponent applied to the normalised popularity counts."""
+    clip: Annotated[float, Gt(0), Le(1)] = 0.1
+    """Smallest propensity an item may carry."""
+
+
 class Evaluation(Section):
     top_k: Annotated[list[PositiveInt], BeforeValidator(_one_or_many),
                      Field(min_length=1)] = [10, 20]
@@ -198,6 +245,10 @@ class Evaluation(Section):
     metrics: Annotated[Names, Field(min_length=1)] = ["nDCG", "Precision", "Recall",
                                                       "HitRate"]
     """Metric names (registry)."""
+    complex_metrics: list[ComplexMetric] = []
+    """Metrics with parameters: [{name, params}] (WarpRec's complex_metrics)."""
+    propensity: Propensity = Field(default_factory=Propensity)
+    """Propensity model of the debiased metrics."""
     validation_metric: str | None = None
     """Metric@k that picks the best trial (default nDCG@<first top_k>, or the first metric)."""
     strategy: Annotated[Literal["full", "sampled"], _choice_of(("full", "sampled"))] = "full"

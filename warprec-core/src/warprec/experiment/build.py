@@ -82,15 +82,20 @@ def build_splitter(part: SplitPart, path: str) -> Any:
         raise ConfigError(f"{path}: {call_error(exc)}") from exc
 
 
-def build_evaluator(ev: Evaluation) -> Any:
-    """The evaluator of the ``evaluation`` section."""
+def build_evaluator(ev: Evaluation, user_groups: Any = None, item_groups: Any = None
+                    ) -> Any:
+    """The evaluator of the ``evaluation`` section (with the data's groups, once read)."""
     from warprec.evaluation import Evaluator
 
+    metrics = [*ev.metrics, *({"name": m.name, "params": m.params} for m in ev.complex_metrics)]
     try:
-        return Evaluator(metrics=ev.metrics, top_k=ev.top_k, strategy=ev.strategy,
+        return Evaluator(metrics=metrics, top_k=ev.top_k, strategy=ev.strategy,
                          num_negatives=ev.num_negatives, sampling=ev.negative_sampling,
                          seed=ev.seed or 0, batch_size=ev.batch_size,
-                         short_head_share=ev.pop_ratio)
+                         short_head_share=ev.pop_ratio, user_groups=user_groups,
+                         item_groups=item_groups, propensity=ev.propensity.estimator,
+                         propensity_power=ev.propensity.power,
+                         propensity_clip=ev.propensity.clip)
     except WarpRecError as exc:
         raise ConfigError(f"evaluation: {exc}") from exc
 

@@ -28,6 +28,7 @@ class RunData:
     validation: list[Any]
     frames: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     refit_required: bool = False
+    groups: dict[str, Any] = field(default_factory=dict)  # user_groups / item_groups
 
     def summary(self) -> dict[str, Any]:
         """Sizes and dropped-row counts, as ``results.json`` records them."""
@@ -67,11 +68,33 @@ def load_data(config: Config) -> RunData:
     else:
         main = Dataset(train, test, validation, implicit=implicit, report=report)
         data = RunData(main, [main] if validation is not None else [], frames)
+    data.groups = _groups(config, main)
     logger.info("Dataset: %d users, %d items", main.n_users, main.n_items)
     dropped = {key: value for key, value in main.report.items() if value}
     if dropped:
         logger.info("Rows dropped: %s", ", ".join(f"{k} {v}" for k, v in dropped.items()))
     return data
+
+
+def _groups(config: Config, dataset: Any) -> dict[str, Any]:
+    """The ``reader.clustering`` groups, aligned with the dataset's users and items."""
+    from warprec.data.clustering import read_groups
+
+    clustering = config.model.reader.clustering
+    if clustering is None:
+        return {}
+    label = config.model.reader.labels
+    groups = {}
+    for kind, ids, id_column in (("user", dataset.user_ids, label.user_id_label),
+                                 ("item", dataset.item_ids, label.item_id_label)):
+        local = getattr(clustering, f"{kind}_local_path")
+        if local is None:
+            continue
+        path = resolve_path(local, f"reader.clustering.{kind}_local_path", config)
+        groups[f"{kind}_groups"] = read_groups(
+            path, ids, kind=kind, id_column=id_column, cluster_column=label.cluster_label,
+            sep=getattr(clustering, f"{kind}_sep"), header=getattr(clustering, f"{kind}_header"))
+    return groups
 
 
 def resolve_path(value: str, key: str, config: Config) -> Path:

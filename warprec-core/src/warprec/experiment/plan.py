@@ -100,6 +100,8 @@ def check_names(cfg: ExperimentConfig) -> None:
             _lookup(splitter_registry, split.strategy, f"splitter.{part}.strategy")
     for i, name in enumerate(cfg.evaluation.metrics):
         _lookup(metric_registry, name, f"evaluation.metrics[{i}]")
+    for i, metric in enumerate(cfg.evaluation.complex_metrics):
+        _lookup(metric_registry, metric.name, f"evaluation.complex_metrics[{i}].name")
     for name in cfg.models:
         _lookup(model_registry, name, f"models.{name}")
 

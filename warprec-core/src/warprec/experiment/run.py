@@ -22,6 +22,7 @@ from warprec.config import load_config
 from warprec.errors import ConfigError, DataError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
+from warprec.experiment.build import build_evaluator
 from warprec.experiment.data import RunData, load_data, resolve_path
 from warprec.experiment.outputs import (
     ExperimentResults,
@@ -88,6 +89,8 @@ def run_experiment(
             logger.warning("Warning: %s", warning)
         data = load_data(plan.config)
         _check_search_needs_validation(plan, data)
+        if data.groups:
+            plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
         # Created once config and data are known good, so a fix-and-rerun can reuse --output.
         folder = RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
                                   plan.output)
