@@ -69,6 +69,7 @@ class Key:
 # Names of the splitting strategies, WarpRec's snake_case and the registry's names.
 SPLIT_STRATEGIES: dict[str, str] = {
     "random_holdout": "RandomHoldout",
+    "random_holdout_per_user": "RandomHoldoutPerUser",
     "temporal_holdout": "TemporalHoldout",
     "random_leave_k_out": "RandomLeaveKOut",
     "temporal_leave_k_out": "TemporalLeaveKOut",
@@ -105,10 +106,12 @@ _SEP = Key("str", "\t", "Column separator.")
 _READ_SEP = Key("str", None, "Column separator (default: from the extension, ',' for .csv, "
                 "else tab).")
 _SPLIT_ONE = {
-    "strategy": Key("str", None, "random_holdout, temporal_holdout, random_leave_k_out, "
+    "strategy": Key("str", None, "random_holdout, random_holdout_per_user, temporal_holdout, "
+                    "random_leave_k_out, "
                     "temporal_leave_k_out, timestamp_slicing, k_fold_cross_validation, "
                     "or a registered splitter name."),
-    "ratio": Key("float", None, "Share of each user's interactions held out (holdout).",
+    "ratio": Key("float", None, "Share held out (holdout): of all the interactions for "
+                 "random_holdout, of each user's for the per-user and temporal ones.",
                  exclusive_minimum=0.0, maximum=1.0),
     "k": Key("int", None, "Interactions held out per user (leave-k-out).", minimum=1),
     "folds": Key("int", None, "Number of folds (k-fold cross validation).", minimum=2),
@@ -221,7 +224,10 @@ SECTIONS: dict[str, Key] = {
             "header": Key("bool", True, "Header row.", nullable=False),
             "user_label": Key("str", "user_id", "User column.", nullable=False),
             "item_label": Key("str", "item_id", "Item column.", nullable=False),
-            "rating_label": Key("str", "score", "Score column.", nullable=False),
+            "rating_label": Key("str", "rating", "Score column (WarpRec's name).",
+                                nullable=False),
+            "rank": Key("bool", False, "Add a rank column (1 = best) after the score.",
+                        nullable=False),
         }),
     }),
     "general": Key("section", doc="Run-wide settings.", fields={
@@ -732,7 +738,7 @@ def _complete_splitter(splitter: dict[str, Any], seed: int, loading: str) -> Non
         if any(v is not None for k, v in test.items() if k != "seed"):
             raise ConfigError("splitter.test_splitting.strategy: missing; expected "
                               + ", ".join(SPLIT_STRATEGIES))
-        # The stated default: random holdout of 20% of each user's interactions.
+        # The stated default: random holdout of 20% of the interactions (WarpRec's).
         test.update(strategy="random_holdout", ratio=0.2)
     for name, part in (("test_splitting", test), ("validation_splitting", validation)):
         if not part["strategy"]:
@@ -756,7 +762,8 @@ def _check_strategy(path: str, part: dict[str, Any]) -> None:
     if canonical is None:
         return  # a registry name: checked against the splitter registry later
     part["strategy"] = canonical
-    needs = {"random_holdout": "ratio", "temporal_holdout": "ratio",
+    needs = {"random_holdout": "ratio", "random_holdout_per_user": "ratio",
+             "temporal_holdout": "ratio",
              "random_leave_k_out": "k", "temporal_leave_k_out": "k",
              "timestamp_slicing": "timestamp", "k_fold_cross_validation": "folds"}[canonical]
     if part[needs] is None:
@@ -765,9 +772,6 @@ def _check_strategy(path: str, part: dict[str, Any]) -> None:
                     "folds": "an integer >= 2"}[needs]
         raise ConfigError(f"{path}.{needs}: missing for strategy {canonical!r}; expected "
                           f"{expected}")
-    if needs == "timestamp" and part["timestamp"] == "best":
-        raise ConfigError(f"{path}.timestamp: 'best' is not supported by this version; "
-                          "expected an integer timestamp")
     if needs == "ratio" and part["ratio"] >= 1.0:
         raise ConfigError(f"{path}.ratio: got {part['ratio']!r}; expected a value < 1")
     extra = [k for k in ("ratio", "k", "folds", "timestamp") if k != needs and part[k] is not None]

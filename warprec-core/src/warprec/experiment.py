@@ -32,6 +32,7 @@ import yaml
 
 from warprec.config import FILTER_ALIASES, Config, load_config, model_params
 from warprec.errors import ConfigError, DataError, WarpRecError
+from warprec.io_formats import recommendation_frame, write_split_part, write_table
 from warprec.output import RunFolder, format_table, results_rows, safe_name
 from warprec.report import TESTS, significance
 from warprec.search import expand
@@ -43,6 +44,7 @@ logger = logging.getLogger("warprec")
 # Config strategy -> (splitter registry name, {config key: constructor argument}).
 _SPLITTERS: dict[str, tuple[str, dict[str, str]]] = {
     "random_holdout": ("RandomHoldout", {"ratio": "test_ratio", "seed": "seed"}),
+    "random_holdout_per_user": ("RandomHoldoutPerUser", {"ratio": "test_ratio", "seed": "seed"}),
     "temporal_holdout": ("TemporalHoldout", {"ratio": "test_ratio"}),
     "random_leave_k_out": ("RandomLeaveKOut", {"k": "test_k", "seed": "seed"}),
     "temporal_leave_k_out": ("TemporalLeaveKOut", {"k": "test_k"}),
@@ -499,6 +501,7 @@ def _save_split(folder: RunFolder, frames: Mapping[str, pd.DataFrame | None], cf
     """Write the parts with the reader's column labels, so ``loading_strategy: split``
     reads them back."""
     from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
+    from warprec.data.splitting import aligned
 
     labels = cfg["reader"]["labels"]
     names = {USER: labels["user_id_label"], ITEM: labels["item_id_label"],
@@ -507,9 +510,10 @@ def _save_split(folder: RunFolder, frames: Mapping[str, pd.DataFrame | None], cf
     for part, frame in frames.items():
         if frame is None:
             continue
+        if part != "train":  # WarpRec writes the evaluation parts aligned on training
+            frame = aligned(frames["train"], frame)
         with folder.open_atomic(f"split/{part}{fmt['ext']}") as handle:
-            frame.rename(columns=names).to_csv(handle, sep=fmt["sep"], header=fmt["header"],
-                                               index=False)
+            write_split_part(handle, frame, names, sep=fmt["sep"], header=fmt["header"])
     logger.info("Split written to %s", folder.path / "split")
 
 
@@ -744,7 +748,7 @@ def _write_model_outputs(plan: _Plan, model: Any, data: _Data, cfg: Config,
         relative = f"recommendations/{safe_name(plan.name)}{fmt['ext']}"
         table = _recommendations(model, data.main, fmt, cfg["evaluation"]["batch_size"] or 1024)
         with folder.open_atomic(relative) as handle:
-            table.to_csv(handle, sep=fmt["sep"], header=fmt["header"], index=False)
+            write_table(handle, table, sep=fmt["sep"], header=fmt["header"])
         entry["recommendations"] = relative
 
 
@@ -760,15 +764,10 @@ def _recommendations(model: Any, dataset: Any, fmt: Mapping[str, Any], batch_siz
         users = np.arange(start, min(start + batch_size, dataset.n_users))
         items, scores = model.recommend(users, k, exclude=seen)
         items, scores = items.cpu().numpy(), scores.cpu().numpy()
-        keep = np.isfinite(scores)
-        rows = np.repeat(users, k).reshape(-1, k)
-        ranks = np.tile(np.arange(1, k + 1), (users.size, 1))
-        parts.append(pd.DataFrame({
-            fmt["user_label"]: dataset.user_ids[rows[keep]],
-            fmt["item_label"]: dataset.item_ids[items[keep]],
-            "rank": ranks[keep],
-            fmt["rating_label"]: scores[keep],
-        }))
+        parts.append(recommendation_frame(
+            dataset.user_ids[users], dataset.item_ids[items], scores,
+            user_label=fmt["user_label"], item_label=fmt["item_label"],
+            rating_label=fmt["rating_label"], rank=fmt.get("rank", False)))
     return pd.concat(parts, ignore_index=True)
 
 
