@@ -70,7 +70,8 @@ def bench_dataset(args: argparse.Namespace) -> Dataset:
     evaluation masks only training items."""
     frame = synthetic(n_users=args.users, n_items=args.items,
                       n_interactions=args.interactions, seed=0)
-    dataset = Dataset.from_dataframe(frame.drop(columns="rating"), RandomHoldoutPerUser(0.2, seed=0))
+    dataset = Dataset.from_dataframe(frame.drop(columns="rating"),
+                                     RandomHoldoutPerUser(0.2, seed=0))
     dataset.validation = dataset.test
     return dataset
 

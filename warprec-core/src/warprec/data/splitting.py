@@ -498,7 +498,7 @@ class _ColdStart(Splitter):
         require_columns(df, (self.column,), owner)
         ratio = self.test_ratio if test else self.validation_ratio
         entities = np.unique(df[self.column].to_numpy())
-        n_cold = int(round(len(entities) * ratio))
+        n_cold = round(len(entities) * ratio)
         if n_cold in (0, len(entities)):
             raise DataError(
                 f"{owner}: a ratio of {ratio} over {len(entities)} distinct {self.column!r} "
