@@ -1,4 +1,4 @@
-"""Do our splitters hold out the same rows as WarpRec 2.2.8's? (Run by hand.)
+"""Do our splitters and filters keep the same rows as WarpRec 2.2.8's? (Run by hand.)
 
     .venv/bin/python bench/bench_split_parity.py --warprec-python /path/to/wr/bin/python
 
@@ -14,7 +14,8 @@ part are compared as sets. Two levels per case:
   experiment's order of the two splitters and :func:`warprec.data.splitting.aligned`,
   what the Dataset keeps). For k-fold each fold's train/validation is compared.
 
-Results are recorded in ``bench/README.md``.
+Filters: each of WarpRec's filters alone on the table, ours under the name the config
+maps it to; the kept rows are compared. Results are recorded in ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
     ("user_cold_start 0.1", {"strategy": "user_cold_start", "ratio": 0.1}, None),
 ]
 
+# Filters: (WarpRec name, its parameters, our registry name, our parameters).
+FILTERS: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
+    ("MinRating", {"min_rating": 4}, "MinRating", {"min_rating": 4}),
+    ("UserMin", {"min_interactions": 50}, "UserMinInteractions", {"min_interactions": 50}),
+    ("ItemMin", {"min_interactions": 20}, "ItemMinInteractions", {"min_interactions": 20}),
+    ("IterativeKCore", {"min_interactions": 30}, "KCore", {"k": 30}),
+    ("NRoundsKCore", {"rounds": 1, "min_interactions": 30}, "NRoundsKCore",
+     {"rounds": 1, "min_interactions": 30}),
+    ("UserMax", {"max_interactions": 100}, "UserMax", {"max_interactions": 100}),
+    ("ItemMax", {"max_interactions": 200}, "ItemMax", {"max_interactions": 200}),
+    ("UserAverage", {}, "UserAverage", {}),
+    ("ItemAverage", {}, "ItemAverage", {}),
+    ("UserHeadN", {"num_interactions": 20}, "UserHeadN", {"num_interactions": 20}),
+    ("UserTailN", {"num_interactions": 20}, "UserTailN", {"num_interactions": 20}),
+    ("DropUser", {"user_ids_to_filter": [1, 2, 3]}, "DropIds", {"users": [1, 2, 3]}),
+    ("DropItem", {"item_ids_to_filter": [50, 100]}, "DropIds", {"items": [50, 100]}),
+]
+
 # Runs inside WarpRec's environment: reads the table and the cases, writes row lists.
 WARPREC_SIDE = r"""
 import json, sys
@@ -87,6 +106,9 @@ for name, test, validation in cases:
             result["pipeline"] = {"train": rows(train), "test": rows(tst),
                                   "validation": None if val is None else rows(val)}
     out[name] = result
+from warprec.data import filtering
+out["filters"] = {name: rows(getattr(filtering, name)(**params)(table))
+                  for name, params, _, _ in json.load(open(sys.argv[4]))}
 json.dump(out, open(sys.argv[3], "w"))
 """
 
@@ -150,8 +172,11 @@ def _compare(a: Any, b: Any, where: str, lines: list[str]) -> bool:
     if a is None or b is None:
         ok = a is b
     elif a and isinstance(a[0], list):
-        return all([_compare(x, y, f"{where}[{i}]", lines) for i, (x, y) in enumerate(zip(a, b))]
-                   + [len(a) == len(b)])
+        if len(a) != len(b):
+            lines.append(f"    {where}: ours {len(a)} parts, WarpRec {len(b)}")
+            return False
+        pairs = enumerate(zip(a, b, strict=True))
+        return all([_compare(x, y, f"{where}[{i}]", lines) for i, (x, y) in pairs])
     else:
         ok = a == b
         if not ok:
@@ -187,13 +212,14 @@ def main() -> None:
     table = pd.read_csv(data, sep="\t")
     table["row"] = range(len(table))
     with tempfile.TemporaryDirectory() as tmp:
-        pickle, cases, out = (os.path.join(tmp, n) for n in ("t.pkl", "c.json", "o.json"))
+        pickle, cases, out, filters = (os.path.join(tmp, n)
+                                       for n in ("t.pkl", "c.json", "o.json", "f.json"))
         table.to_pickle(pickle)
-        with open(cases, "w") as handle:
-            json.dump(CASES, handle)
+        Path(cases).write_text(json.dumps(CASES))
+        Path(filters).write_text(json.dumps(FILTERS))
         script = os.path.join(tmp, "warprec_side.py")
         Path(script).write_text(WARPREC_SIDE)
-        subprocess.run([args.warprec_python, script, pickle, cases, out], check=True,
+        subprocess.run([args.warprec_python, script, pickle, cases, out, filters], check=True,
                        stdout=subprocess.DEVNULL)
         theirs = json.loads(Path(out).read_text())
     all_ok = True
@@ -205,6 +231,14 @@ def main() -> None:
         all_ok &= ok
         print(f"{'same rows' if ok else 'DIFFERENT':9}  {name:48} {_sizes(theirs[name])}")
         print("\n".join(lines)) if lines else None
+    from warprec.utils.registry import filter_registry
+
+    for name, _, ours_name, params in FILTERS:
+        mine_rows = _rows(filter_registry.get(ours_name, **params)(table))
+        ok = mine_rows == theirs["filters"][name]
+        all_ok &= ok
+        print(f"{'same rows' if ok else 'DIFFERENT':9}  filter {name:41} kept "
+              f"{len(theirs['filters'][name])} (ours {len(mine_rows)})")
     # Negative control: this project's former random_holdout (per user) and rounding.
     from warprec.data.splitting import RandomHoldoutPerUser
 

@@ -48,7 +48,9 @@ SPLITTERS = {
 }
 FILTERS = {
     name: f"warprec.data.filtering:{name}"
-    for name in ["MinRating", "UserMinInteractions", "ItemMinInteractions", "KCore", "DropIds"]
+    for name in ["MinRating", "UserMinInteractions", "ItemMinInteractions", "KCore", "DropIds",
+                 "UserAverage", "ItemAverage", "UserMax", "ItemMax", "NRoundsKCore",
+                 "UserHeadN", "UserTailN"]
 }
 DATASETS = {
     "synthetic": "warprec.data.synthetic:synthetic",
