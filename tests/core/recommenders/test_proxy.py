@@ -76,6 +76,18 @@ def test_reads_our_format_with_rank_and_files_without_header(
     assert first[0, dataset.info()["item_mapping"]["c"]] == pytest.approx(0.7)
 
 
+def test_checkpoint_keeps_the_scores_without_the_file(dataset: Dataset, tmp_path: Path) -> None:
+    path = tmp_path / "recs.tsv"
+    path.write_text("user_id\titem_id\trating\n10\tc\t0.9\n30\ta\t0.0\n")
+    model = _proxy(dataset, path)
+    model.save(tmp_path / "proxy.pt")
+    path.unlink()
+    loaded = Recommender.load(tmp_path / "proxy.pt")
+    users = torch.arange(3)
+    torch.testing.assert_close(loaded.predict(users), model.predict(users))
+    assert loaded.get_params()["recommendation_file"] == str(path)
+
+
 def test_bad_files_and_missing_maps(dataset: Dataset, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not found"):
         _proxy(dataset, tmp_path / "missing.tsv")

@@ -394,7 +394,8 @@ class TimestampSlicing(Splitter):
         return self.validation_timestamp is not None or bool(self.validation_ratio)
 
 
-def _cutoff(value: Any, name: str) -> float | str | None:
+def _cutoff(value: Any, name: str) -> Any:
+    """A cut-off as given (a number, ``"best"`` or ``None``); ConfigError otherwise."""
     if value is None or value == "best":
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
