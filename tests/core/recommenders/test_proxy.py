@@ -91,7 +91,7 @@ def test_checkpoint_keeps_the_scores_without_the_file(dataset: Dataset, tmp_path
 def test_bad_files_and_missing_maps(dataset: Dataset, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not found"):
         _proxy(dataset, tmp_path / "missing.tsv")
-    with pytest.raises(ConfigError, match="missing hyperparameter 'recommendation_file'"):
+    with pytest.raises(ConfigError, match="recommendation_file"):  # required, no default
         ProxyRecommender({}, dataset.info())
     with pytest.raises(ConfigError, match="lacks 'user_mapping' and 'item_mapping'"):
         ProxyRecommender({"recommendation_file": "x"}, {"n_users": 3, "n_items": 5})
