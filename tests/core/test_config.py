@@ -195,7 +195,7 @@ BAD_CONFIGS = [
      "splitter.test_splitting.k: not used by strategy 'random_holdout'"),
     (with_key("splitter.test_splitting", {"strategy": "timestamp_slicing",
                                           "timestamp": "latest"}),
-     "splitter.test_splitting.timestamp: got 'latest'"),
+     "splitter.test_splitting.timestamp"),  # 'latest': neither an integer nor 'best'
     (with_key("splitter.test_splitting", {"strategy": "k_fold_cross_validation", "folds": 3}),
      "'k_fold_cross_validation' is for validation only"),
     (with_key("splitter.test_splitting", {"strategy": "random_holdout_x", "ratio": 0.2}),
