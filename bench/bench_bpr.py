@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from warprec.data.dataset import Dataset
-from warprec.data.splitting import RandomHoldout
+from warprec.data.splitting import RandomHoldoutPerUser
 from warprec.data.synthetic import synthetic
 from warprec.evaluation import Evaluator
 from warprec.recommenders.base_recommender import Recommender
@@ -70,7 +70,8 @@ def bench_dataset(args: argparse.Namespace) -> Dataset:
     evaluation masks only training items."""
     frame = synthetic(n_users=args.users, n_items=args.items,
                       n_interactions=args.interactions, seed=0)
-    dataset = Dataset.from_dataframe(frame.drop(columns="rating"), RandomHoldout(0.2, seed=0))
+    dataset = Dataset.from_dataframe(frame.drop(columns="rating"),
+                                     RandomHoldoutPerUser(0.2, seed=0))
     dataset.validation = dataset.test
     return dataset
 

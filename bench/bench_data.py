@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from warprec.data.dataset import Dataset
 from warprec.data.reader import read_interactions
-from warprec.data.splitting import RandomHoldout
+from warprec.data.splitting import RandomHoldoutPerUser
 from warprec.data.synthetic import synthetic
 
 
@@ -30,7 +30,7 @@ def _seconds(action: Callable[[], object]) -> float:
 
 def _pipeline(path: Path) -> Dataset:
     result = read_interactions(path)
-    split = RandomHoldout(test_ratio=0.2, seed=42).split(result.data)
+    split = RandomHoldoutPerUser(test_ratio=0.2, seed=42).split(result.data)
     return Dataset(split.train, split.test, implicit=True, report=result.dropped)
 
 

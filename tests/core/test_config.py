@@ -58,7 +58,8 @@ def test_defaults_fill_every_section() -> None:
     assert data["reader"]["duplicates"] == "max"
     assert data["reader"]["labels"] == {"user_id_label": "user_id", "item_id_label": "item_id",
                                         "rating_label": "rating",
-                                        "timestamp_label": "timestamp"}
+                                        "timestamp_label": "timestamp",
+                                        "cluster_label": "cluster"}
     assert data["filtering"] == {}
     assert data["evaluation"]["top_k"] == [10, 20]
     assert data["evaluation"]["validation_metric"] == "nDCG@10"
@@ -196,8 +197,8 @@ BAD_CONFIGS = [
     (with_key("splitter.test_splitting", {"strategy": "random_holdout", "ratio": 0.2, "k": 1}),
      "splitter.test_splitting.k: not used by strategy 'random_holdout'"),
     (with_key("splitter.test_splitting", {"strategy": "timestamp_slicing",
-                                          "timestamp": "best"}),
-     "splitter.test_splitting.timestamp: 'best' is not supported"),
+                                          "timestamp": "latest"}),
+     "splitter.test_splitting.timestamp"),  # 'latest': neither an integer nor 'best'
     (with_key("splitter.test_splitting", {"strategy": "k_fold_cross_validation", "folds": 3}),
      "'k_fold_cross_validation' is for validation only"),
     (with_key("splitter.test_splitting", {"strategy": "random_holdout_x", "ratio": 0.2}),

@@ -12,7 +12,7 @@ import pytest
 import torch
 from warprec.custom_modules import import_custom_modules
 from warprec.data.dataset import Dataset
-from warprec.data.splitting import RandomHoldout
+from warprec.data.splitting import RandomHoldoutPerUser
 from warprec.data.synthetic import synthetic
 from warprec.evaluation import Evaluator
 from warprec.recommenders.trainer import Trainer, TrainingError
@@ -44,7 +44,7 @@ def single_thread() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
     frame = synthetic(n_users=400, n_items=200, n_interactions=10_000, seed=3)
-    return Dataset.from_dataframe(frame, RandomHoldout(test_ratio=0.2, validation_ratio=0.1))
+    return Dataset.from_dataframe(frame, RandomHoldoutPerUser(test_ratio=0.2, validation_ratio=0.1))
 
 
 @pytest.fixture(scope="module")

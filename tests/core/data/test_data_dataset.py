@@ -10,7 +10,7 @@ import pytest
 import torch
 from warprec.data.dataset import BatchLoader, Dataset, Interactions, Sessions
 from warprec.data.filtering import KCore
-from warprec.data.splitting import RandomHoldout, TemporalLeaveKOut
+from warprec.data.splitting import RandomHoldoutPerUser, TemporalLeaveKOut
 from warprec.data.synthetic import synthetic
 from warprec.errors import DataError
 
@@ -102,7 +102,7 @@ def test_from_dataframe_filters_splits_and_reports() -> None:
 
 
 def test_contrastive_dataloader_contract() -> None:
-    dataset = Dataset.from_dataframe(synthetic(50, 40, 600, seed=3), RandomHoldout(0.2))
+    dataset = Dataset.from_dataframe(synthetic(50, 40, 600, seed=3), RandomHoldoutPerUser(0.2))
     loader = dataset.train.get_contrastive_dataloader(batch_size=64, seed=7)
     assert len(loader) == -(-len(dataset.train) // 64)
     batches = list(loader)
@@ -127,7 +127,7 @@ def _prefetch_threads() -> list[threading.Thread]:
 
 
 def test_prefetching_yields_the_same_batches_and_stops_when_abandoned() -> None:
-    dataset = Dataset.from_dataframe(synthetic(50, 40, 600, seed=3), RandomHoldout(0.2))
+    dataset = Dataset.from_dataframe(synthetic(50, 40, 600, seed=3), RandomHoldoutPerUser(0.2))
     plain = dataset.train.get_contrastive_dataloader(batch_size=32, seed=5)
     plain.prefetch = 0
     ahead = dataset.train.get_contrastive_dataloader(batch_size=32, seed=5)

@@ -1,10 +1,13 @@
-"""The core's own metrics, losses, splitters, filters and datasets, registered lazily
-through the same hooks as any plugin (so listing them imports nothing heavy)."""
+"""The core's own models (ProxyRecommender), metrics, losses, splitters, filters and
+datasets, registered lazily through the same hooks as any plugin (so listing them
+imports nothing heavy)."""
 
 from __future__ import annotations
 
 from warprec.hookspecs import Register, hookimpl
 
+# WarpRec's ProxyRecommender: a "model" serving another framework's recommendation file.
+MODELS = {"ProxyRecommender": "warprec.recommenders.proxy:ProxyRecommender"}
 METRICS = {
     name: f"warprec.evaluation.metrics:{name}"
     for name in [
@@ -35,6 +38,7 @@ SPLITTERS = {
     name: f"warprec.data.splitting:{name}"
     for name in [
         "RandomHoldout",
+        "RandomHoldoutPerUser",
         "TemporalHoldout",
         "RandomLeaveKOut",
         "TemporalLeaveKOut",
@@ -44,7 +48,9 @@ SPLITTERS = {
 }
 FILTERS = {
     name: f"warprec.data.filtering:{name}"
-    for name in ["MinRating", "UserMinInteractions", "ItemMinInteractions", "KCore", "DropIds"]
+    for name in ["MinRating", "UserMinInteractions", "ItemMinInteractions", "KCore", "DropIds",
+                 "UserAverage", "ItemAverage", "UserMax", "ItemMax", "NRoundsKCore",
+                 "UserHeadN", "UserTailN"]
 }
 DATASETS = {
     "synthetic": "warprec.data.synthetic:synthetic",
@@ -55,6 +61,11 @@ DATASETS = {
 def _register_all(register: Register, table: dict[str, str]) -> None:
     for name, reference in table.items():
         register(name, reference)
+
+
+@hookimpl
+def warprec_register_models(register: Register) -> None:
+    _register_all(register, MODELS)
 
 
 @hookimpl

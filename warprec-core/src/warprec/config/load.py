@@ -23,7 +23,8 @@ from warprec.utils.validation import render_errors
 __all__ = ["Config", "json_schema", "load_config", "model_params", "parse_metric_name"]
 
 # Strategy -> the key it needs. The build module maps strategies to splitter classes.
-STRATEGY_NEEDS = {"random_holdout": "ratio", "temporal_holdout": "ratio",
+STRATEGY_NEEDS = {"random_holdout": "ratio", "random_holdout_per_user": "ratio",
+                  "temporal_holdout": "ratio",
                   "random_leave_k_out": "k", "temporal_leave_k_out": "k",
                   "timestamp_slicing": "timestamp", "k_fold_cross_validation": "folds"}
 _NEEDS_TEXT = {"ratio": "a number in (0, 1)", "k": "an integer >= 1",
@@ -204,9 +205,6 @@ def _check_strategy(path: str, part: SplitPart) -> None:
     if getattr(part, needs) is None:
         raise ConfigError(f"{path}.{needs}: missing for strategy {canonical!r}; expected "
                           f"{_NEEDS_TEXT[needs]}")
-    if needs == "timestamp" and part.timestamp == "best":
-        raise ConfigError(f"{path}.timestamp: 'best' is not supported by this version; "
-                          "expected an integer timestamp")
     extra = [k for k in _NEEDS_TEXT if k != needs and getattr(part, k) is not None]
     if extra:
         raise ConfigError(f"{path}.{extra[0]}: not used by strategy {canonical!r} (it takes "

@@ -176,8 +176,9 @@ class Reader(Section):
 
 class SplitPart(Section):
     strategy: str | None = None
-    """random_holdout, temporal_holdout, random_leave_k_out, temporal_leave_k_out,
-    timestamp_slicing, k_fold_cross_validation, or a registered splitter name."""
+    """random_holdout (of the whole table), random_holdout_per_user, temporal_holdout,
+    random_leave_k_out, temporal_leave_k_out, timestamp_slicing, k_fold_cross_validation,
+    or a registered splitter name."""
     ratio: Ratio | None = None
     """Share of the interactions held out (holdout strategies)."""
     k: PositiveInt | None = None
@@ -291,8 +292,10 @@ class WriterRecommendation(Section):
     """User column."""
     item_label: str = "item_id"
     """Item column."""
-    rating_label: str = "score"
-    """Score column."""
+    rating_label: str = "rating"
+    """Score column (WarpRec's name)."""
+    rank: bool = False
+    """Add a rank column (1 = best) after the score."""
 
 
 class Writer(Section):

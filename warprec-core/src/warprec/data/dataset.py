@@ -431,11 +431,11 @@ class Dataset:
             report: counts of rows already dropped upstream.
         """
         from warprec.data.filtering import apply_filters
-        from warprec.data.splitting import RandomHoldout
+        from warprec.data.splitting import RandomHoldoutPerUser
 
         counts = dict(report or {})
         df = apply_filters(df, filters, counts)
-        split = (splitter or RandomHoldout()).split(df)
+        split = (splitter or RandomHoldoutPerUser()).split(df)
         return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
 
     def _interactions(

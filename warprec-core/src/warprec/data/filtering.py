@@ -14,15 +14,22 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from warprec.data.schema import ITEM, RATING, USER, require_columns
+from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER, require_columns
 from warprec.utils.checks import check_integer
 
 __all__ = [
     "DropIds",
+    "ItemAverage",
+    "ItemMax",
     "ItemMinInteractions",
     "KCore",
     "MinRating",
+    "NRoundsKCore",
+    "UserAverage",
+    "UserHeadN",
+    "UserMax",
     "UserMinInteractions",
+    "UserTailN",
     "apply_filters",
 ]
 
@@ -168,3 +175,140 @@ def _listed(column: pd.Series, ids: list[Any]) -> np.ndarray:
     texts = {str(i) for i in ids}
     texts |= {str(int(i)) for i in ids if isinstance(i, float) and i.is_integer()}
     return column.astype(str).isin(texts).to_numpy()
+
+
+# ------------------------------------------------------- WarpRec's other filters, its names
+
+
+class _AboveAverage:
+    """Keep the rows rated strictly above the mean rating of their ``column``'s id."""
+
+    column: ClassVar[str]
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Rows with ``rating > mean rating of the row's id``."""
+        require_columns(df, (self.column, RATING), type(self).__name__)
+        mean = df.groupby(self.column, sort=False)[RATING].transform("mean")
+        return df[(df[RATING] > mean).to_numpy()]
+
+
+class UserAverage(_AboveAverage):
+    """WarpRec's ``UserAverage``: keep the rows rated strictly above their user's mean."""
+
+    column = USER
+
+
+class ItemAverage(_AboveAverage):
+    """WarpRec's ``ItemAverage``: keep the rows rated strictly above their item's mean."""
+
+    column = ITEM
+
+
+class _MaxInteractions:
+    """Keep the ids of ``column`` with at most ``max_interactions`` rows (one pass)."""
+
+    column: ClassVar[str]
+
+    def __init__(self, max_interactions: int):
+        owner = type(self).__name__
+        self.max_interactions = check_integer(max_interactions, 1, f"{owner}.max_interactions")
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the ids with few enough rows."""
+        require_columns(df, (self.column,), type(self).__name__)
+        return df[~_frequent(df[self.column], self.max_interactions + 1)]
+
+
+class UserMax(_MaxInteractions):
+    """WarpRec's ``UserMax``: keep the users with at most ``max_interactions`` rows.
+
+    Args:
+        max_interactions: the most rows a kept user has.
+    """
+
+    column = USER
+
+
+class ItemMax(_MaxInteractions):
+    """WarpRec's ``ItemMax``: keep the items with at most ``max_interactions`` rows.
+
+    Args:
+        max_interactions: the most rows a kept item has.
+    """
+
+    column = ITEM
+
+
+class NRoundsKCore:
+    """WarpRec's ``NRoundsKCore``: at most ``rounds`` rounds of dropping the users with
+    fewer than ``min_interactions`` rows, then (counted again) the items with fewer; it
+    stops early when a round drops nothing. Unlike :class:`KCore` the result need not be
+    a k-core.
+
+    Args:
+        rounds: the most rounds.
+        min_interactions: the fewest rows a kept user or item has, in each round.
+    """
+
+    def __init__(self, rounds: int, min_interactions: int):
+        self.rounds = check_integer(rounds, 1, "NRoundsKCore.rounds")
+        self.min_interactions = check_integer(min_interactions, 1,
+                                              "NRoundsKCore.min_interactions")
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The table after the rounds."""
+        require_columns(df, (USER, ITEM), "NRoundsKCore")
+        for _ in range(self.rounds):
+            before = len(df)
+            df = df[_frequent(df[USER], self.min_interactions)]
+            df = df[_frequent(df[ITEM], self.min_interactions)]
+            if len(df) == before:
+                break
+        return df
+
+
+class _UserEnds:
+    """Keep each user's first or last ``num_interactions`` rows in time order (timestamp,
+    ties in input order; without a timestamp column, input order)."""
+
+    last: ClassVar[bool]
+
+    def __init__(self, num_interactions: int):
+        owner = type(self).__name__
+        self.num_interactions = check_integer(num_interactions, 1, f"{owner}.num_interactions")
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Each user's first (or last) rows, in input order."""
+        require_columns(df, (USER,), type(self).__name__)
+        key = df[TIMESTAMP].to_numpy() if TIMESTAMP in df.columns else np.arange(len(df))
+        codes, _ = pd.factorize(df[USER], sort=False)
+        order = np.lexsort((np.arange(len(df)), key, codes))
+        counts = np.bincount(codes)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        place = np.empty(len(df), dtype=np.int64)
+        place[order] = np.arange(len(df)) - np.repeat(starts, counts)
+        if self.last:
+            return df[place >= counts[codes] - self.num_interactions]
+        return df[place < self.num_interactions]
+
+
+class UserHeadN(_UserEnds):
+    """WarpRec's ``UserHeadN``: keep each user's first ``num_interactions`` rows in time
+    order.
+
+    Args:
+        num_interactions: rows kept per user.
+    """
+
+    last = False
+
+
+class UserTailN(_UserEnds):
+    """WarpRec's ``UserTailN``: keep each user's last ``num_interactions`` rows in time
+    order.
+
+    Args:
+        num_interactions: rows kept per user.
+    """
+
+    last = True

@@ -36,6 +36,7 @@ FILTER_ALIASES: dict[str, tuple[str, dict[str, str]]] = {
 # registered splitter named directly takes the generic mapping.
 SPLITTERS: dict[str, tuple[str, dict[str, str]]] = {
     "random_holdout": ("RandomHoldout", {"ratio": "test_ratio", "seed": "seed"}),
+    "random_holdout_per_user": ("RandomHoldoutPerUser", {"ratio": "test_ratio", "seed": "seed"}),
     "temporal_holdout": ("TemporalHoldout", {"ratio": "test_ratio"}),
     "random_leave_k_out": ("RandomLeaveKOut", {"k": "test_k", "seed": "seed"}),
     "temporal_leave_k_out": ("TemporalLeaveKOut", {"k": "test_k"}),

@@ -18,6 +18,7 @@ import yaml
 
 from warprec.experiment.data import RunData
 from warprec.experiment.plan import ModelPlan, Plan
+from warprec.io_formats import recommendation_frame, write_split_part, write_table
 from warprec.output import RunFolder, format_table, results_rows, safe_name
 
 __all__ = ["ExperimentResults", "capture_log", "resolved_yaml", "save_split",
@@ -95,6 +96,7 @@ def save_split(folder: RunFolder, plan: Plan, data: RunData) -> None:
     """Write the parts with the reader's column labels, so ``loading_strategy: split``
     reads them back."""
     from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
+    from warprec.data.splitting import aligned
 
     cfg = plan.config.model
     labels = cfg.reader.labels
@@ -104,9 +106,10 @@ def save_split(folder: RunFolder, plan: Plan, data: RunData) -> None:
     for part, frame in data.frames.items():
         if frame is None:
             continue
+        if part != "train":  # WarpRec writes the evaluation parts aligned on training
+            frame = aligned(data.frames["train"], frame)
         with folder.open_atomic(f"split/{part}{fmt.ext}") as handle:
-            frame.rename(columns=names).to_csv(handle, sep=fmt.sep, header=fmt.header,
-                                               index=False)
+            write_split_part(handle, frame, names, sep=fmt.sep, header=fmt.header)
     logger.info("Split written to %s", folder.path / "split")
 
 
@@ -123,7 +126,7 @@ def write_model_outputs(model_plan: ModelPlan, model: Any, data: RunData, plan: 
         relative = f"recommendations/{safe_name(model_plan.name)}{fmt.ext}"
         table = recommendations(model, data.main, fmt, cfg.evaluation.batch_size or 1024)
         with folder.open_atomic(relative) as handle:
-            table.to_csv(handle, sep=fmt.sep, header=fmt.header, index=False)
+            write_table(handle, table, sep=fmt.sep, header=fmt.header)
         entry["recommendations"] = relative
 
 
@@ -138,15 +141,10 @@ def recommendations(model: Any, dataset: Any, fmt: Any, batch_size: int) -> pd.D
         users = np.arange(start, min(start + batch_size, dataset.n_users))
         items, scores = model.recommend(users, k, exclude=seen)
         items, scores = items.cpu().numpy(), scores.cpu().numpy()
-        keep = np.isfinite(scores)
-        rows = np.repeat(users, k).reshape(-1, k)
-        ranks = np.tile(np.arange(1, k + 1), (users.size, 1))
-        parts.append(pd.DataFrame({
-            fmt.user_label: dataset.user_ids[rows[keep]],
-            fmt.item_label: dataset.item_ids[items[keep]],
-            "rank": ranks[keep],
-            fmt.rating_label: scores[keep],
-        }))
+        parts.append(recommendation_frame(
+            dataset.user_ids[users], dataset.item_ids[items], scores,
+            user_label=fmt.user_label, item_label=fmt.item_label,
+            rating_label=fmt.rating_label, rank=fmt.rank))
     return pd.concat(parts, ignore_index=True)
 
 
