@@ -195,12 +195,16 @@ def test_load_from_refuses_a_search_space_but_not_a_list_hyperparameter() -> Non
     assert len(check_config(listed).models["MultVAE"].trials) == 1
 
 
-def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
-    config = tiny(EASE={"l2": [1.0, 10.0]})
+def test_search_without_validation_split_selects_on_test_as_warprec(tmp_path: Path) -> None:
+    config = tiny(EASE={"l2": [1.0, 10.0, 1000.0]})
     del config["splitter"]["validation_splitting"]
-    with pytest.raises(ConfigError, match=r"models\.EASE: a search of 2 trials needs a "
-                                          "validation split"):
-        run(config, tmp_path / "run")
+    entry = run(config, tmp_path / "run")["EASE"]
+    assert entry["selected_on"] == "test" and entry["validation"] is None
+    scores = [t["validation"]["nDCG@5"] for t in entry["trials"]]
+    assert entry["test"]["nDCG@5"] == pytest.approx(max(scores))
+    assert "picks its best trial on the test split" in (tmp_path / "run" / "run.log").read_text()
+    plan = check_config(config, read_data=True)
+    assert any("selected_on: test" in w for w in plan.warnings)
 
 
 def test_validation_metric_must_be_an_evaluator_result(tmp_path: Path) -> None:

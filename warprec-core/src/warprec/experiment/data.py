@@ -30,6 +30,17 @@ class RunData:
     refit_required: bool = False
     groups: dict[str, Any] = field(default_factory=dict)  # user_groups / item_groups
 
+    @property
+    def selection_split(self) -> str:
+        """Where the trials of a search are scored: ``validation``, or ``test`` when there
+        is no validation split (WarpRec's train/test flow)."""
+        return "validation" if self.validation else "test"
+
+    @property
+    def selection_datasets(self) -> list[Any]:
+        """The datasets whose :attr:`selection_split` scores the trials."""
+        return self.validation or [self.main]
+
     def summary(self) -> dict[str, Any]:
         """Sizes and dropped-row counts, as ``results.json`` records them."""
         main = self.main

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warprec.config import load_config
-from warprec.errors import ConfigError, DataError, WarpRecError
+from warprec.errors import DataError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
 from warprec.experiment.build import build_evaluator
@@ -52,8 +52,7 @@ def check_config(
     anything, and with ``read_data`` the data too. Returns the plan."""
     plan = make_plan(load_config(source, overrides=overrides), output)
     if read_data:
-        data = load_data(plan.config)
-        _check_search_needs_validation(plan, data)
+        plan.warnings.extend(_selection_warnings(plan, load_data(plan.config)))
     return plan
 
 
@@ -88,7 +87,8 @@ def run_experiment(
         for warning in plan.warnings:
             logger.warning("Warning: %s", warning)
         data = load_data(plan.config)
-        _check_search_needs_validation(plan, data)
+        for warning in _selection_warnings(plan, data):
+            logger.warning("Warning: %s", warning)
         if data.groups:
             plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
         # Created once config and data are known good, so a fix-and-rerun can reuse --output.
@@ -108,14 +108,15 @@ def run_experiment(
     return outcome
 
 
-def _check_search_needs_validation(plan: Plan, data: RunData) -> None:
+def _selection_warnings(plan: Plan, data: RunData) -> list[str]:
+    """A search without a validation split picks its best trial on test, as WarpRec
+    does: said, never silent."""
     if data.validation:
-        return
-    for name, model_plan in plan.models.items():
-        if len(model_plan.trials) > 1:
-            raise ConfigError(f"models.{name}: a search of {len(model_plan.trials)} trials "
-                              "needs a validation split to pick the best; expected "
-                              "splitter.validation_splitting (or a validation file)")
+        return []
+    return [f"models.{name}: a search of {len(m.trials)} trials without a validation split "
+            "picks its best trial on the test split (as WarpRec does; results.json says "
+            "selected_on: test); add splitter.validation_splitting for an unbiased choice"
+            for name, m in plan.models.items() if len(m.trials) > 1]
 
 
 def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
@@ -192,7 +193,7 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
     maximise = opt.properties.mode == "max"
     if model_plan.block.meta.load_from is not None:
         return _loaded_model(plan, model_plan, data)
-    if not data.validation:
+    if not data.validation and len(model_plan.trials) == 1:
         params = model_plan.trials[0]
         model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
         return _entry(model_plan, params, None, model, fit, data, evaluator, [])
@@ -219,8 +220,11 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
     elif model is None:
         # The best trial ran elsewhere (Ray): train it again here, identically (same seed).
         model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
-    return _entry(model_plan, params, trials[best.index]["validation"], model, fit, data,
-                  evaluator, trials)
+    validation = trials[best.index]["validation"] if data.validation else None
+    entry, model, result = _entry(model_plan, params, validation, model, fit, data,
+                                  evaluator, trials)
+    entry["selected_on"] = data.selection_split
+    return entry, model, result
 
 
 def _entry(model_plan: ModelPlan, params: dict[str, Any],

@@ -46,16 +46,18 @@ class LocalTrials:
 
 def score_trial(plan: ModelPlan, params: dict[str, Any], data: RunData, evaluator: Any
                 ) -> tuple[dict[str, float], Any, dict[str, Any]]:
-    """Fit on each validation dataset (one, or one per fold); mean validation scores."""
+    """Fit on each selection dataset (the validation one, one per fold, or the main one
+    when there is no validation split); mean scores on the selection split."""
     totals: dict[str, float] = {}
     model: Any = None
     fit: dict[str, Any] = {}
-    for dataset in data.validation:
+    datasets = data.selection_datasets
+    for dataset in datasets:
         model, fit = fit_model(plan, params, dataset, evaluator, split="train")
-        summary = evaluator.evaluate(model, dataset, split="validation").summary()
+        summary = evaluator.evaluate(model, dataset, split=data.selection_split).summary()
         for key, value in summary.items():
             totals[key] = totals.get(key, 0.0) + float(value)
-    scores = {key: value / len(data.validation) for key, value in totals.items()}
+    scores = {key: value / len(datasets) for key, value in totals.items()}
     # With k folds the kept model is the last fold's; a refit replaces it.
     return scores, model, fit
 
