@@ -238,8 +238,8 @@ BAD_CONFIGS = [
      "evaluation.validation_metric: 'nDCG@50' is not computed; expected one of nDCG@10"),
     (with_key("evaluation.strategy", "partial"), "evaluation.strategy: got 'partial'"),
     (with_key("evaluation.num_negatives", -1), "evaluation.num_negatives: got -1"),
-    (with_key("evaluation.propensity", {}), "evaluation.propensity: this WarpRec key is not "
-                                            "supported"),
+    (with_key("evaluation.candidates", "cold"), "evaluation.candidates: this WarpRec key is "
+                                                "not supported"),
     (with_key("evaluation.stat_significance", {"t_test": True}),
      "evaluation.stat_significance.t_test: unknown key"),
     (with_key("writer.recommendation", {"k": 0}), "writer.recommendation.k: got 0"),

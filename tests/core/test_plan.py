@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from warprec.errors import ConfigError
 from warprec.experiment import check_config, run_experiment
-from warprec.recommenders.hyperparameters import spec
+from warprec.recommenders.hyperparameters import MISSING, spec
 from warprec.utils.registry import model_registry
 
 
@@ -142,7 +142,8 @@ def _invalid_values(annotation: Any) -> st.SearchStrategy[Any]:
 
     from annotated_types import Ge, Gt, Le, Lt
 
-    wrong_type = st.sampled_from(["x", [1.5], {"a": 1}, None, math.nan])
+    wrong = [[1.5], {"a": 1}, None, math.nan] + ([] if annotation is str else ["x"])
+    wrong_type = st.sampled_from(wrong)
     if typing.get_origin(annotation) is not typing.Annotated:
         return wrong_type
     base, *metadata = typing.get_args(annotation)
@@ -180,7 +181,9 @@ def test_invalid_hyperparameter_values_are_refused_with_their_path(name: str) ->
             return  # an optional hyperparameter takes null
         with pytest.raises(ConfigError) as info:
             cls.validate_params({hyperparameter: value}, path=f"models.{name}")
-        assert str(info.value).startswith(f"models.{name}.{hyperparameter}")
+        required = [n for n, hp in spec(cls).items() if hp.default is MISSING]
+        named = required[0] if required and hyperparameter != required[0] else hyperparameter
+        assert str(info.value).startswith(f"models.{name}.{named}")
         assert "\n" not in str(info.value)
 
     check()

@@ -19,7 +19,8 @@ pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).resolve().parent
 # Hypothesis' plugin imports all of hypothesis at the end of each in-process run.
-INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# The inner runs print their tests in order: no shuffling there (pytest-randomly).
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:randomly")
 
 
 def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
