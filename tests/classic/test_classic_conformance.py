@@ -26,7 +26,7 @@ class TestUserKNN(ModelConformance):
 
 class TestRP3beta(ModelConformance):
     model_class = RP3beta
-    params = [{"k": 5, "alpha": 0.8, "beta": 0.4, "normalize_similarity": True}]
+    params = [{"k": 5, "alpha": 0.8, "beta": 0.4, "normalize": True}]
 
 
 class TestPop(ModelConformance):

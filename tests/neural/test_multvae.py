@@ -54,3 +54,16 @@ def test_bad_params_are_config_errors(toy, params, name):
 
 def test_beats_chance(toy):
     assert ndcg(fit(MultVAE, SMALL, toy), toy) > 2 * chance(toy)
+
+
+def test_multivae_anneals_by_epoch_as_warprec() -> None:
+    from warprec_models_neural.multvae import MultiVAE
+
+    model = MultiVAE({"intermediate_dim": 8, "latent_dim": 4, "anneal_cap": 0.2,
+                      "anneal_step": 4}, {"n_users": 5, "n_items": 6})
+    weights = []
+    for epoch in (1, 2, 3, 5, 9):
+        model.on_epoch_start(epoch)
+        weights.append(model.kl_weight())
+    assert weights == pytest.approx([0.0, 0.05, 0.1, 0.2, 0.2])
+    assert [m.out_features for m in model.encoder if hasattr(m, "out_features")] == [8, 8]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from warprec.testing import ModelConformance
 from warprec_models_neural.bpr import BPR
 from warprec_models_neural.lightgcn import LightGCN
-from warprec_models_neural.multvae import MultVAE
+from warprec_models_neural.multvae import MultiVAE, MultVAE
 from warprec_models_neural.sasrec import SASRec
 
 
@@ -20,6 +20,12 @@ class TestBPR(ModelConformance):
 class TestMultVAE(ModelConformance):
     model_class = MultVAE
     params = {"epochs": 5, "batch_size": 16, "hidden_dims": [32], "latent_dim": 8}
+
+
+class TestMultiVAE(ModelConformance):
+    model_class = MultiVAE
+    params = {"epochs": 5, "batch_size": 16, "intermediate_dim": 32, "latent_dim": 8,
+              "anneal_step": 2}
 
 
 class TestLightGCN(ModelConformance):

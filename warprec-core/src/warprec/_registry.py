@@ -23,7 +23,7 @@ OFFICIAL_PLUGINS: dict[str, str] = {
     **dict.fromkeys(
         ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random"], "warprec-models-classic"
     ),
-    **dict.fromkeys(["BPR", "MultVAE", "LightGCN", "SASRec"], "warprec-models-neural"),
+    **dict.fromkeys(["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec"], "warprec-models-neural"),
 }
 
 

@@ -62,7 +62,7 @@ class RP3beta(ItemSimRecommender):
     """Exponent applied to the transition probabilities."""
     beta: Annotated[float, Ge(-100), Le(100)] = 0.6
     """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``."""
-    normalize_similarity: bool = False
+    normalize: bool = False
     """Rescale each item's kept weights to sum to 1."""
 
     def __init__(
@@ -76,5 +76,5 @@ class RP3beta(ItemSimRecommender):
     ):
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
         self.item_similarity = rp3beta_similarity(
-            self.train_matrix, self.k, self.alpha, self.beta, self.normalize_similarity
+            self.train_matrix, self.k, self.alpha, self.beta, self.normalize
         )

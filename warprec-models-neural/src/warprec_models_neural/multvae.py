@@ -18,26 +18,21 @@ import torch
 from annotated_types import Ge, Gt, Le, Lt
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
-from warprec.errors import ConfigError, WarpRecError
+from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import KLDivergenceLoss, MultinomialLoss
 
-__all__ = ["MultVAE"]
+__all__ = ["MultVAE", "MultiVAE"]
 
 
-class MultVAE(IterativeRecommender):
-    """Variational autoencoder with a multinomial likelihood over the item catalogue."""
+class _MultinomialVAE(IterativeRecommender):
+    """The network and training step both VAEs share; subclasses declare the
+    hyperparameters and say how the KL weight grows (:meth:`kl_weight`)."""
 
-    hidden_dims: list[Annotated[int, Gt(0), Le(65536)]] = [600]
-    """Sizes of the encoder's hidden layers (the decoder mirrors them)."""
     latent_dim: Annotated[int, Gt(0), Le(65536)] = 200
     """Dimension of the latent user representation."""
-    dropout: Annotated[float, Ge(0), Lt(1)] = 0.5
-    """Dropout probability on the input rows during training."""
     anneal_cap: Annotated[float, Ge(0), Le(1e6)] = 0.2
     """Largest weight of the KL term."""
-    total_anneal_steps: Annotated[int, Gt(0), Le(2**40)] = 20000
-    """Training steps over which the KL weight grows linearly from 0 to ``anneal_cap``."""
     batch_size: int = 512
     """Users per training step."""
     epochs: int = 100
@@ -54,21 +49,33 @@ class MultVAE(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        if not all(size > 0 for size in self.hidden_dims):
-            raise ConfigError(
-                f"MultVAE: hyperparameter 'hidden_dims' must hold sizes > 0, "
-                f"got {self.hidden_dims!r}"
-            )
-        dims = [self.n_items, *self.hidden_dims]
+        dims = [self.n_items, *self.hidden_layers()]
         self.encoder = _mlp([*dims, 2 * self.latent_dim])
         self.decoder = _mlp([self.latent_dim, *reversed(dims)])
-        self.input_dropout = nn.Dropout(self.dropout)
+        self.input_dropout = nn.Dropout(self.input_dropout_rate())
         self.multinomial = MultinomialLoss()
         self.kl = KLDivergenceLoss()
         self.apply(self._init_weights)
         self.train_matrix: sp.csr_matrix | None = None
         self.steps = 0
+        self.epoch = 0
         self.to(self.device)
+
+    def hidden_layers(self) -> list[int]:
+        """Sizes of the encoder's hidden layers (the decoder mirrors them)."""
+        raise NotImplementedError
+
+    def input_dropout_rate(self) -> float:
+        """Dropout probability on the input rows during training."""
+        raise NotImplementedError
+
+    def kl_weight(self) -> float:
+        """The current weight of the KL term."""
+        raise NotImplementedError
+
+    def on_epoch_start(self, epoch: int) -> None:
+        """Remember the epoch (1-based), for annealing by epoch."""
+        self.epoch = epoch
 
     def get_dataloader(
         self, interactions: Interactions, sessions: Sessions | None = None, **kwargs: Any
@@ -88,10 +95,6 @@ class MultVAE(IterativeRecommender):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decoder(z), mu, logvar
 
-    def kl_weight(self) -> float:
-        """The current KL weight: ``min(anneal_cap, steps / total_anneal_steps)``."""
-        return min(self.anneal_cap, self.steps / self.total_anneal_steps)
-
     def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Tensor:
         """Negative ELBO of the batch rows with the annealed KL weight."""
         _, rows = batch
@@ -110,7 +113,8 @@ class MultVAE(IterativeRecommender):
         """Decoded logits of the users' training rows, ``[B, n_items]`` or ``[B, S]``."""
         if self.train_matrix is None:
             raise WarpRecError(
-                "MultVAE: no training rows; train the model (get_dataloader) before predict"
+                f"{self.name}: no training rows; train the model (get_dataloader) before "
+                "predict"
             )
         users = user_indices.detach().cpu().numpy()
         dense = self.train_matrix[users].toarray().astype(np.float32, copy=False)
@@ -128,6 +132,60 @@ class MultVAE(IterativeRecommender):
         """Restore what :meth:`get_extra_state` saved."""
         self.train_matrix = state["train_matrix"]
         self.steps = int(state["steps"])
+
+
+class MultVAE(_MultinomialVAE):
+    """Variational autoencoder with a multinomial likelihood over the item catalogue
+    (Liang et al., WWW 2018), the KL weight annealed by training step."""
+
+    hidden_dims: list[Annotated[int, Gt(0), Le(65536)]] = [600]
+    """Sizes of the encoder's hidden layers (the decoder mirrors them)."""
+    dropout: Annotated[float, Ge(0), Lt(1)] = 0.5
+    """Dropout probability on the input rows during training."""
+    total_anneal_steps: Annotated[int, Gt(0), Le(2**40)] = 20000
+    """Training steps over which the KL weight grows linearly from 0 to ``anneal_cap``."""
+
+    def hidden_layers(self) -> list[int]:
+        """``hidden_dims``."""
+        return list(self.hidden_dims)
+
+    def input_dropout_rate(self) -> float:
+        """``dropout``."""
+        return self.dropout
+
+    def kl_weight(self) -> float:
+        """``min(anneal_cap, steps / total_anneal_steps)``."""
+        return min(self.anneal_cap, self.steps / self.total_anneal_steps)
+
+
+class MultiVAE(_MultinomialVAE):
+    """WarpRec's MultiVAE: the same network with WarpRec's hyperparameters and meanings
+    (one hidden layer of ``intermediate_dim``, input ``corruption``, the KL weight
+    annealed by epoch over ``anneal_step`` epochs)."""
+
+    intermediate_dim: Annotated[int, Gt(0), Le(65536)] = 600
+    """Size of the encoder's hidden layer (the decoder mirrors it)."""
+    corruption: Annotated[float, Ge(0), Lt(1)] = 0.5
+    """Dropout probability on the input rows during training."""
+    anneal_step: Annotated[int, Ge(0), Le(10**6)] = 20
+    """Epochs over which the KL weight grows linearly to ``anneal_cap`` (0: the cap from
+    the start)."""
+
+    def hidden_layers(self) -> list[int]:
+        """``[intermediate_dim]``."""
+        return [self.intermediate_dim]
+
+    def input_dropout_rate(self) -> float:
+        """``corruption``."""
+        return self.corruption
+
+    def kl_weight(self) -> float:
+        """``min(anneal_cap * (epoch - 1) / anneal_step, anneal_cap)``, as WarpRec's
+        0-based epoch counter gives."""
+        if self.anneal_step == 0:
+            return self.anneal_cap
+        return min(self.anneal_cap * max(self.epoch - 1, 0) / self.anneal_step,
+                   self.anneal_cap)
 
 
 def _mlp(dims: list[int]) -> nn.Sequential:

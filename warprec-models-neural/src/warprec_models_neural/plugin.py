@@ -6,6 +6,7 @@ from warprec import hookimpl
 MODELS = {
     "BPR": "warprec_models_neural.bpr:BPR",
     "MultVAE": "warprec_models_neural.multvae:MultVAE",
+    "MultiVAE": "warprec_models_neural.multvae:MultiVAE",
     "LightGCN": "warprec_models_neural.lightgcn:LightGCN",
     "SASRec": "warprec_models_neural.sasrec:SASRec",
 }
