@@ -262,6 +262,10 @@ def test_recommendations_and_checkpoint_round_trip(tmp_path: Path) -> None:
     second = run(loaded, tmp_path / "b")
     assert second.models[0]["test"] == first.models[0]["test"]
     assert second.models[0]["params"]["l2"] == 10.0
+    loaded["models"]["EASE"]["l2"] = 512.0  # the config disagrees with the checkpoint
+    with pytest.raises(ConfigError, match=r"^models\.EASE\.l2: the config sets 512\.0 but the "
+                                          r"checkpoint .* was trained with 10\.0"):
+        run(loaded, tmp_path / "c")
 
 
 def test_recommendations_exclude_training_items(tmp_path: Path) -> None:

@@ -254,5 +254,17 @@ def _loaded_model(plan: Plan, model_plan: ModelPlan, data: RunData
         raise DataError(f"models.{model_plan.name}.meta.load_from: the checkpoint has "
                         f"{model.n_users} users x {model.n_items} items, the data "
                         f"{data.main.n_users} x {data.main.n_items}")
+    _check_loaded_params(model_plan, model.get_params())
     fit = {"seconds": time.perf_counter() - start}
     return _entry(model_plan, model.get_params(), None, model, fit, data, plan.evaluator, [])
+
+
+def _check_loaded_params(model_plan: ModelPlan, loaded: dict[str, Any]) -> None:
+    """A hyperparameter the config sets must be the checkpoint's: never silently replaced."""
+    given = model_plan.trials[0]
+    for name in model_plan.block.hyperparameters:
+        if name in loaded and given[name] != loaded[name]:
+            raise ConfigError(f"models.{model_plan.name}.{name}: the config sets "
+                              f"{given[name]!r} but the checkpoint "
+                              f"{model_plan.block.meta.load_from!r} was trained with "
+                              f"{loaded[name]!r}; expected the same value or no value")
