@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warprec.config import load_config
-from warprec.errors import DataError, WarpRecError
+from warprec.errors import ConfigError, DataError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
 from warprec.experiment.build import build_evaluator
