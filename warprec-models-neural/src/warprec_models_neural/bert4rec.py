@@ -54,11 +54,11 @@ class BERT4Rec(SequentialRecommender):
     """Probability that an item of a training window is masked (to be predicted)."""
     max_seq_len = 50
     neg_samples = 0
-    batch_size: Annotated[int, Gt(0)] = 128
+    batch_size: int = 128
     """Sequence windows per training step."""
-    epochs: Annotated[int, Gt(0)] = 200
+    epochs: int = 200
     """Maximum passes over the training sequences."""
-    learning_rate: Annotated[float, Gt(0)] = 0.001
+    learning_rate: float = 0.001
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(

@@ -40,11 +40,11 @@ class Caser(SequentialRecommender):
     """Dropout on the concatenated convolution outputs."""
     max_seq_len = 5
     neg_samples = 0
-    batch_size: Annotated[int, Gt(0)] = 512
+    batch_size: int = 512
     """(Sequence, next item) samples per training step."""
-    epochs: Annotated[int, Gt(0)] = 50
+    epochs: int = 50
     """Maximum passes over the training interactions."""
-    learning_rate: Annotated[float, Gt(0)] = 0.001
+    learning_rate: float = 0.001
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(
