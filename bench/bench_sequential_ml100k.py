@@ -141,9 +141,9 @@ def main() -> None:
             result = run_closed_form(name, params, dataset, evaluator)
         results[name] = result
         test = result["test"]
+        extra = {k: v for k, v in result.items() if k not in ("test", "params")}
         print(f"{name:9s} nDCG@10 {test['nDCG@10']:.4f}  Recall@10 {test['Recall@10']:.4f}  "
-              f"fit {result['fit_seconds']:7.1f} s  {json.dumps({k: v for k, v in result.items() if k not in ('test', 'params')})}",
-              flush=True)
+              f"fit {result['fit_seconds']:7.1f} s  {json.dumps(extra)}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

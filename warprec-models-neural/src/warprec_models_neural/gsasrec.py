@@ -15,7 +15,7 @@ The architecture, the training windows and ``predict`` are SASRec's; with
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import torch.nn.functional as F
 from annotated_types import Ge, Le
@@ -34,7 +34,7 @@ def gbce_beta(neg_samples: int, n_items: int, t: float) -> float:
     return alpha * (t * (1 - 1 / alpha) + 1 / alpha)
 
 
-class gSASRec(SASRec):  # noqa: N801 (WarpRec's model name)
+class gSASRec(SASRec):
     """SASRec with many negatives and the generalised binary cross-entropy (gBCE)."""
 
     neg_samples: Annotated[int, Ge(1), Le(100_000)] = 256
