@@ -37,7 +37,7 @@ def gbce_beta(neg_samples: int, n_items: int, t: float) -> float:
 class gSASRec(SASRec):
     """SASRec with many negatives and the generalised binary cross-entropy (gBCE)."""
 
-    neg_samples: Annotated[int, Ge(1), Le(100_000)] = 256
+    neg_samples: Annotated[int, Ge(1), Le(100_000)] = 64
     """Sampled negative items per target (gBCE needs at least one)."""
     gbce_t: Annotated[float, Ge(0), Le(1)] = 0.75
     """gBCE calibration: 0 is plain BCE, 1 fully corrects the sampling rate."""
