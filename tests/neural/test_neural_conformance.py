@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from warprec.testing import ModelConformance
+from warprec_models_neural.bert4rec import BERT4Rec
 from warprec_models_neural.bpr import BPR
+from warprec_models_neural.caser import Caser
+from warprec_models_neural.gru4rec import GRU4Rec
+from warprec_models_neural.gsasrec import gSASRec
 from warprec_models_neural.lightgcn import LightGCN
 from warprec_models_neural.multvae import MultiVAE, MultVAE
 from warprec_models_neural.sasrec import SASRec
@@ -36,3 +40,47 @@ class TestLightGCN(ModelConformance):
 class TestSASRec(ModelConformance):
     model_class = SASRec
     params = {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16}
+
+
+class TestSASRecSampledBCE(ModelConformance):
+    model_class = SASRec
+    params = {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+              "neg_samples": 2, "reg_weight": 1e-3}
+
+
+class TestGRU4Rec(ModelConformance):
+    model_class = GRU4Rec
+    params = [
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+         "hidden_size": 16},
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+         "hidden_size": 16, "num_layers": 2, "neg_samples": 2, "reg_weight": 1e-3},
+    ]
+
+
+class TestBERT4Rec(ModelConformance):
+    model_class = BERT4Rec
+    params = [
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16},
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+         "neg_samples": 2, "reg_weight": 1e-3},
+    ]
+
+
+class TestCaser(ModelConformance):
+    model_class = Caser
+    params = [
+        {"epochs": 5, "batch_size": 64, "max_seq_len": 4, "embedding_size": 16, "n_h": 4},
+        {"epochs": 5, "batch_size": 64, "max_seq_len": 4, "embedding_size": 16, "n_h": 4,
+         "neg_samples": 2, "reg_weight": 1e-3},
+    ]
+
+
+class TestGSASRec(ModelConformance):
+    model_class = gSASRec
+    params = [
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+         "neg_samples": 8},
+        {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
+         "neg_samples": 8, "reuse_item_embeddings": False, "gbce_t": 0.0},
+    ]

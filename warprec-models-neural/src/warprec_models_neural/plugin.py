@@ -9,6 +9,10 @@ MODELS = {
     "MultiVAE": "warprec_models_neural.multvae:MultiVAE",
     "LightGCN": "warprec_models_neural.lightgcn:LightGCN",
     "SASRec": "warprec_models_neural.sasrec:SASRec",
+    "GRU4Rec": "warprec_models_neural.gru4rec:GRU4Rec",
+    "BERT4Rec": "warprec_models_neural.bert4rec:BERT4Rec",
+    "Caser": "warprec_models_neural.caser:Caser",
+    "gSASRec": "warprec_models_neural.gsasrec:gSASRec",
 }
 
 
