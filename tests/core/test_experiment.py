@@ -434,3 +434,41 @@ def test_ray_backend_gives_the_local_results(tmp_path: Path, guide_models: str) 
         assert a["params"] == b["params"]
         assert a["test"] == pytest.approx(b["test"], rel=1e-5)
     assert "EASE: 2 trials on Ray Tune" in (tmp_path / "ray" / "run.log").read_text()
+
+
+def test_sequential_models_score_test_after_the_validation_items(
+        tmp_path: Path, fresh_plugins: None) -> None:
+    import torch
+    from warprec.recommenders.base_recommender import Recommender
+    from warprec.utils.registry import model_registry
+
+    class LastItem(Recommender):
+        """Recommends the item after each user's last history item (a chain)."""
+
+        def __init__(self, params: Any, info: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(params, info, *args, **kwargs)
+            self.last = torch.zeros(self.n_users, dtype=torch.long)
+
+        def set_history(self, sessions: Any) -> None:
+            ends = sessions.indptr[1:] - 1
+            self.last = torch.as_tensor(sessions.items[ends])
+
+        def predict(self, user_indices: Any, *args: Any, item_indices: Any = None,
+                    **kwargs: Any) -> Any:
+            scores = torch.zeros(len(user_indices), self.n_items)
+            nxt = (self.last[user_indices] + 1).clamp(max=self.n_items - 1)
+            scores[torch.arange(len(user_indices)), nxt] = 1.0
+            return scores if item_indices is None else scores.gather(1, item_indices)
+
+    model_registry.register(LastItem, name="LastItem")
+    rows = [(u, i, i) for u in range(20) for i in range(u % 5, u % 5 + 8)]
+    (tmp_path / "chain.tsv").write_text(
+        "user_id\titem_id\ttimestamp\n" + "".join(f"{u}\t{i}\t{t}\n" for u, i, t in rows))
+    config = {"reader": {"local_path": str(tmp_path / "chain.tsv")},
+              "splitter": {"test_splitting": {"strategy": "temporal_leave_k_out", "k": 1},
+                           "validation_splitting": {"strategy": "temporal_leave_k_out",
+                                                    "k": 1}},
+              "models": {"LastItem": {}},
+              "evaluation": {"top_k": [1], "metrics": ["HitRate"]}}
+    entry = run(config, tmp_path / "run")["LastItem"]
+    assert entry["test"]["HitRate@1"] == 1.0  # the item after the validation item

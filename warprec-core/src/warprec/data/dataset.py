@@ -397,18 +397,24 @@ class Dataset:
         )
         self.test = self._interactions(test_df, "test")
         self.train_validation = self._merge(self.train, self.validation)
-        self._sessions: Sessions | None = None
+        self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
 
     @property
     def train_sessions(self) -> Sessions:
         """The training part as time-ordered :class:`Sessions` (built on first use)."""
-        if self._sessions is None:
-            train = self.train
-            self._sessions = Sessions(
-                train.users, train.items, self.n_users, self.n_items, train.timestamps
-            )
-        return self._sessions
+        return self.sessions("train")
+
+    def sessions(self, part: str = "train") -> Sessions:
+        """A part (``"train"`` or ``"train_validation"``) as time-ordered
+        :class:`Sessions`, built on first use: the histories a sequential model reads."""
+        if part not in ("train", "train_validation"):
+            raise ValueError(f"sessions of {part!r}: expected 'train' or 'train_validation'")
+        if part not in self._sessions:
+            rows = getattr(self, part)
+            self._sessions[part] = Sessions(rows.users, rows.items, self.n_users,
+                                            self.n_items, rows.timestamps)
+        return self._sessions[part]
 
     @classmethod
     def from_dataframe(

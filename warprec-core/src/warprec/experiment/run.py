@@ -232,6 +232,11 @@ def _entry(model_plan: ModelPlan, params: dict[str, Any],
            data: RunData, evaluator: Any, trials: list[dict[str, Any]]
            ) -> tuple[dict[str, Any], Any, Any]:
     """The model's results entry (test evaluated here), the model and its test result."""
+    set_history = getattr(model, "set_history", None)
+    if callable(set_history) and data.main.validation is not None:
+        # A sequential model scores test after the validation items, as the protocol
+        # means (leave-one-out: the item after the validation item), without retraining.
+        set_history(data.main.sessions("train_validation"))
     result = evaluator.evaluate(model, data.main, split="test")
     test = {k: float(v) for k, v in result.summary().items()}
     logger.info("  %s test: %s", model_plan.name,

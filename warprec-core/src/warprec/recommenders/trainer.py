@@ -255,7 +255,9 @@ class Trainer:
         self._best_state = None
         self._stale = 0
         interactions = getattr(self.dataset, self.split)
-        sessions = getattr(self.dataset, "train_sessions", None)
+        # The histories of the part trained on (a refit trains on train + validation).
+        sessions = (self.dataset.sessions(self.split) if hasattr(self.dataset, "sessions")
+                    else getattr(self.dataset, "train_sessions", None))
         loader = model.get_dataloader(interactions, sessions, **self.dataloader_kwargs)
         history = TrainingHistory(self.monitor)
         start = time.perf_counter()
