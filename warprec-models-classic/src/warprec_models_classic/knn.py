@@ -105,6 +105,8 @@ class UserKNN(Recommender):
     """User-based k-nearest neighbours: a user's scores are the similarity-weighted sum of
     their neighbours' interactions."""
 
+    needs_training_data = True
+
     k: int = 100
     """Neighbours kept per user."""
     similarity: Literal["cosine", "jaccard", "asymmetric"] = "cosine"
