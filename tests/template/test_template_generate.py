@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -22,7 +26,16 @@ def files_of(project: Path) -> list[str]:
     return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("kind", ["classic", "iterative"])
+KINDS = ["classic", "iterative", "plain"]
+BASES = {"classic": "ItemSimRecommender", "iterative": "IterativeRecommender",
+         "plain": "Recommender"}
+
+
+def test_the_kinds_offered_are_the_ones_tested() -> None:
+    assert json.loads((TEMPLATE / "cookiecutter.json").read_text())["model_kind"] == KINDS
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_default_names_and_file_list(tmp_path: Path, kind: str) -> None:
     project = generate(tmp_path, model_kind=kind)
     assert project.name == "warprec-awesome-recommenders"
@@ -71,16 +84,34 @@ def test_derived_names(
     assert f"{model}: {{}}" in (project / "examples" / "config.yaml").read_text()
 
 
-@pytest.mark.parametrize("kind", ["classic", "iterative"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_model_module_uses_the_chosen_base_class(tmp_path: Path, kind: str) -> None:
     project = generate(tmp_path, model_kind=kind)
     source = (project / "src/warprec_awesome_recommenders/my_model.py").read_text()
-    base = {"classic": "ItemSimRecommender", "iterative": "IterativeRecommender"}[kind]
-    other = {"classic": "IterativeRecommender", "iterative": "ItemSimRecommender"}[kind]
-    assert f"class MyModel({base}):" in source
-    assert other not in source
-    assert "{{" not in source and "{%" not in source
+    assert f"class MyModel({BASES[kind]}):" in source
+    for other in set(BASES.values()) - {BASES[kind]}:
+        assert f"import {other}" not in source and f"({other})" not in source
+    # Only the plain kind states it: the other bases already answer for it.
+    assert ("needs_training_data = True" in source) == (kind == "plain")
+    for generated in project.rglob("*"):
+        if generated.is_file():
+            text = generated.read_text()
+            assert "{{" not in text.replace("${{", "") and "{%" not in text, generated
     compile(source, "my_model.py", "exec")
+
+
+def test_bytecode_of_an_installed_template_is_not_copied(tmp_path: Path) -> None:
+    # pip compiles the template's .py files when it installs warprec-core, leaving
+    # __pycache__ folders inside it.
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(template)],
+                   capture_output=True, check=False)
+    assert list(template.rglob("__pycache__"))
+    project = Path(cookiecutter(str(template), no_input=True, output_dir=str(tmp_path / "out")))
+    assert (project / "src/warprec_awesome_recommenders/__init__.py").is_file()
+    assert list(project.rglob("__pycache__")) == []
+    assert list(project.rglob("*.pyc")) == []
 
 
 def test_quotes_in_free_text_answers_stay_valid_toml(tmp_path: Path) -> None:
