@@ -41,6 +41,7 @@ def test_default_names_and_file_list(tmp_path: Path, kind: str) -> None:
     assert project.name == "warprec-awesome-recommenders"
     assert files_of(project) == [
         ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
         ".gitignore",
         "CHANGELOG.md",
         "LICENSE",
