@@ -158,3 +158,26 @@ def test_official_model_name_warns_about_the_clash(
     err = capfd.readouterr().err
     assert "Warning: warprec-models-classic also provides a model named 'EASE'" in err
     assert "'warprec-awesome-recommenders:EASE'" in err
+
+
+@pytest.mark.parametrize(
+    ("tag", "code", "error"),
+    [
+        ("v0.1.0", 0, ""),
+        ("v0.2.0", 1, "::error::tag v0.2.0, but pyproject.toml says version 0.1.0"),
+    ],
+)
+def test_generated_release_workflow_checks_the_tag(tmp_path: Path, tag: str, code: int,
+                                                   error: str) -> None:
+    import yaml
+
+    project = generate(tmp_path)
+    workflow = yaml.safe_load((project / ".github/workflows/release.yml").read_text())
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads `on` as True
+    assert workflow["jobs"]["publish"]["permissions"] == {"id-token": "write"}
+    (check,) = [s for s in workflow["jobs"]["build"]["steps"] if "tag matches" in s.get("name", "")]
+    result = subprocess.run(
+        ["bash", "-e", "-c", check["run"]], cwd=project, capture_output=True, text=True,
+        env={"GITHUB_REF_NAME": tag, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+    )
+    assert (result.returncode, result.stdout.strip()) == (code, error), result.stderr
