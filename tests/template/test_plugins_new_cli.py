@@ -49,6 +49,26 @@ def test_bad_options_are_one_error_line(capsys, tmp_path: Path, args: list[str],
     assert err.startswith(message) and err.count("\n") == 1
 
 
+def test_unknown_key_is_refused_with_the_valid_ones(capsys, tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path),
+                           "--set", "model_kind=plain", "--set", "modelname=Foo")
+    assert code == 2
+    assert err == ("Error: --set 'modelname': the template has no such question; did you "
+                   "mean 'model_name'? (valid keys: plugin_name, project_slug, package_name, "
+                   "model_name, model_kind, model_module, author, email, description, "
+                   "version)\n")
+    assert list(tmp_path.iterdir()) == []  # nothing generated
+
+
+def test_creates_the_plain_kind(capsys, tmp_path: Path) -> None:
+    code, _, _ = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path),
+                         "--set", "model_kind=plain", "--set", "model_name=AcmeSVD")
+    assert code == 0
+    model = (tmp_path / "warprec-awesome-recommenders/src/warprec_awesome_recommenders"
+             / "acme_svd.py").read_text()
+    assert "class AcmeSVD(Recommender):" in model
+
+
 def test_existing_folder_is_not_overwritten(capsys, tmp_path: Path) -> None:
     (tmp_path / "warprec-awesome-recommenders").mkdir()
     code, _, err = run_cli(capsys, "plugins", "new", "--no-input", "-o", str(tmp_path))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -22,12 +26,22 @@ def files_of(project: Path) -> list[str]:
     return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("kind", ["classic", "iterative"])
+KINDS = ["classic", "iterative", "plain"]
+BASES = {"classic": "ItemSimRecommender", "iterative": "IterativeRecommender",
+         "plain": "Recommender"}
+
+
+def test_the_kinds_offered_are_the_ones_tested() -> None:
+    assert json.loads((TEMPLATE / "cookiecutter.json").read_text())["model_kind"] == KINDS
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_default_names_and_file_list(tmp_path: Path, kind: str) -> None:
     project = generate(tmp_path, model_kind=kind)
     assert project.name == "warprec-awesome-recommenders"
     assert files_of(project) == [
         ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
         ".gitignore",
         "CHANGELOG.md",
         "LICENSE",
@@ -71,16 +85,34 @@ def test_derived_names(
     assert f"{model}: {{}}" in (project / "examples" / "config.yaml").read_text()
 
 
-@pytest.mark.parametrize("kind", ["classic", "iterative"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_model_module_uses_the_chosen_base_class(tmp_path: Path, kind: str) -> None:
     project = generate(tmp_path, model_kind=kind)
     source = (project / "src/warprec_awesome_recommenders/my_model.py").read_text()
-    base = {"classic": "ItemSimRecommender", "iterative": "IterativeRecommender"}[kind]
-    other = {"classic": "IterativeRecommender", "iterative": "ItemSimRecommender"}[kind]
-    assert f"class MyModel({base}):" in source
-    assert other not in source
-    assert "{{" not in source and "{%" not in source
+    assert f"class MyModel({BASES[kind]}):" in source
+    for other in set(BASES.values()) - {BASES[kind]}:
+        assert f"import {other}" not in source and f"({other})" not in source
+    # Only the plain kind states it: the other bases already answer for it.
+    assert ("needs_training_data = True" in source) == (kind == "plain")
+    for generated in project.rglob("*"):
+        if generated.is_file():
+            text = generated.read_text()
+            assert "{{" not in text.replace("${{", "") and "{%" not in text, generated
     compile(source, "my_model.py", "exec")
+
+
+def test_bytecode_of_an_installed_template_is_not_copied(tmp_path: Path) -> None:
+    # pip compiles the template's .py files when it installs warprec-core, leaving
+    # __pycache__ folders inside it.
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(template)],
+                   capture_output=True, check=False)
+    assert list(template.rglob("__pycache__"))
+    project = Path(cookiecutter(str(template), no_input=True, output_dir=str(tmp_path / "out")))
+    assert (project / "src/warprec_awesome_recommenders/__init__.py").is_file()
+    assert list(project.rglob("__pycache__")) == []
+    assert list(project.rglob("*.pyc")) == []
 
 
 def test_quotes_in_free_text_answers_stay_valid_toml(tmp_path: Path) -> None:
@@ -126,3 +158,26 @@ def test_official_model_name_warns_about_the_clash(
     err = capfd.readouterr().err
     assert "Warning: warprec-models-classic also provides a model named 'EASE'" in err
     assert "'warprec-awesome-recommenders:EASE'" in err
+
+
+@pytest.mark.parametrize(
+    ("tag", "code", "error"),
+    [
+        ("v0.1.0", 0, ""),
+        ("v0.2.0", 1, "::error::tag v0.2.0, but pyproject.toml says version 0.1.0"),
+    ],
+)
+def test_generated_release_workflow_checks_the_tag(tmp_path: Path, tag: str, code: int,
+                                                   error: str) -> None:
+    import yaml
+
+    project = generate(tmp_path)
+    workflow = yaml.safe_load((project / ".github/workflows/release.yml").read_text())
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads `on` as True
+    assert workflow["jobs"]["publish"]["permissions"] == {"id-token": "write"}
+    (check,) = [s for s in workflow["jobs"]["build"]["steps"] if "tag matches" in s.get("name", "")]
+    result = subprocess.run(
+        ["bash", "-e", "-c", check["run"]], cwd=project, capture_output=True, text=True,
+        env={"GITHUB_REF_NAME": tag, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+    )
+    assert (result.returncode, result.stdout.strip()) == (code, error), result.stderr

@@ -35,12 +35,13 @@ class Generated:
 ANSWERS = [
     {"model_kind": "classic"},
     {"model_kind": "iterative", "plugin_name": "Acme Factors", "model_name": "AcmeMF"},
+    {"model_kind": "plain", "plugin_name": "Acme SVD", "model_name": "AcmeSVD"},
 ]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Generated], dict[str, str]]:
-    """Both kinds generated, built and installed into one folder; the env to use it."""
+    """The three kinds generated, built and installed into one folder; the env to use it."""
     root = tmp_path_factory.mktemp("plugins")
     projects = []
     for answers in ANSWERS:
@@ -70,7 +71,7 @@ def run_ok(command: list[str], env: dict[str, str], cwd: Path | None = None) -> 
 
 def test_generated_packages_pass_their_own_tests(installed) -> None:
     projects, env = installed
-    # Both suites at once: they are independent, and mostly wait on torch start-up.
+    # The suites at once: they are independent, and mostly wait on torch start-up.
     runs = [
         # (hypothesis, installed here for the core's tests, is no business of the plugins)
         subprocess.Popen([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",

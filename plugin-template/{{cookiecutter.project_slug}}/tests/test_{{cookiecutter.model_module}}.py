@@ -41,6 +41,58 @@ def test_scores_favour_items_of_the_users_cluster(warprec_dataset):
 def test_rejects_out_of_range_values(warprec_dataset, params, name):
     with pytest.raises(ConfigError, match=f"'{name}' must be >= "):
         {{ cookiecutter.model_name }}(params, warprec_dataset.info(), warprec_dataset.train)
+{%- elif cookiecutter.model_kind == "plain" %}
+    # The defaults, then one factor per taste cluster of the kit's toy data.
+    params = [{}, {"factors": 4}]
+
+
+def test_declares_that_it_needs_the_training_data():
+    import warnings
+
+    from warprec.recommenders.base_recommender import needs_interactions
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # declared, not guessed from the signature
+        assert needs_interactions({{ cookiecutter.model_name }})
+
+
+def test_state_lives_in_buffers(warprec_dataset):
+    model = {{ cookiecutter.model_name }}({"factors": 4}, warprec_dataset.info(),
+                                          warprec_dataset.train)
+    buffers = dict(model.named_buffers())
+    assert buffers["user_factors"].shape == (warprec_dataset.n_users, 4)
+    assert buffers["item_factors"].shape == (warprec_dataset.n_items, 4)
+    assert set(model.state_dict()) == {"user_factors", "item_factors"}
+
+
+def test_more_factors_reconstruct_the_training_matrix_better(warprec_dataset):
+    import torch
+
+    X = torch.from_numpy(warprec_dataset.train.get_sparse().toarray()).float()
+    users = torch.arange(warprec_dataset.n_users)
+    errors = [
+        (X - {{ cookiecutter.model_name }}({"factors": k}, warprec_dataset.info(),
+                                           warprec_dataset.train).predict(users)).norm().item()
+        for k in (2, 8, 24)
+    ]
+    assert errors[0] > errors[1] > errors[2]
+
+
+def test_scores_favour_items_of_the_users_cluster(warprec_dataset):
+    # In the kit's toy data, user u mostly likes items i with i % 4 == u % 4.
+    import torch
+
+    model = {{ cookiecutter.model_name }}({"factors": 4}, warprec_dataset.info(),
+                                          warprec_dataset.train)
+    items, _ = model.recommend(torch.arange(8), k=1, exclude=warprec_dataset.train.get_sparse())
+    same_cluster = (items[:, 0] % 4 == torch.arange(8) % 4).float().mean()
+    assert same_cluster >= 0.75
+
+
+def test_rejects_out_of_range_factors(warprec_dataset):
+    with pytest.raises(ConfigError, match="'factors' must be >= 1"):
+        {{ cookiecutter.model_name }}({"factors": 0}, warprec_dataset.info(),
+                                      warprec_dataset.train)
 {%- else %}
     # The defaults, then a smaller model: every check runs on each.
     params = [{}, {"embedding_size": 8, "batch_size": 64, "epochs": 2}]

@@ -107,6 +107,8 @@ class Unseeded(GoodEASE):
 class StateNotSaved(Recommender):
     """Keeps what it learnt in a plain attribute: a checkpoint cannot restore it."""
 
+    needs_training_data = True
+
     def __init__(self, params: dict, info: dict, interactions: Any, *args: Any, seed: int = 42,
                  **kwargs: Any) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)

@@ -121,9 +121,11 @@ def plugins_new(output_dir: str, no_input: bool, answers: tuple[str, ...],
     # The hook prints its own one-line errors; keep cookiecutter's traceback log quiet.
     logging.getLogger("cookiecutter").addHandler(logging.NullHandler())
     context = dict(_key_value(a) for a in answers)
+    source = template or _bundled_template()
+    _check_questions(source, context)
     try:
-        path = cookiecutter(template or _bundled_template(), no_input=no_input,
-                            extra_context=context, output_dir=output_dir)
+        path = cookiecutter(source, no_input=no_input, extra_context=context,
+                            output_dir=output_dir)
     except FailedHookException:
         raise WarpRecError("the template rejected the answers (see above)") from None
     except (CookiecutterException, ValueError) as exc:
@@ -137,6 +139,30 @@ def _key_value(answer: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise WarpRecError(f"--set {answer!r}: expected KEY=VALUE, e.g. model_name=MyModel")
     return key.strip(), value
+
+
+def _check_questions(template: str, context: dict[str, str]) -> None:
+    """Refuse ``--set`` keys the template does not ask (cookiecutter ignores them silently).
+
+    Only a template folder can be read beforehand; a zip or repository is checked by
+    cookiecutter alone.
+    """
+    from pathlib import Path
+
+    try:
+        questions = json.loads((Path(template) / "cookiecutter.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    # Keys starting with "_" are cookiecutter settings, not questions.
+    valid = [key for key in questions if not key.startswith("_")]
+    for key in context:
+        if key not in valid:
+            import difflib
+
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise WarpRecError(f"--set {key!r}: the template has no such question{hint} "
+                               f"(valid keys: {', '.join(valid)})")
 
 
 def _bundled_template() -> str:

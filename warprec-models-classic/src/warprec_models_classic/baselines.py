@@ -23,6 +23,8 @@ def _expand(row: Tensor, user_indices: Tensor, item_indices: Tensor | None) -> T
 class Pop(Recommender):
     """Scores every item by the number of training users who interacted with it."""
 
+    needs_training_data = True
+
     def __init__(
         self,
         params: dict,

@@ -101,6 +101,8 @@ class UserKNN(_Neighbourhood, Recommender):
     """User-based k-nearest neighbours: a user's scores are the similarity-weighted sum of
     their neighbours' interactions."""
 
+    needs_training_data = True
+
     def __init__(
         self,
         params: dict,

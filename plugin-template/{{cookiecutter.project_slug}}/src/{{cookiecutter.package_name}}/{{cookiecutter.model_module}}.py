@@ -84,6 +84,99 @@ def item_similarity(X: sp.csr_matrix, k: int, shrink: float) -> sp.csr_matrix:
         shape=(n, n),
         dtype=np.float32,
     )
+{%- elif cookiecutter.model_kind == "plain" -%}
+"""{{ cookiecutter.model_name }}: PureSVD, a factor model fitted in closed form.
+
+The user-item matrix ``X`` is approximated by its truncated singular value decomposition
+``X ~ U S V^T`` (``factors`` singular triplets); a user's score for item ``j`` is
+``(U S)[user] . V[j]``, the low-rank reconstruction of the user's row. Nothing is trained:
+the constructor fits the model from the training interactions.
+
+A plain ``Recommender`` states two things the runner relies on:
+
+- ``needs_training_data = True``: the runner passes the training ``Interactions`` as the
+  third positional constructor argument (without it, the constructor gets none);
+- what the model learns lives in buffers (``register_buffer``), so ``save``/``load``
+  restore it: loading a checkpoint builds the model without training data.
+
+Replace :func:`truncated_svd` and :meth:`predict` with your own model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.linalg import svds
+from torch import Tensor
+from warprec.data.dataset import Interactions
+from warprec.recommenders.base_recommender import Recommender
+from warprec.utils.checks import require_at_least
+
+__all__ = ["{{ cookiecutter.model_name }}", "truncated_svd"]
+
+
+class {{ cookiecutter.model_name }}(Recommender):
+    """PureSVD: scores from the rank-``factors`` reconstruction of the user-item matrix.
+
+    Every hyperparameter has a default, so ``{{ cookiecutter.model_name }}: {}`` in a
+    config runs as is.
+    """
+
+    # The runner passes the training interactions to the constructor (a class constant,
+    # not a hyperparameter: no annotation).
+    needs_training_data = True
+
+    factors: int = 64
+    """Singular triplets kept (at most min(n_users, n_items) - 1 are used)."""
+
+    # Buffers, declared for type checkers; registered in __init__.
+    user_factors: Tensor
+    item_factors: Tensor
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(params, info, *args, seed=seed, **kwargs)
+        require_at_least(self, 1, "factors")
+        users, items = truncated_svd(interactions.get_sparse(), self.factors, self.seed)
+        # Buffers travel with state_dict (save/load) and with .to(device).
+        self.register_buffer("user_factors", torch.from_numpy(users))
+        self.register_buffer("item_factors", torch.from_numpy(items))
+
+    def predict(
+        self, user_indices: Tensor, *args: Any, item_indices: Tensor | None = None, **kwargs: Any
+    ) -> Tensor:
+        """Scores ``[B, n_items]`` of every item, or ``[B, S]`` of ``item_indices``."""
+        users = self.user_factors[user_indices.to(self.user_factors.device)]
+        if item_indices is None:
+            return users @ self.item_factors.T
+        items = self.item_factors[item_indices.to(self.item_factors.device)]
+        return torch.einsum("bf,bsf->bs", users, items)
+
+
+def truncated_svd(X: sp.spmatrix, factors: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(U S, V)`` of the rank-``factors`` SVD of ``X``, float32.
+
+    ``factors`` is capped at ``min(X.shape) - 1`` (what ARPACK can compute); the start
+    vector comes from ``seed``, so the same data and seed give the same factors.
+    """
+    X = sp.csr_matrix(X, dtype=np.float64)
+    k = min(factors, min(X.shape) - 1)
+    if k < 1 or X.nnz == 0:
+        return (np.zeros((X.shape[0], 1), dtype=np.float32),
+                np.zeros((X.shape[1], 1), dtype=np.float32))
+    v0 = np.random.default_rng(seed).uniform(-1.0, 1.0, min(X.shape))
+    u, s, vt = svds(X, k=k, v0=v0)
+    return (u * s).astype(np.float32), vt.T.astype(np.float32)
 {%- else -%}
 """{{ cookiecutter.model_name }}: matrix factorisation trained with the BPR pairwise loss.
 

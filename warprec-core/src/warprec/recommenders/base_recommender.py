@@ -73,6 +73,13 @@ class Recommender(nn.Module, abc.ABC):
             model's computations run on; see :attr:`device`.
     """
 
+    needs_training_data: ClassVar[bool] = False
+    """Whether the runner passes the training :class:`~warprec.data.dataset.Interactions`
+    as the constructor's third positional argument (``cls(params, info, interactions,
+    seed=..., device=...)``). Models fitted in the constructor set it to ``True``; a model
+    that sets it must keep what it learns in buffers (or extra state), because loading a
+    checkpoint builds it without training data. See :func:`needs_interactions`."""
+
     def __init__(
         self, params: dict | None, info: dict, *args: Any, seed: int = 42, **kwargs: Any
     ) -> None:
@@ -219,8 +226,8 @@ class Recommender(nn.Module, abc.ABC):
     def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
         """An instance ready for ``load_state_dict``.
 
-        Models whose constructor needs training data (a third positional argument) are
-        built without running it: their state must live in buffers or extra state.
+        Models that need training data (:func:`needs_interactions`) are built without
+        running their constructor: their state must live in buffers or extra state.
         """
         if needs_interactions(cls):
             model = cls.__new__(cls)
@@ -236,6 +243,8 @@ class ItemSimRecommender(Recommender):
     sets :attr:`item_similarity` (``[n_items, n_items]``, numpy or torch, dense or scipy
     sparse) and the base class predicts, in batches, on the model's device.
     """
+
+    needs_training_data: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -390,13 +399,37 @@ def hyperparameters(cls: type) -> dict[str, dict[str, Any]]:
 
 
 def needs_interactions(cls: type) -> bool:
-    """Whether the model's constructor takes the training interactions: a required
-    positional parameter after ``(params, info)``, as :class:`ItemSimRecommender` has."""
-    parameters = list(inspect.signature(cls).parameters.values())[2:]
-    return any(
+    """Whether the runner passes the training interactions to ``cls``'s constructor.
+
+    The answer is the class's ``needs_training_data`` attribute (``True`` on
+    :class:`ItemSimRecommender`, ``False`` on :class:`Recommender` and
+    :class:`IterativeRecommender`) when the class or a base below :class:`Recommender`
+    sets it. Otherwise, as before the attribute existed, the constructor's signature
+    decides: a required positional parameter after ``(params, info)`` means yes. That
+    guess is deprecated (a ``DeprecationWarning`` says which class to fix) and will go.
+    """
+    for klass in cls.__mro__:
+        if klass is Recommender:
+            break
+        if "needs_training_data" in vars(klass):
+            return bool(vars(klass)["needs_training_data"])
+    try:
+        parameters = list(inspect.signature(cls).parameters.values())[2:]
+    except (TypeError, ValueError):  # no introspectable signature: nothing to infer
+        return bool(getattr(cls, "needs_training_data", False))
+    inferred = any(
         p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         for p in parameters
     )
+    if inferred:
+        warnings.warn(
+            f"{cls.__module__}.{cls.__qualname__}: the runner guessed from the constructor's "
+            "signature that the model needs the training interactions; declare "
+            "'needs_training_data = True' on the class (the guess is deprecated)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return inferred
 
 
 def _checkpoint_class(checkpoint: dict) -> type[Recommender]:
