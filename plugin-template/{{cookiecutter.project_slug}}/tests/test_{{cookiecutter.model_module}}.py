@@ -39,7 +39,12 @@ def test_scores_favour_items_of_the_users_cluster(warprec_dataset):
 
 @pytest.mark.parametrize(("params", "name"), [({"k": 0}, "k"), ({"shrink": -1.0}, "shrink")])
 def test_rejects_out_of_range_values(warprec_dataset, params, name):
-    with pytest.raises(ConfigError, match=f"'{name}' must be >= "):
+    # The declared domain is checked without building the model (as `config check` does)
+    # and by the constructor.
+    expected = rf"^{{ cookiecutter.model_name }}\.{name}: got .*; expected a number >= "
+    with pytest.raises(ConfigError, match=expected):
+        {{ cookiecutter.model_name }}.validate_params(params)
+    with pytest.raises(ConfigError, match=rf"\.{name}: got "):
         {{ cookiecutter.model_name }}(params, warprec_dataset.info(), warprec_dataset.train)
 {%- elif cookiecutter.model_kind == "plain" %}
     # The defaults, then one factor per taste cluster of the kit's toy data.
@@ -90,7 +95,8 @@ def test_scores_favour_items_of_the_users_cluster(warprec_dataset):
 
 
 def test_rejects_out_of_range_factors(warprec_dataset):
-    with pytest.raises(ConfigError, match="'factors' must be >= 1"):
+    expected = r"\.factors: got 0 \(int\); expected a number >= 1"
+    with pytest.raises(ConfigError, match=expected):
         {{ cookiecutter.model_name }}({"factors": 0}, warprec_dataset.info(),
                                       warprec_dataset.train)
 {%- else %}
@@ -104,6 +110,7 @@ def test_padding_item_embedding_stays_zero(warprec_info):
 
 
 def test_rejects_out_of_range_embedding_size(warprec_info):
-    with pytest.raises(ConfigError, match="'embedding_size' must be >= 1"):
+    expected = r"\.embedding_size: got 0 \(int\); expected a number >= 1"
+    with pytest.raises(ConfigError, match=expected):
         {{ cookiecutter.model_name }}({"embedding_size": 0}, warprec_info)
 {%- endif %}

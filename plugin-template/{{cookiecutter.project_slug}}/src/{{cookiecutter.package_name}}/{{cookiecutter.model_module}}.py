@@ -12,13 +12,13 @@ Replace :func:`item_similarity` with your own model: any ``[n_items, n_items]`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
+from annotated_types import Ge, Le
 from warprec.data.dataset import Interactions
 from warprec.recommenders.base_recommender import ItemSimRecommender
-from warprec.utils.checks import require_at_least
 
 __all__ = ["{{ cookiecutter.model_name }}", "item_similarity"]
 
@@ -33,9 +33,11 @@ class {{ cookiecutter.model_name }}(ItemSimRecommender):
     config runs as is.
     """
 
-    k: int = 50
+    # A hyperparameter's domain lives in its annotation: the core checks it (config
+    # check, the plan, the constructor) before anything is built.
+    k: Annotated[int, Ge(1), Le(100_000)] = 50
     """Neighbours kept per item (its most similar items)."""
-    shrink: float = 10.0
+    shrink: Annotated[float, Ge(0)] = 10.0
     """Added to the cosine denominator: damps similarities backed by few users."""
 
     def __init__(
@@ -48,8 +50,6 @@ class {{ cookiecutter.model_name }}(ItemSimRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
-        require_at_least(self, 1, "k")
-        require_at_least(self, 0, "shrink")
         self.item_similarity = item_similarity(self.train_matrix, self.k, self.shrink)
 
 
@@ -104,16 +104,16 @@ Replace :func:`truncated_svd` and :meth:`predict` with your own model.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from annotated_types import Ge, Le
 from scipy.sparse.linalg import svds
 from torch import Tensor
 from warprec.data.dataset import Interactions
 from warprec.recommenders.base_recommender import Recommender
-from warprec.utils.checks import require_at_least
 
 __all__ = ["{{ cookiecutter.model_name }}", "truncated_svd"]
 
@@ -129,7 +129,7 @@ class {{ cookiecutter.model_name }}(Recommender):
     # not a hyperparameter: no annotation).
     needs_training_data = True
 
-    factors: int = 64
+    factors: Annotated[int, Ge(1), Le(65_536)] = 64
     """Singular triplets kept (at most min(n_users, n_items) - 1 are used)."""
 
     # Buffers, declared for type checkers; registered in __init__.
@@ -146,7 +146,6 @@ class {{ cookiecutter.model_name }}(Recommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_at_least(self, 1, "factors")
         users, items = truncated_svd(interactions.get_sparse(), self.factors, self.seed)
         # Buffers travel with state_dict (save/load) and with .to(device).
         self.register_buffer("user_factors", torch.from_numpy(users))
@@ -190,14 +189,14 @@ the ``batch_size``, ``epochs`` and ``learning_rate`` hyperparameters the trainer
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from annotated_types import Ge, Le
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import BPRLoss, EmbLoss
-from warprec.utils.checks import require_at_least
 
 __all__ = ["{{ cookiecutter.model_name }}"]
 
@@ -209,10 +208,12 @@ class {{ cookiecutter.model_name }}(IterativeRecommender):
     config runs as is.
     """
 
-    embedding_size: int = 64
+    embedding_size: Annotated[int, Ge(1), Le(65_536)] = 64
     """Dimension of the user and item embeddings."""
-    reg_weight: float = 1e-4
+    reg_weight: Annotated[float, Ge(0)] = 1e-4
     """Weight of the L2 penalty on the embeddings of each batch."""
+    # The base class gives batch_size, epochs and learning_rate their domains; a bare
+    # annotation here keeps them.
     batch_size: int = 1024
     """Training triples (user, positive item, negative item) per mini-batch."""
     epochs: int = 20
@@ -229,7 +230,6 @@ class {{ cookiecutter.model_name }}(IterativeRecommender):
         **kwargs: Any,
     ) -> None:
         super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_at_least(self, 1, "embedding_size")
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         # Index n_items is WarpRec's padding item: its embedding stays zero.
         self.item_embedding = nn.Embedding(
