@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from annotated_types import Ge, Le
+from annotated_types import Ge, Gt, Le, Lt
 from torch import Tensor, nn
 from warprec.data.dataset import BatchLoader, Interactions, Sessions
 from warprec.errors import ConfigError, WarpRecError
@@ -117,6 +117,23 @@ def next_item_loader(
     return BatchLoader(targets.size, batch_size, collate, shuffle, seed)
 
 
+class TransformerHyperparameters:
+    """The hyperparameters of the transformer models (SASRec, gSASRec, BERT4Rec)."""
+
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
+    """Dimension of item and position embeddings (and of the transformer)."""
+    n_layers: Annotated[int, Gt(0), Le(64)] = 2
+    """Number of transformer blocks."""
+    n_heads: Annotated[int, Gt(0), Le(256)] = 2
+    """Attention heads per block (must divide ``embedding_size``)."""
+    inner_size: Annotated[int, Gt(0), Le(1 << 20)] = 256
+    """Width of the feed-forward layer of each block."""
+    dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.2
+    """Dropout on the embeddings, the residual branches and the feed-forward layers."""
+    attn_dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.2
+    """Dropout on the attention weights."""
+
+
 class SequentialRecommender(IterativeRecommender):
     """Base class of the next-item models: keeps each user's last ``max_seq_len``
     training items (the buffer ``user_sequences``) and scores what comes next."""
@@ -127,11 +144,15 @@ class SequentialRecommender(IterativeRecommender):
     """Sampled negative items per target; 0: full softmax cross-entropy over all items."""
     reg_weight: Annotated[float, Ge(0)] = 0.0
     """Weight of the L2 penalty on the item embeddings a batch uses (per sequence)."""
+    batch_size: int = 128
+    """Sequence windows per training step."""
+    epochs: int = 200
+    """Maximum passes over the training sequences."""
+    learning_rate: float = 0.001
+    """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self, params: dict | None, info: dict, *args: Any, seed: int = 42, **kwargs: Any
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         pad = torch.full((self.n_users, self.max_seq_len), self.n_items, dtype=torch.long)
         self.register_buffer("user_sequences", pad)
 

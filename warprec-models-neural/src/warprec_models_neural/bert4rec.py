@@ -20,13 +20,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
-from annotated_types import Ge, Gt, Le, Lt
+from annotated_types import Gt, Le
 from torch import Tensor, nn
 from warprec.data.dataset import BatchLoader, Interactions, Sessions
 
 from warprec_models_neural._sequential import (
     SequentialRecommender,
     TransformerEncoder,
+    TransformerHyperparameters,
     check_heads,
     history_sampler,
     session_windows,
@@ -35,41 +36,14 @@ from warprec_models_neural._sequential import (
 __all__ = ["BERT4Rec"]
 
 
-class BERT4Rec(SequentialRecommender):
+class BERT4Rec(TransformerHyperparameters, SequentialRecommender):
     """Bidirectional transformer trained on masked items (cloze task)."""
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
-    """Dimension of item and position embeddings (and of the transformer)."""
-    n_layers: Annotated[int, Gt(0), Le(64)] = 2
-    """Number of transformer blocks."""
-    n_heads: Annotated[int, Gt(0), Le(256)] = 2
-    """Attention heads per block (must divide ``embedding_size``)."""
-    inner_size: Annotated[int, Gt(0), Le(1 << 20)] = 256
-    """Width of the feed-forward layer of each block."""
-    dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.2
-    """Dropout on the embeddings, the residual branches and the feed-forward layers."""
-    attn_dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.2
-    """Dropout on the attention weights."""
     mask_prob: Annotated[float, Gt(0), Le(1)] = 0.2
     """Probability that an item of a training window is masked (to be predicted)."""
-    max_seq_len = 50
-    neg_samples = 0
-    batch_size: int = 128
-    """Sequence windows per training step."""
-    epochs: int = 200
-    """Maximum passes over the training sequences."""
-    learning_rate: float = 0.001
-    """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         check_heads(self)
         size = self.embedding_size
         self.mask_token = self.n_items + 1

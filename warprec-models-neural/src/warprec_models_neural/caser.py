@@ -39,7 +39,6 @@ class Caser(SequentialRecommender):
     dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.5
     """Dropout on the concatenated convolution outputs."""
     max_seq_len = 5
-    neg_samples = 0
     batch_size: int = 512
     """(Sequence, next item) samples per training step."""
     epochs: int = 50
@@ -47,15 +46,8 @@ class Caser(SequentialRecommender):
     learning_rate: float = 0.001
     """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         size, length = self.embedding_size, self.max_seq_len
         self.user_embedding = nn.Embedding(self.n_users, size)
         self.item_embedding = nn.Embedding(self.n_items + 1, size, padding_idx=self.n_items)

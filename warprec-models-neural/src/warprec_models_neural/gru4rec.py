@@ -37,24 +37,9 @@ class GRU4Rec(SequentialRecommender):
     """Number of stacked GRU layers."""
     dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.3
     """Dropout on the input item embeddings."""
-    max_seq_len = 50
-    neg_samples = 0
-    batch_size: int = 128
-    """Sequence windows per training step."""
-    epochs: int = 200
-    """Maximum passes over the training sequences."""
-    learning_rate: float = 0.001
-    """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.item_embedding = nn.Embedding(self.n_items + 1, self.embedding_size,
                                            padding_idx=self.n_items)
         self.embedding_dropout = nn.Dropout(self.dropout_prob)

@@ -40,15 +40,8 @@ class _MultinomialVAE(IterativeRecommender):
     learning_rate: float = 0.001
     """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         dims = [self.n_items, *self.hidden_layers()]
         self.encoder = _mlp([*dims, 2 * self.latent_dim])
         self.decoder = _mlp([self.latent_dim, *reversed(dims)])
