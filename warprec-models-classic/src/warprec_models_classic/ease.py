@@ -15,7 +15,6 @@ import scipy.sparse as sp
 import torch
 from annotated_types import Ge, Le
 from scipy.linalg import lapack
-from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import ItemSimRecommender
 
@@ -128,16 +127,8 @@ class EASE(ItemSimRecommender):
     dtype: Literal["float32", "float64"] = "float32"
     """Precision of the Gram matrix and its inverse; the weights are kept in float32."""
 
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        interactions: Interactions,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # sets self.train_matrix
         weights = ease_weights(self.train_matrix, self.l2, self.dtype, self.device)
         self.item_similarity = (
             weights.float()

@@ -80,16 +80,8 @@ class _Neighbourhood:
 class ItemKNN(_Neighbourhood, ItemSimRecommender):
     """Item-based k-nearest neighbours (Sarwar et al. 2001) with a sparse top-k similarity."""
 
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        interactions: Interactions,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # sets self.train_matrix
         neighbours = knn_similarity(
             self.train_matrix.T.tocsr(), self.k, self.similarity, self.shrink, self.asymmetric_alpha
         )

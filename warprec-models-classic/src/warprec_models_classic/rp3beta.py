@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import numpy as np
 import scipy.sparse as sp
 from annotated_types import Ge, Gt, Le
-from warprec.data.dataset import Interactions
 from warprec.recommenders.base_recommender import ItemSimRecommender
 
 from warprec_models_classic._topk import topk_product
@@ -65,16 +64,8 @@ class RP3beta(ItemSimRecommender):
     normalize: bool = False
     """Rescale each item's kept weights to sum to 1."""
 
-    def __init__(
-        self,
-        params: dict,
-        info: dict,
-        interactions: Interactions,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ):
-        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # sets self.train_matrix
         self.item_similarity = rp3beta_similarity(
             self.train_matrix, self.k, self.alpha, self.beta, self.normalize
         )
