@@ -118,12 +118,12 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
     results = run_experiment(config, tmp_path / "run", quiet=True)
     ease = results["EASE"]
     assert ease["params"] == {"l2": 100.0, "dtype": "float32"}
-    assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.1.0"}
+    assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.2.0"}
     assert results["ItemKNN"]["params"] == {"k": 5, "similarity": "cosine", "shrink": 0.0,
                                             "asymmetric_alpha": 0.5}
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["models"]["EASE"]["l2"] == 100.0
-    assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.1.0"
+    assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.2.0"
     on_disk = json.loads((tmp_path / "run" / "results.json").read_text())
     assert on_disk["models"][0]["params"] == ease["params"]
 
