@@ -188,8 +188,9 @@ def _writing(target: Path) -> Iterator[None]:
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {_reason(exc)}") from exc
     except RuntimeError as exc:
-        # torch.save reports a failed write (ENOSPC, EFBIG) as a RuntimeError.
-        if "write" not in str(exc).lower():
+        # torch.save reports a failed write (ENOSPC, EFBIG) as a RuntimeError of its zip
+        # writer ("file write failed", "[enforce fail at inline_container.cc] unexpected pos").
+        if not re.search(r"write|inline_container|PytorchStreamWriter", str(exc), re.I):
             raise
         raise OutputError(f"cannot write {target}: {shorten(str(exc), 120)}") from exc
 

@@ -305,7 +305,7 @@ def _require_finite(values: pd.Series, missing: np.ndarray, where: _Where, colum
     with np.errstate(invalid="ignore"):
         bad = ~missing & ~(np.abs(numbers) < limit)
     if bad.any():
-        value = values.iloc[int(np.flatnonzero(bad)[0])]
+        value = numbers[int(np.flatnonzero(bad)[0])].item()
         expected = "a finite number within the float32 range (|x| < 3.4e38)" \
             if column == RATING else "a finite number"
         raise DataError(f"{where.row(values, bad)}: column {options.columns[column]!r} has "

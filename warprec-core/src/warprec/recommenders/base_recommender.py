@@ -26,6 +26,7 @@ import abc
 import inspect
 import pickle
 import random
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -212,8 +213,8 @@ class Recommender(nn.Module, abc.ABC):
         name = checkpoint["name"]
         if not inspect.isabstract(cls):
             if name != cls.__name__:
-                raise DataError(f"{path}: the checkpoint holds a {name} model; expected "
-                                f"a {cls.__name__} checkpoint")
+                raise DataError(f"{path}: the checkpoint holds the model {name}; expected "
+                                f"one of {cls.__name__}")
             model_cls: type[Recommender] = cls
         else:
             model_cls = _registered_class(name, Path(path), cls)
@@ -428,10 +429,15 @@ def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, 
     except OSError as exc:
         raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except pickle.UnpicklingError as exc:
+        named = re.search(r"GLOBAL (\S+)", str(exc))
+        if named is None:  # not a pickle torch understands at all
+            raise DataError(f"{path}: not a checkpoint file (unreadable as a torch "
+                            "checkpoint); expected a file written by Recommender.save") from None
         raise DataError(
-            f"{path}: not a WarpRec checkpoint of format {CHECKPOINT_FORMAT} (it holds Python "
-            f"objects a safe load refuses: {shorten(str(exc), 120)}); expected a file written "
-            "by Recommender.save of this warprec-core (re-create older checkpoints)"
+            f"{path}: not a WarpRec checkpoint of format {CHECKPOINT_FORMAT}: it names the "
+            f"Python object {shorten(named.group(1), 80)}, which is never loaded (checkpoints "
+            "hold tensors and plain values only); expected a file written by Recommender.save "
+            "of this warprec-core (re-create checkpoints of older versions)"
         ) from None
     except Exception as exc:  # not a torch file at all: zip, pickle or EOF errors
         raise DataError(f"{path}: not a checkpoint file ({type(exc).__name__}: "
