@@ -88,7 +88,7 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
     try:
         model = plan.cls(dict(params), dataset.info(), *args, seed=opt.properties.seed,
                          device=opt.device)
-    except (MemoryError, RuntimeError, ValueError, OverflowError) as exc:
+    except (MemoryError, RuntimeError, ValueError, OverflowError, TypeError) as exc:
         if not _allocation_failure(exc):
             raise
         raise ConfigError(f"models.{plan.name}: building {plan.cls.__name__} with "
