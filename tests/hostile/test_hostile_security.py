@@ -57,6 +57,7 @@ def test_a_pickle_payload_is_never_run(cli, world: World) -> None:
     assert not marker.exists() and len(line) < 400
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_plain_pickle_payload_is_never_run(cli, world: World) -> None:
     marker = world.root / "PWNED"
     (world.root / "evil.pt").write_bytes(pickle.dumps(Payload(marker)))
