@@ -299,7 +299,8 @@ def _loaded_model(plan: Plan, model_plan: ModelPlan, data: RunData
     start = time.perf_counter()
     # The class is the config's model (from the registry); the file only supplies state.
     try:
-        model = model_plan.cls.load(path, map_location=str(model_plan.block.optimization.device))
+        model_cls: Any = model_plan.cls
+        model = model_cls.load(path, map_location=str(model_plan.block.optimization.device))
     except DataError as exc:
         raise DataError(f"{key}: {exc}") from exc
     if model.n_users != data.main.n_users or model.n_items != data.main.n_items:

@@ -30,7 +30,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -464,4 +464,4 @@ def _registered_class(name: str, path: Path, base: type) -> type[Recommender]:
                         f"{exc}") from None
     if not (inspect.isclass(model_cls) and issubclass(model_cls, base)):
         raise DataError(f"{path}: the checkpoint's model {name!r} is not a {base.__name__}")
-    return model_cls
+    return cast("type[Recommender]", model_cls)
