@@ -74,6 +74,8 @@ def load_data(config: Config) -> RunData:
     _check_evaluable(main, "test", len(test),
                      "reader.split" if pre_split else "splitter.test_splitting")
     for dataset in data.validation:
+        if getattr(dataset, "validation", None) is None:
+            continue  # trials selected on another split (checked above)
         _check_evaluable(dataset, "validation", len(validation) if validation is not None
                          else None, "reader.split" if pre_split
                          else "splitter.validation_splitting")
