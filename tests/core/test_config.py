@@ -479,8 +479,11 @@ def test_run_folders_are_new_and_never_reused(tmp_path: Path) -> None:
 
 
 def test_output_folder_must_be_empty_or_absent(tmp_path: Path) -> None:
-    assert RunFolder.create(tmp_path, "d", tmp_path / "new").path == tmp_path / "new"
-    RunFolder.create(tmp_path, "d", tmp_path / "new")  # still empty: accepted
+    with RunFolder.create(tmp_path, "d", tmp_path / "new") as folder:
+        assert folder.path == tmp_path / "new"
+        with pytest.raises(ConfigError, match="another warprec run is writing there"):
+            RunFolder.create(tmp_path, "d", tmp_path / "new")  # claimed until closed
+    RunFolder.create(tmp_path, "d", tmp_path / "new").close()  # still empty: accepted
     (tmp_path / "new" / "results.json").write_text("{}")
     with pytest.raises(ConfigError, match="exists and is not an empty folder"):
         RunFolder.create(tmp_path, "d", tmp_path / "new")
@@ -494,6 +497,7 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
         handle.write('{"models": [')
         raise KeyboardInterrupt
     assert json.loads((folder.path / "results.json").read_text()) == {"models": [1]}
+    folder.close()
     assert sorted(p.name for p in folder.path.iterdir()) == ["results.json"]
 
 

@@ -17,6 +17,7 @@ def test_plugin_system_namespaces() -> None:
         "PluginHost",
         "PluginInfo",
         "core_version",
+        "failure_note",
         "host",
         "list_plugins",
         "reset",

@@ -287,7 +287,7 @@ def test_ctrl_c_exits_130_and_keeps_finished_models(capsys, tmp_path: Path,
     monkeypatch.setattr(trials, "fit_model", failing_fit(KeyboardInterrupt()))
     path = write(tmp_path, "c.yaml", base_yaml(models="{EASE: {l2: 10.0}, Pop: {}}"))
     code, _, err = run_cli(capsys, "run", str(path), "-q", "-o", str(tmp_path / "run"))
-    assert code == 130 and err.rstrip().endswith("Aborted.")
+    assert code == 130 and err.rstrip().endswith("Aborted (Ctrl-C).")
     data = json.loads((tmp_path / "run" / "results.json").read_text())
     assert data["status"] == "interrupted"
     assert [m["status"] for m in data["models"]] == ["ok", "interrupted"]

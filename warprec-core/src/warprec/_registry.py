@@ -114,8 +114,9 @@ class Registry:
 
     def add(self, name: str, target: str | Any, source: Source) -> Entry:
         """Add an entry; re-adding the same name from the same source replaces it."""
-        if not name or not isinstance(name, str) or ":" in name:
-            raise RegistryError(f"invalid {self.kind} name {name!r}: a non-empty name without ':'")
+        if not name or not isinstance(name, str) or ":" in name or not name.isprintable():
+            raise RegistryError(f"invalid {self.kind} name {name!r}: a non-empty name without "
+                                "':' or control characters (tab, newline...)")
         entry = Entry(name, target, source)
         entries = self._entries.setdefault(name.lower(), [])
         for i, old in enumerate(entries):

@@ -15,13 +15,29 @@ import click
 
 from warprec import plugins
 from warprec.errors import WarpRecError
+from warprec.utils.checks import shorten
 from warprec.utils.registry import Entry, command_registry, registries
 
 __all__ = ["cli", "main"]
 
 
+class _Escaped(Exception):
+    """Carries an EOFError or KeyboardInterrupt past click, which would turn either into
+    a bare "Aborted!" (a truncated archive is no Ctrl-C; SIGTERM has its own status)."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class PluginGroup(click.Group):
     """A click group that also offers the commands plugins register."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (EOFError, KeyboardInterrupt) as exc:
+            raise _Escaped(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx)) | {e.name for e in _plugin_commands()}
@@ -97,6 +113,36 @@ def plugins_list(as_json: bool) -> None:
         for i in infos
     ]
     _table(("plugin", "version", "status", "provides"), rows, empty="no plugins installed")
+    for info in infos:
+        if info.load_seconds is not None and info.load_seconds > plugins.SLOW_SECONDS:
+            click.echo(f"Warning: plugin {info.name} took {info.load_seconds:.2f} s to load "
+                       f"(more than {plugins.SLOW_SECONDS} s): every warprec command waits "
+                       "for it", err=True)
+
+
+@plugins_group.command("doctor")
+@click.option("--no-smoke", is_flag=True, help="Only import and type-check (no model checks).")
+def plugins_doctor(no_smoke: bool) -> None:
+    """Import everything every plugin registers, smoke-check its models, and report
+    every problem at once (exit status 2 when there is any)."""
+    from warprec.plugin_doctor import diagnose
+
+    results = diagnose(smoke=not no_smoke)
+    if not results:
+        click.echo("no plugins installed")
+        return
+    problems = 0
+    for diagnosis in results:
+        state = "disabled" if diagnosis.status == "disabled" else \
+            ("OK" if not diagnosis.problems else f"{len(diagnosis.problems)} problem(s)")
+        click.echo(f"{diagnosis.plugin} {diagnosis.version or '?'}: {state} "
+                   f"({len(diagnosis.checked)} checked)")
+        for problem in diagnosis.problems:
+            click.echo(f"  - {problem}")
+        problems += len(diagnosis.problems)
+    if problems:
+        raise WarpRecError(f"plugins doctor found {problems} problem(s) in "
+                           f"{sum(bool(d.problems) for d in results)} plugin(s) (listed above)")
 
 
 @plugins_group.command("new")
@@ -249,8 +295,8 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: s
 
 
 @cli.command("run")
-@click.argument("config_file", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", type=click.Path(file_okay=False),
+@click.argument("config_file", type=click.Path(readable=False))
+@click.option("--output", "-o", type=click.Path(readable=False),
               help="Write the run into this folder (it must be empty or absent).")
 @click.option("--device", help="Override general.device (cpu, cuda, cuda:N, auto).")
 @click.option("--seed", type=int, help="Override general.seed.")
@@ -282,10 +328,10 @@ def config_schema() -> None:
 
 
 @config_group.command("check")
-@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.argument("config_file", type=click.Path(readable=False))
 @click.option("--data", "read_data", is_flag=True,
               help="Also read, filter and split the data and validate it.")
-@click.option("--output", "-o", type=click.Path(file_okay=False),
+@click.option("--output", "-o", type=click.Path(readable=False),
               help="Check this run folder as warprec run --output would.")
 def config_check(config_file: str, read_data: bool, output: str | None) -> None:
     """Plan CONFIG_FILE as warprec run would, without training or writing anything
@@ -303,13 +349,22 @@ def config_check(config_file: str, read_data: bool, output: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point.
 
-    User errors become one ``Error:`` line with exit status 2, unexpected failures one
-    line with status 1 (``--debug`` shows the traceback), Ctrl-C status 130.
+    User errors (config, data, file system, plugins) become one ``Error:`` line with exit
+    status 2, unexpected failures (bugs) one line with status 1 (``--debug`` shows the
+    traceback); Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal).
     """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        status = cli.main(args=argv, prog_name="warprec", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+        try:
+            status = cli.main(args=argv, prog_name="warprec", standalone_mode=False)
+        except _Escaped as escaped:
+            raise escaped.original from None
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", 2)
+        name = {2: "Ctrl-C"}.get(signum, str(exc) or f"signal {signum}")
+        click.echo(f"Aborted ({name}).", err=True)
+        sys.exit(128 + signum)
+    except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
@@ -322,10 +377,23 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.filename is None:  # no file to name: not a file-system error of the user's
+            _unexpected(exc)
+        click.echo(f"Error: {exc.filename}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     except Exception as exc:
         if debug:
             raise
-        hint = "(run with --debug for the traceback)"
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} {hint}", err=True)
-        sys.exit(1)
+        _unexpected(exc)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _unexpected(exc: BaseException) -> None:
+    """A bug (ours or a plugin's): one line, status 1."""
+    hint = "(run with --debug for the traceback)"
+    message = shorten(str(exc), 300)
+    click.echo(f"Error: unexpected {type(exc).__name__}: {message} {hint}", err=True)
+    sys.exit(1)

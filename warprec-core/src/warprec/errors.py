@@ -6,7 +6,15 @@ Every error a user can fix (a config key, a data file, a plugin) is a
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "PluginError", "RegistryError", "WarpRecError"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "ModelError",
+    "OutputError",
+    "PluginError",
+    "RegistryError",
+    "WarpRecError",
+]
 
 
 class WarpRecError(Exception):
@@ -27,3 +35,12 @@ class ConfigError(WarpRecError, ValueError):
 
 class DataError(WarpRecError, ValueError):
     """An unreadable or invalid data file or table."""
+
+
+class OutputError(WarpRecError):
+    """A file of the run cannot be written (a full disk, a lost permission)."""
+
+
+class ModelError(WarpRecError):
+    """A model broke its contract at run time (the shape, type or NaN of ``predict``'s
+    scores) or produced results that cannot be trusted (a NaN metric)."""

@@ -37,6 +37,7 @@ __all__ = [
     "PluginHost",
     "PluginInfo",
     "core_version",
+    "failure_note",
     "host",
     "list_plugins",
     "reset",
@@ -326,6 +327,16 @@ def core_version() -> str:
 
 
 host = PluginHost()
+
+
+def failure_note() -> str:
+    """`` (plugins that failed to load: ...)`` naming each broken plugin and why, or ``""``:
+    added to an unknown-name error, since the name may be one such plugin provides."""
+    failed = [i for i in host.infos.values() if i.status in ("error", "incompatible")]
+    if not failed:
+        return ""
+    return " (plugins that failed to load: " + "; ".join(
+        f"{i.name} {i.version or ''}: {shorten(i.error or i.status, 160)}" for i in failed) + ")"
 
 
 def set_strict(strict: bool | None) -> None:

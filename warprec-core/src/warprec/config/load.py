@@ -90,6 +90,8 @@ def _read(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], Path 
     if isinstance(source, Mapping):
         return copy.deepcopy(dict(source)), None
     path = Path(source)
+    if path.is_dir():
+        raise ConfigError(f"config file {str(path)!r} is a folder; expected a YAML file")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found")
     raw = read_yaml(path)

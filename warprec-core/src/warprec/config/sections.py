@@ -8,12 +8,14 @@ default. The docstring under each field is its documentation in ``warprec config
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from warprec.utils.checks import describe
 from warprec.utils.names import did_you_mean
 
 __all__ = [
@@ -64,6 +66,26 @@ PositiveInt = Annotated[int, Ge(1), Le(2**31 - 1)]
 Seed = Annotated[int, Ge(0), Le(MAX_SEED)]
 Ratio = Annotated[float, Gt(0), Lt(1)]
 Names = Annotated[list[str], BeforeValidator(_one_or_many)]
+def _matching(pattern: str, expected: str) -> Any:
+    """A check that a string fully matches ``pattern``; the error says ``expected``."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"got {describe(value)}; expected {expected}")
+        return value
+    return AfterValidator(check)
+
+
+# Names the run turns into file names: nothing that could climb out of the run folder.
+Extension = Annotated[str, _matching(r"\.[A-Za-z0-9]{1,16}",
+                                     "'.' and letters or digits, e.g. '.tsv'")]
+SplitExtension = Annotated[str, _matching(r"(\.[A-Za-z0-9]{1,16}){1,3}",
+                                          "'.' and letters or digits, e.g. '.tsv' or '.csv.gz'")]
+Separator = Annotated[str, _matching(r".", "one character, e.g. '\\t' or ','")]
+FolderName = Annotated[str, _matching(r"(?!\.{1,2}$)[^/\\\x00-\x1f]{1,100}",
+                                      "one folder name (no '/', '\\', control character, "
+                                      "'.' or '..')")]
 FileFormat = Annotated[Literal["tabular", "parquet"], _choice_of(("tabular", "parquet"))]
 
 
@@ -108,7 +130,7 @@ class Labels(Section):
 class ReaderSplit(Section):
     local_path: str | None = None
     """Folder holding train, optional validation, and test files."""
-    ext: str = ".tsv"
+    ext: SplitExtension = ".tsv"
     """Extension of the split files."""
     sep: str | None = None
     """Column separator (default: from the extension, ',' for .csv, else tab)."""
@@ -271,9 +293,9 @@ class Evaluation(Section):
 
 
 class WriterSplit(Section):
-    sep: str = "\t"
+    sep: Separator = "\t"
     """Column separator."""
-    ext: str = ".tsv"
+    ext: Extension = ".tsv"
     """Extension."""
     header: bool = True
     """Header row."""
@@ -282,9 +304,9 @@ class WriterSplit(Section):
 class WriterRecommendation(Section):
     k: PositiveInt = 50
     """Items per user."""
-    sep: str = "\t"
+    sep: Separator = "\t"
     """Column separator."""
-    ext: str = ".tsv"
+    ext: Extension = ".tsv"
     """Extension."""
     header: bool = True
     """Header row."""
@@ -299,7 +321,7 @@ class WriterRecommendation(Section):
 
 
 class Writer(Section):
-    dataset_name: str | None = None
+    dataset_name: FolderName | None = None
     """Folder name of the runs (default: the bundled dataset's name or the data file's stem)."""
     local_experiment_path: str = "runs"
     """Folder holding <dataset_name>/<run id>/."""

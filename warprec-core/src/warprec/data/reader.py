@@ -8,6 +8,9 @@ first offending line; every row a policy drops is counted in ``ReadResult.droppe
 
 from __future__ import annotations
 
+import lzma
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +21,7 @@ import pandas as pd
 
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.errors import DataError
+from warprec.utils.checks import shorten
 
 __all__ = ["DUPLICATE_POLICIES", "ReadResult", "SplitData", "read_interactions", "read_split"]
 
@@ -154,6 +158,8 @@ def _part_file(folder: Path, part: str) -> Path | None:
 
 
 def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, int]]:
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected an interaction file")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     parquet = _format_suffix(path) in _PARQUET
@@ -201,6 +207,11 @@ def _read_text(path: Path, options: _Options) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         detail = str(error).strip().splitlines()[-1]
         raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {detail}") from None
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile
+            ) as error:
+        # A truncated or mislabelled archive (.gz that is not gzip), an unreadable file.
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise DataError(f"{path}: cannot be read: {shorten(reason, 160)}") from None
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -278,7 +289,27 @@ def _numeric(
         values = _parse_numeric(values, where, column, options)
         frame = frame.assign(**{column: values})
     missing = values.isna().to_numpy()
+    _require_finite(values, missing, where, column, options)
     return _drop_or_raise(frame, missing, column, where, dropped, options)
+
+
+# Ratings are computed in float32: a larger magnitude becomes infinite there.
+_RATING_LIMIT = float(np.finfo(np.float32).max)
+
+
+def _require_finite(values: pd.Series, missing: np.ndarray, where: _Where, column: str,
+                    options: _Options) -> None:
+    """Infinite values (``inf``, or ratings beyond float32) make every metric NaN."""
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    limit = _RATING_LIMIT if column == RATING else np.inf
+    with np.errstate(invalid="ignore"):
+        bad = ~missing & ~(np.abs(numbers) < limit)
+    if bad.any():
+        value = numbers[int(np.flatnonzero(bad)[0])].item()
+        expected = "a finite number within the float32 range (|x| < 3.4e38)" \
+            if column == RATING else "a finite number"
+        raise DataError(f"{where.row(values, bad)}: column {options.columns[column]!r} has "
+                        f"{value!r}; expected {expected}")
 
 
 def _parse_numeric(values: pd.Series, where: _Where, column: str, options: _Options) -> pd.Series:

@@ -33,13 +33,13 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from warprec.errors import ConfigError
+from warprec.errors import ConfigError, ModelError
 from warprec.evaluation.metrics import EvaluationContext, Metric, RankingBatch
 from warprec.evaluation.propensity import build_propensity, check_propensity
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
 from warprec.utils.checks import check_integer
 
-__all__ = ["EvaluationResult", "Evaluator"]
+__all__ = ["EvaluationResult", "Evaluator", "check_scores"]
 
 _SCORE_BUDGET = 1 << 25  # score-matrix entries per batch (128 MiB of float32)
 
@@ -286,7 +286,9 @@ class Evaluator:
         device = model.device
         n_items = target.shape[1]
         users_t = torch.from_numpy(users).to(device)
-        scores = writable(model.predict(users_t, item_indices=None).float(), model)
+        raw = model.predict(users_t, item_indices=None)
+        check_scores(model, raw, (len(users), n_items), "full")
+        scores = writable(raw.float(), model)
         pos_items, pos_ratings = _positives(target, users, n_items)
         pos_items_t = torch.from_numpy(pos_items).to(device)
         padding = pos_items_t >= n_items
@@ -326,7 +328,9 @@ class Evaluator:
         candidates = torch.from_numpy(np.concatenate([positives, negatives], axis=1)).to(device)
         invalid = candidates >= n_items
         users_t = torch.from_numpy(users).to(device)
-        scores = model.predict(users_t, item_indices=candidates.masked_fill(invalid, 0)).float()
+        raw = model.predict(users_t, item_indices=candidates.masked_fill(invalid, 0))
+        check_scores(model, raw, tuple(candidates.shape), "sampled")
+        scores = raw.float()
         scores = scores.masked_fill(invalid, float("-inf"))
         # The catalogue's tie-break order (as in full ranking), the empty slot last.
         rank = tie_break_rank(n_items, self.seed, device)
@@ -377,6 +381,40 @@ class Evaluator:
         keys[excluded.row, excluded.col] = -np.inf
         values, chosen = torch.topk(torch.from_numpy(keys), min(self.num_negatives, n_items))
         return chosen.masked_fill(values == float("-inf"), n_items).numpy()
+
+
+def check_scores(model: Any, scores: Any, shape: tuple[int, ...], label: str) -> None:
+    """The model contract on every batch: ``predict`` returns a floating tensor of
+    ``shape`` ([batch, n_items] full, [batch, n_candidates] sampled) without NaN (-inf
+    is allowed: an excluded item). A :class:`ModelError` naming the model, its plugin
+    and the shapes, in the conformance kit's words."""
+    problem = None
+    if not isinstance(scores, Tensor):
+        problem = f"{label} predict returned {type(scores).__name__}, expected a torch.Tensor"
+    elif tuple(scores.shape) != tuple(shape):
+        problem = f"{label} predict has shape {tuple(scores.shape)}, expected {tuple(shape)}"
+    elif not scores.is_floating_point():
+        problem = f"{label} predict has dtype {scores.dtype}, expected a floating dtype"
+    elif bool(torch.isnan(scores).any()):
+        problem = f"{label} predict contains NaN ({int(torch.isnan(scores).sum())} of " \
+                  f"{scores.numel()} scores)"
+    if problem is not None:
+        raise ModelError(f"{type(model).__name__} (from {_provider(model)}) breaks the model "
+                         f"contract: {problem}")
+
+
+def _provider(model: Any) -> str:
+    """The plugin (or module) that registered the model's class."""
+    from warprec.utils.registry import model_registry
+
+    cls = type(model)
+    try:
+        for entry in model_registry.entries():
+            if entry._loaded is cls or entry.target is cls:
+                return str(entry.source)
+    except Exception:  # naming the provider must not hide the contract error
+        pass
+    return f"module {cls.__module__}"
 
 
 def _key(name: str, metric: Metric, suffix: str, k: int | None) -> str:

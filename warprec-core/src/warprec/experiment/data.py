@@ -81,6 +81,15 @@ def load_data(config: Config) -> RunData:
         data = RunData(main, [main] if validation is not None else [], frames)
     data.groups = _groups(config, main)
     logger.info("Dataset: %d users, %d items", main.n_users, main.n_items)
+    pre_split = reader.loading_strategy == "split"
+    _check_evaluable(main, "test", len(test),
+                     "reader.split" if pre_split else "splitter.test_splitting")
+    for dataset in data.validation:
+        if getattr(dataset, "validation", None) is None:
+            continue  # trials selected on another split (checked above)
+        _check_evaluable(dataset, "validation", len(validation) if validation is not None
+                         else None, "reader.split" if pre_split
+                         else "splitter.validation_splitting")
     dropped = {key: value for key, value in main.report.items() if value}
     if dropped:
         logger.info("Rows dropped: %s", ", ".join(f"{k} {v}" for k, v in dropped.items()))
@@ -106,6 +115,24 @@ def _groups(config: Config, dataset: Any) -> dict[str, Any]:
             path, ids, kind=kind, id_column=id_column, cluster_column=label.cluster_label,
             sep=getattr(clustering, f"{kind}_sep"), header=getattr(clustering, f"{kind}_header"))
     return groups
+
+
+def _check_evaluable(dataset: Any, split: str, rows: int | None, where: str) -> None:
+    """A split with nothing to evaluate (every row cold, or no rating > 0) would give
+    NaN metrics and a run reported as complete: a :class:`DataError` with the counts."""
+    matrix = getattr(dataset, split).get_sparse()
+    relevant = int((matrix.data > 0).sum())
+    if relevant:
+        return
+    report = dataset.report
+    cold, duplicates = report.get(f"{split}_cold_rows", 0), report.get(f"{split}_duplicates", 0)
+    counts = f"{rows} {split} rows" if rows is not None else f"the {split} rows"
+    raise DataError(
+        f"{where}: the {split} split has no interaction to evaluate ({counts}: {cold} of "
+        f"users or items not in training, {duplicates} duplicates, {matrix.nnz} kept, none "
+        f"with a rating > 0); expected {split} interactions of users and items seen in "
+        "training (e.g. a leave-k-out split, or filtering.UserMin to drop users with one "
+        "interaction)")
 
 
 def resolve_path(value: str, key: str, config: Config) -> Path:

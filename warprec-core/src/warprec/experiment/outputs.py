@@ -19,7 +19,7 @@ import yaml
 from warprec.experiment.data import RunData
 from warprec.experiment.plan import ModelPlan, Plan
 from warprec.io_formats import recommendation_frame, write_split_part, write_table
-from warprec.output import RunFolder, format_table, results_rows, safe_name
+from warprec.output import RunFolder, format_table, results_rows
 
 __all__ = ["ExperimentResults", "capture_log", "resolved_yaml", "save_split",
            "write_model_outputs", "write_results"]
@@ -55,8 +55,15 @@ def write_results(folder: RunFolder, results: dict[str, Any]) -> None:
     """``results.json`` (everything) and ``results.tsv`` (the test table)."""
     folder.write_json("results.json", {k: v for k, v in results.items() if k != "_failure"})
     header, rows = results_rows(results["models"], digits=None)
-    lines = ["\t".join(header), *("\t".join(row) for row in rows)]
+    lines = ["\t".join(map(tsv_cell, header)), *("\t".join(map(tsv_cell, row)) for row in rows)]
     folder.write_text("results.tsv", "\n".join(lines) + "\n")
+
+
+def tsv_cell(value: str) -> str:
+    """A cell of ``results.tsv``: backslash, tab and line breaks escaped (``\\t``...), so
+    a model name holding them cannot add columns or rows."""
+    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
 
 
 def resolved_yaml(plan: Plan) -> str:
@@ -118,12 +125,12 @@ def write_model_outputs(model_plan: ModelPlan, model: Any, data: RunData, plan: 
     """The checkpoint and the recommendations a model's ``meta`` asks for."""
     meta = model_plan.block.meta
     if meta.save_model:
-        path = folder.write_with(f"checkpoints/{safe_name(model_plan.name)}.pt", model.save)
+        path = folder.write_with(f"checkpoints/{folder.stem(model_plan.name)}.pt", model.save)
         entry["checkpoint"] = str(path.relative_to(folder.path))
     if meta.save_recs:
         cfg = plan.config.model
         fmt = cfg.writer.recommendation
-        relative = f"recommendations/{safe_name(model_plan.name)}{fmt.ext}"
+        relative = f"recommendations/{folder.stem(model_plan.name)}{fmt.ext}"
         table = recommendations(model, data.main, fmt, cfg.evaluation.batch_size or 1024)
         with folder.open_atomic(relative) as handle:
             write_table(handle, table, sep=fmt.sep, header=fmt.header)
@@ -164,7 +171,7 @@ def capture_log(quiet: bool) -> Iterator[Callable[[RunFolder], None]]:
     logger.setLevel(logging.DEBUG)
 
     def attach(folder: RunFolder) -> None:
-        file_handler = logging.FileHandler(folder.path / "run.log", encoding="utf-8")
+        file_handler = _RunLog(folder.file("run.log"))
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         file_handler.setLevel(logging.DEBUG)
         for record in early.records:
@@ -193,3 +200,25 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+class _RunLog(logging.FileHandler):
+    """``run.log``: a record that cannot be written (a full disk) stops the log quietly
+    instead of printing logging's traceback; the run reports the write error itself."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failed = True
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # flushing onto a full disk
+            self.failed = True

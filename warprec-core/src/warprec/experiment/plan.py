@@ -107,10 +107,12 @@ def check_names(cfg: ExperimentConfig) -> None:
 
 
 def _lookup(registry: Any, name: str, path: str) -> None:
+    from warprec.plugins import failure_note
+
     try:
         registry.entry(name)
     except RegistryError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path}: {exc}{failure_note()}") from exc
 
 
 def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
@@ -205,6 +207,12 @@ def result_key(value: str, evaluator: Any, path: str) -> str:
 def check_output(output: Path | None, default_parent: Path) -> None:
     """The run folder can be made: ``output`` absent or an empty folder, and the nearest
     existing folder above it writable."""
+    from warprec.output import LOCK_NAME
+
+    if output is not None and (output / LOCK_NAME).exists():
+        raise ConfigError(f"--output {str(output)!r}: another warprec run is writing there "
+                          f"(it holds {LOCK_NAME}; a run killed with SIGKILL leaves it "
+                          "behind); expected a folder no other run uses")
     if output is not None and output.exists() and (not output.is_dir()
                                                    or any(output.iterdir())):
         raise ConfigError(f"--output {str(output)!r}: exists and is not an empty folder; "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warprec.config import load_config
-from warprec.errors import ConfigError, DataError, WarpRecError
+from warprec.errors import ConfigError, DataError, OutputError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
 from warprec.experiment.build import build_evaluator
@@ -33,10 +33,11 @@ from warprec.experiment.outputs import (
     write_results,
 )
 from warprec.experiment.plan import ModelPlan, Plan, make_plan
-from warprec.experiment.trials import LocalTrials, TrialRunner
+from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
+from warprec.utils import interrupts
 
-__all__ = ["check_config", "run_experiment"]
+__all__ = ["check_config", "log_plugin_problems", "run_experiment"]
 
 logger = logging.getLogger("warprec")
 
@@ -79,6 +80,18 @@ def run_experiment(
         ConfigError, DataError: invalid configuration or data (nothing is written).
         KeyboardInterrupt: after writing the results of the models that finished.
     """
+    with interrupts.signals_interrupt():
+        try:
+            return _run(config, output, overrides, quiet, raise_on_failure)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, interrupts.Interrupted):
+                raise
+            raise interrupts.interruption() from None
+
+
+def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
+         overrides: Mapping[str, Any] | None, quiet: bool, raise_on_failure: bool
+         ) -> ExperimentResults:
     plan = make_plan(load_config(config, overrides=overrides), output)
     for model_plan in plan.models.values():
         model_plan.progress = False if quiet else None
@@ -86,26 +99,65 @@ def run_experiment(
     with capture_log(quiet) as attach_log:
         for warning in plan.warnings:
             logger.warning("Warning: %s", warning)
+        log_plugin_problems()
         data = load_data(plan.config)
         for warning in _selection_warnings(plan, data):
             logger.warning("Warning: %s", warning)
         if data.groups:
             plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
         # Created once config and data are known good, so a fix-and-rerun can reuse --output.
-        folder = RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
-                                  plan.output)
-        attach_log(folder)
-        logger.info("Run folder: %s", folder.path)
-        folder.write_text("config.yaml", resolved_yaml(plan))
-        if writer.save_split:
-            save_split(folder, plan, data)
-        results = _run_models(plan, data, folder)
-        logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
+        with RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
+                              plan.output) as folder:
+            folder.name_models(plan.models)
+            attach_log(folder)
+            logger.info("Run folder: %s", folder.path)
+            results: dict[str, Any] = {"status": "running", "data": data.summary(),
+                                       "models": []}
+            try:
+                folder.write_text("config.yaml", resolved_yaml(plan))
+                write_results(folder, results)
+                if writer.save_split:
+                    save_split(folder, plan, data)
+                _run_models(plan, data, folder, results)
+            except KeyboardInterrupt:
+                _finish(folder, results, "interrupted", None)
+                logger.warning("Interrupted: results of the finished models are in %s",
+                               folder.path)
+                raise
+            except OutputError as exc:
+                _finish(folder, results, "failed", str(exc))
+                raise
+            logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
     outcome = ExperimentResults(folder.path, results)
     failure = results.pop("_failure", None)
     if failure is not None and raise_on_failure:
         raise failure
     return outcome
+
+
+def _finish(folder: RunFolder, results: dict[str, Any], status: str, error: str | None
+            ) -> None:
+    """Record the final status of a run that stops early; the write is not interrupted
+    by a second signal, and a write that fails leaves the last complete results.json."""
+    results["status"] = status
+    if error is not None:
+        results["error"] = error
+    with interrupts.deferred():
+        try:
+            write_results(folder, results)
+        except OutputError:
+            logger.debug("results.json could not be updated; its last version stays")
+
+
+def log_plugin_problems() -> None:
+    """Plugins that failed to load, as warnings (stderr and run.log): a model they
+    provide is unknown to this run."""
+    from warprec import plugins
+
+    for info in plugins.list_plugins():
+        if info.status in ("error", "incompatible"):
+            logger.warning("Warning: plugin %s %s is not loaded (%s): %s", info.name,
+                           info.version or "", info.status, info.error)
 
 
 def _selection_warnings(plan: Plan, data: RunData) -> list[str]:
@@ -128,8 +180,10 @@ def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
     return LocalTrials()
 
 
-def _run_models(plan: Plan, data: RunData, folder: RunFolder) -> dict[str, Any]:
-    results: dict[str, Any] = {"status": "running", "data": data.summary(), "models": []}
+def _run_models(plan: Plan, data: RunData, folder: RunFolder, results: dict[str, Any]
+                ) -> None:
+    """Run every model, rewriting ``results.json`` after each; a model's failure is
+    recorded and the next one runs; an interruption or a write error ends the run."""
     failure: BaseException | None = None
     test_results: dict[str, Any] = {}
     for position, model_plan in enumerate(plan.models.values(), start=1):
@@ -142,11 +196,11 @@ def _run_models(plan: Plan, data: RunData, folder: RunFolder) -> dict[str, Any]:
             del model
         except KeyboardInterrupt:
             results["models"].append(_failed_entry(model_plan, "interrupted",
-                                                   "interrupted by the user (Ctrl-C)"))
-            results["status"] = "interrupted"
-            write_results(folder, results)
-            logger.warning("Interrupted: results of the finished models are in %s",
-                           folder.path)
+                                                   interrupts.reason()))
+            raise
+        except OutputError:
+            results["models"].append(_failed_entry(model_plan, "failed", "its outputs could "
+                                                   "not be written"))
             raise
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
@@ -167,7 +221,6 @@ def _run_models(plan: Plan, data: RunData, folder: RunFolder) -> dict[str, Any]:
     write_results(folder, results)
     if failure is not None:
         results["_failure"] = failure
-    return results
 
 
 def _prefixed(exc: Exception, name: str) -> Exception:
@@ -239,6 +292,7 @@ def _entry(model_plan: ModelPlan, params: dict[str, Any],
         set_history(data.main.sessions("train_validation"))
     result = evaluator.evaluate(model, data.main, split="test")
     test = {k: float(v) for k, v in result.summary().items()}
+    check_defined(result, f"models.{model_plan.name}", "test")
     logger.info("  %s test: %s", model_plan.name,
                 ", ".join(f"{k} = {v:.5f}" for k, v in test.items()))
     entry = {"model": model_plan.name, "status": "ok", "error": None, "params": params,
@@ -249,12 +303,15 @@ def _entry(model_plan: ModelPlan, params: dict[str, Any],
 
 def _loaded_model(plan: Plan, model_plan: ModelPlan, data: RunData
                   ) -> tuple[dict[str, Any], Any, Any]:
-    from warprec.recommenders.base_recommender import Recommender
-
-    path = resolve_path(str(model_plan.block.meta.load_from),
-                        f"models.{model_plan.name}.meta.load_from", plan.config)
+    key = f"models.{model_plan.name}.meta.load_from"
+    path = resolve_path(str(model_plan.block.meta.load_from), key, plan.config)
     start = time.perf_counter()
-    model = Recommender.load(path, map_location=str(model_plan.block.optimization.device))
+    # The class is the config's model (from the registry); the file only supplies state.
+    try:
+        model_cls: Any = model_plan.cls
+        model = model_cls.load(path, map_location=str(model_plan.block.optimization.device))
+    except DataError as exc:
+        raise DataError(f"{key}: {exc}") from exc
     if model.n_users != data.main.n_users or model.n_items != data.main.n_items:
         raise DataError(f"models.{model_plan.name}.meta.load_from: the checkpoint has "
                         f"{model.n_users} users x {model.n_items} items, the data "

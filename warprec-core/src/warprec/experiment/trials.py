@@ -4,15 +4,28 @@ Ray Tune."""
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from warprec.errors import ConfigError, ModelError
 from warprec.experiment.data import RunData
 from warprec.experiment.plan import ModelPlan
+from warprec.utils import interrupts
+from warprec.utils.checks import shorten
 
-__all__ = ["LocalTrials", "TrialOutcome", "TrialRunner", "fit_model", "score_trial"]
+__all__ = ["LocalTrials", "TrialOutcome", "TrialRunner", "check_defined", "fit_model",
+           "score_trial"]
+
+# Messages of failed allocations: torch ("DefaultCPUAllocator: can't allocate memory",
+# "CUDA out of memory", "value cannot be converted to type int64_t without overflow",
+# "Trying to create tensor with negative dimension") and numpy ("array is too big",
+# "Maximum allowed size exceeded", "Unable to allocate").
+_ALLOCATION = re.compile(r"alloc|out of memory|too big|too large|overflow|exceed|"
+                         r"negative dimension|dimension.*(large|size)", re.IGNORECASE)
 
 
 @dataclass
@@ -54,7 +67,9 @@ def score_trial(plan: ModelPlan, params: dict[str, Any], data: RunData, evaluato
     datasets = data.selection_datasets
     for dataset in datasets:
         model, fit = fit_model(plan, params, dataset, evaluator, split="train")
-        summary = evaluator.evaluate(model, dataset, split=data.selection_split).summary()
+        result = evaluator.evaluate(model, dataset, split=data.selection_split)
+        check_defined(result, f"models.{plan.name}", data.selection_split)
+        summary = result.summary()
         for key, value in summary.items():
             totals[key] = totals.get(key, 0.0) + float(value)
     scores = {key: value / len(datasets) for key, value in totals.items()}
@@ -72,8 +87,16 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
     interactions = getattr(dataset, split)
     start = time.perf_counter()
     args = [interactions] if needs_interactions(plan.cls) else []
-    model = plan.cls(dict(params), dataset.info(), *args, seed=opt.properties.seed,
-                     device=opt.device)
+    try:
+        model = plan.cls(dict(params), dataset.info(), *args, seed=opt.properties.seed,
+                         device=opt.device)
+    except (MemoryError, RuntimeError, ValueError, OverflowError, TypeError) as exc:
+        if not _allocation_failure(exc):
+            raise
+        raise ConfigError(f"models.{plan.name}: building {plan.cls.__name__} with "
+                          f"{describe_params(params)} needs more memory than there is "
+                          f"({type(exc).__name__}: {shorten(str(exc), 120)}); expected "
+                          "smaller hyperparameters or data") from None
     fit: dict[str, Any] = {}
     if isinstance(model, IterativeRecommender):
         history = Trainer(model, dataset, evaluator, split=split, epochs=epochs,
@@ -81,7 +104,7 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
         fit["best_epoch"] = history.best_epoch or history.epochs_run
         fit["epochs"] = history.epochs_run
         if history.interrupted:
-            raise KeyboardInterrupt
+            raise interrupts.interruption()
     fit["seconds"] = time.perf_counter() - start
     return model, fit
 
@@ -107,3 +130,29 @@ def trainer_options(plan: ModelPlan, dataset: Any, split: str) -> dict[str, Any]
     mode = None if monitor == "loss" else opt.properties.mode
     options.update(monitor=monitor, mode=mode, patience=es.patience, min_delta=es.min_delta)
     return options
+
+
+def _allocation_failure(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or bool(_ALLOCATION.search(str(exc)))
+
+
+def describe_params(params: dict[str, Any]) -> str:
+    """Hyperparameters for an error line (each value bounded)."""
+    from warprec.utils.checks import describe
+
+    shown = ", ".join(f"{k}={describe(v).rsplit(' (', 1)[0]}" for k, v in params.items())
+    return "{" + shorten(shown, 200) + "}"
+
+
+def check_defined(result: Any, path: str, split: str) -> None:
+    """A per-user ranking metric (nDCG, Recall...) that is NaN although users were
+    evaluated means the scores or the data were unusable: a :class:`ModelError`."""
+    if not result.n_users_evaluated:
+        return
+    undefined = [key for key in result.per_user
+                 if key in result.values and math.isnan(result.values[key])]
+    if undefined:
+        raise ModelError(f"{path}: {split} {', '.join(undefined[:3])} "
+                         f"{'is' if len(undefined) == 1 else 'are'} NaN over "
+                         f"{result.n_users_evaluated} users; expected finite scores "
+                         "(the results cannot be trusted)")

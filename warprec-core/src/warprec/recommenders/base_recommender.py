@@ -23,13 +23,14 @@ hyperparameter (see :func:`hyperparameters`).
 from __future__ import annotations
 
 import abc
-import importlib
 import inspect
+import pickle
 import random
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,9 +38,11 @@ import torch
 from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
 
-from warprec.errors import ConfigError, WarpRecError
+from warprec.errors import ConfigError, DataError, WarpRecError
+from warprec.recommenders.checkpoint import decode, encode
 from warprec.recommenders.hyperparameters import describe_hyperparameters, validate
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
+from warprec.utils.checks import shorten
 from warprec.utils.device import resolve_device
 
 __all__ = [
@@ -52,7 +55,8 @@ __all__ = [
     "set_seed",
 ]
 
-CHECKPOINT_FORMAT = 1
+# 2: tensors and plain values only, read with weights_only=True (1: pickled objects).
+CHECKPOINT_FORMAT = 2
 
 
 def set_seed(seed: int) -> None:
@@ -181,18 +185,23 @@ class Recommender(nn.Module, abc.ABC):
         return top_k(scores, k, rank)
 
     def save(self, path: str | Path) -> None:
-        """Write a checkpoint: parameters, hyperparameters, dataset info, format version."""
-        cls = type(self)
+        """Write a checkpoint: parameters, hyperparameters, dataset info, format version.
+
+        The file holds tensors and plain values only (numpy and scipy state is converted),
+        so :meth:`load` reads it with ``torch.load(weights_only=True)``.
+        """
         torch.save(
-            {
-                "format_version": CHECKPOINT_FORMAT,
-                "class": f"{cls.__module__}:{cls.__qualname__}",
-                "name": cls.__name__,
-                "params": self.get_params(),
-                "info": self.info,
-                "seed": self.seed,
-                "state_dict": self.state_dict(),
-            },
+            encode(
+                {
+                    "format_version": CHECKPOINT_FORMAT,
+                    "name": type(self).__name__,
+                    "params": self.get_params(),
+                    "info": self.info,
+                    "seed": self.seed,
+                    "state_dict": self.state_dict(),
+                },
+                self.name,
+            ),
             Path(path),
         )
 
@@ -200,26 +209,39 @@ class Recommender(nn.Module, abc.ABC):
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Recommender:
         """Rebuild a model saved by :meth:`save` (on ``map_location``).
 
-        Checkpoints are pickles: load only files you trust. Called on a base class, the
-        model class is found from the checkpoint (its module, else the model registry).
+        The file is read with ``torch.load(weights_only=True)``: it can hold no code.
+        Called on a model class, the checkpoint must hold that model; called on an
+        abstract base (``Recommender.load``), the class is found in the model registry by
+        the name the checkpoint records, never imported from a name read in the file.
+        Any problem (an unreadable, foreign or old-format file, a model of another
+        class) is one :class:`~warprec.errors.DataError` line naming the file.
         """
-        checkpoint = torch.load(Path(path), map_location=map_location, weights_only=False)
-        version = checkpoint.get("format_version") if isinstance(checkpoint, dict) else None
-        if version != CHECKPOINT_FORMAT:
-            raise WarpRecError(
-                f"{path}: unsupported checkpoint format {version!r} (expected {CHECKPOINT_FORMAT})"
+        checkpoint = _read_checkpoint(Path(path), map_location)
+        name = checkpoint["name"]
+        if not inspect.isabstract(cls):
+            if name != cls.__name__:
+                raise DataError(f"{path}: the checkpoint holds the model {name}; expected "
+                                f"one of {cls.__name__}")
+            model_cls: type[Recommender] = cls
+        else:
+            model_cls = _registered_class(name, Path(path), cls)
+        try:
+            model = model_cls._from_checkpoint(
+                checkpoint["params"], checkpoint["info"], checkpoint["seed"]
             )
-        model_cls = cls if not inspect.isabstract(cls) else _checkpoint_class(checkpoint)
-        model = model_cls._from_checkpoint(
-            checkpoint["params"], checkpoint["info"], checkpoint["seed"]
-        )
-        state = checkpoint["state_dict"]
-        own = model.state_dict()
-        for key, tensor in state.items():
-            # Buffers a data-dependent __init__ would have created.
-            if key not in own and "." not in key and key != "_extra_state":
-                model.register_buffer(key, tensor)
-        model.load_state_dict(state)
+            state = checkpoint["state_dict"]
+            own = model.state_dict()
+            for key, tensor in state.items():
+                # Buffers a data-dependent __init__ would have created.
+                if key not in own and "." not in key and key != "_extra_state" \
+                        and isinstance(tensor, Tensor):
+                    model.register_buffer(key, tensor)
+            model.load_state_dict(state)
+        except WarpRecError as exc:
+            raise DataError(f"{path}: {exc}") from exc
+        except Exception as exc:  # a state that does not fit the class (shapes, keys)
+            raise DataError(f"{path}: the saved state does not fit {model_cls.__name__}: "
+                            f"{type(exc).__name__}: {shorten(str(exc))}") from exc
         return model.to(map_location)
 
     @classmethod
@@ -432,14 +454,47 @@ def needs_interactions(cls: type) -> bool:
     return inferred
 
 
-def _checkpoint_class(checkpoint: dict) -> type[Recommender]:
-    module_name, _, qualname = checkpoint["class"].partition(":")
+def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
+    """The decoded contents of a checkpoint of the current format; a one-line
+    :class:`DataError` for anything else."""
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        return obj
-    except (ImportError, AttributeError):
-        from warprec.utils.registry import model_registry
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except pickle.UnpicklingError as exc:
+        named = re.search(r"GLOBAL (\S+)", str(exc))
+        if named is None:  # not a pickle torch understands at all
+            raise DataError(f"{path}: not a checkpoint file (unreadable as a torch "
+                            "checkpoint); expected a file written by Recommender.save") from None
+        raise DataError(
+            f"{path}: not a WarpRec checkpoint of format {CHECKPOINT_FORMAT}: it names the "
+            f"Python object {shorten(named.group(1), 80)}, which is never loaded (checkpoints "
+            "hold tensors and plain values only); expected a file written by Recommender.save "
+            "of this warprec-core (re-create checkpoints of older versions)"
+        ) from None
+    except Exception as exc:  # not a torch file at all: zip, pickle or EOF errors
+        raise DataError(f"{path}: not a checkpoint file ({type(exc).__name__}: "
+                        f"{shorten(str(exc), 120)})") from None
+    version = checkpoint.get("format_version") if isinstance(checkpoint, dict) else None
+    if version != CHECKPOINT_FORMAT:
+        raise DataError(f"{path}: unsupported checkpoint format {version!r}; expected "
+                        f"{CHECKPOINT_FORMAT} (re-create the checkpoint with this warprec-core)")
+    expected = {"name": str, "params": dict, "info": dict, "seed": int, "state_dict": dict}
+    for key, kind in expected.items():
+        if not isinstance(checkpoint.get(key), kind):
+            raise DataError(f"{path}: the checkpoint's {key!r} is missing or not a "
+                            f"{kind.__name__}; expected a file written by Recommender.save")
+    return decode(checkpoint)
 
-        return model_registry.get_class(checkpoint["name"])
+
+def _registered_class(name: str, path: Path, base: type) -> type[Recommender]:
+    from warprec.utils.registry import model_registry
+
+    try:
+        model_cls = model_registry.get_class(name)
+    except WarpRecError as exc:
+        raise DataError(f"{path}: the checkpoint's model {name!r} is not available: "
+                        f"{exc}") from None
+    if not (inspect.isclass(model_cls) and issubclass(model_cls, base)):
+        raise DataError(f"{path}: the checkpoint's model {name!r} is not a {base.__name__}")
+    return cast("type[Recommender]", model_cls)

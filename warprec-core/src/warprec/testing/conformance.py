@@ -276,14 +276,22 @@ class ModelChecker:
                        "the first run's", rtol=1e-5, atol=1e-6)
 
     def check_save_load(self) -> None:
-        """``save`` then ``load`` gives the same class, hyperparameters and scores."""
+        """``save`` then ``load`` gives the same class, hyperparameters and scores.
+
+        ``load`` reads with ``weights_only=True``, so this also checks that the model's
+        state (extra state included) is tensors, numpy/scipy arrays and plain values.
+        A registered model also loads through ``Recommender.load`` (found by name).
+        """
         model = self.fitted()
         users = self.users().to(model.device)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.pt"
-            model.save(path)
+            try:
+                model.save(path)
+            except WarpRecError as exc:
+                raise ConformanceError(f"save failed: {exc}") from exc
             loaded = type(model).load(path, map_location=model.device)
-            via_base = Recommender.load(path)
+            via_base = Recommender.load(path) if _registered(type(model)) else loaded
         _require(type(loaded) is type(model) and type(via_base) is type(model),
                  f"load gave {type(loaded).__name__}/{type(via_base).__name__}")
         _require(loaded.get_params() == model.get_params(),
@@ -402,6 +410,16 @@ def build_model(
     constructor requires one; closed-form models fit in the constructor."""
     args = [dataset.train] if needs_interactions(model_class) else []
     return model_class(dict(params), dataset.info(), *args, seed=seed, device=device)
+
+
+def _registered(cls: type) -> bool:
+    """Whether the model registry resolves the class's own name to the class."""
+    from warprec.utils.registry import model_registry
+
+    try:
+        return bool(model_registry.get_class(cls.__name__) is cls)
+    except WarpRecError:
+        return False
 
 
 def _scores(model: Any, users: Tensor, items: Tensor | None = None) -> Tensor:
