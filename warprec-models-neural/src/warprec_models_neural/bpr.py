@@ -528,7 +528,18 @@ def load_kernel() -> Any:
         raise ConfigError(
             f"BPR: kernel='compiled' needs numba ({exc}); install the extra: {_EXTRA_HINT}"
         ) from None
+    if not _POOL_STARTED:
+        # numba starts its thread pool once per process; with its OpenMP layer that
+        # resets the OpenMP thread count torch shares: start it now and put the run's
+        # limit (torch.get_num_threads, as thread_limit set it) back.
+        wanted = torch.get_num_threads()
+        _bpr_kernel.set_threads(wanted)
+        torch.set_num_threads(wanted)
+        _POOL_STARTED.append(True)
     return _bpr_kernel
+
+
+_POOL_STARTED: list[bool] = []
 
 
 class KernelApplied(torch.optim.Optimizer):
