@@ -40,7 +40,7 @@ def set_threads(threads: int) -> int:
     return threads
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def uniform_negatives(
     indptr: np.ndarray,
     positives: np.ndarray,
@@ -107,7 +107,7 @@ def _step(
             table[row, k] -= size * first / (math.sqrt(second) + eps)
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@njit(cache=True, parallel=True, fastmath=True, nogil=True)
 def bpr_updates(
     user_table: np.ndarray,
     item_table: np.ndarray,
