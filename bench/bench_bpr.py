@@ -2,10 +2,16 @@
 Cornac's and implicit's BPR when installed, on the same synthetic split.
 
     .venv/bin/python bench/bench_bpr.py                      # ours and MyBPR
-    /work/benchenv/bin/python bench/bench_bpr.py             # + cornac, implicit
+    .venv/bin/python bench/bench_bpr.py --data ml-100k --ml100k DIR   # MovieLens-100K
+    (pip install cornac implicit into the environment to add the peers)
 
 Data: ``warprec.data.synthetic`` (1,000,000 interactions, 50,000 users, 20,000 items by
-default), a per-user random 80/20 holdout. Throughput is training samples (one per
+default) or MovieLens-100K (``--data ml-100k``: every rating as an interaction; the
+folder printed by ``bash /work/shared/data/movielens-100k.sh``), a per-user random 80/20
+holdout. Our BPR runs with ``kernel: torch`` (its optimizers) and ``kernel: compiled``
+(the numba per-sample kernel, ``warprec-models-neural[compiled]``); ``--seeds`` reruns
+the compiled rows with several seeds and prints the spread of nDCG@10 (with more than
+one thread Hogwild updates are not deterministic). Throughput is training samples (one per
 training interaction and epoch) per second of training; the accuracy curve is nDCG@10
 (full ranking, training items masked, the core Evaluator for every model) after each
 checkpoint epoch against the training seconds so far (evaluation time excluded). Ours
@@ -25,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from warprec.data.dataset import Dataset
 from warprec.data.splitting import RandomHoldoutPerUser
@@ -37,18 +44,26 @@ from warprec_models_neural.bpr import BPR
 ROOT = Path(__file__).resolve().parents[1]
 SGD_PARAMS = {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}
 ADAM_PARAMS = {"optimizer": "adam", "learning_rate": 0.01}
+COMPILED_PARAMS = {"kernel": "compiled", "item_learning_rate": 0.003}
+COMPILED_DEFAULT_PARAMS = {"kernel": "compiled"}
+ML100K_CHECKPOINTS = "1,2,4,8,16,32,64"
 
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", choices=["synthetic", "ml-100k"], default="synthetic")
+    parser.add_argument("--ml100k", type=Path,
+                        default=Path.home() / ".cache" / "warprec-data" / "ml-100k",
+                        help="folder holding ml-100k.tsv (--data ml-100k)")
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--checkpoints", default="1,2,4,8,16,30",
-                        help="epochs after which nDCG@10 is measured")
+    parser.add_argument("--checkpoints", default=None,
+                        help="epochs after which nDCG@10 is measured (default 1,2,4,8,16,30; "
+                        f"ml-100k: {ML100K_CHECKPOINTS})")
     parser.add_argument("--mybpr-checkpoints", default="1",
                         help="checkpoints for the guide's MyBPR (slow: a few; '' to skip)")
     parser.add_argument("--peers", default="cornac,implicit",
@@ -59,6 +74,13 @@ def parse_args() -> argparse.Namespace:
                         help="JSON hyperparameters of our BPR's all-Adam row ('' to skip)")
     parser.add_argument("--sgd-params", default=json.dumps(SGD_PARAMS),
                         help="JSON hyperparameters of our BPR's SparseSGD row ('' to skip)")
+    parser.add_argument("--compiled-params", default=json.dumps(COMPILED_PARAMS),
+                        help="JSON hyperparameters of the compiled kernel's row ('' to skip)")
+    parser.add_argument("--compiled-default-params", default=json.dumps(COMPILED_DEFAULT_PARAMS),
+                        help="JSON of a second compiled row, the defaults ('' to skip)")
+    parser.add_argument("--seeds", default="",
+                        help="comma-separated seeds: rerun the compiled rows with each and "
+                        "print the nDCG@10 spread")
     parser.add_argument("--prefetch", type=int, default=1,
                         help="batches the data loader builds ahead in a thread (0: none)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -66,10 +88,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def bench_dataset(args: argparse.Namespace) -> Dataset:
-    """The synthetic split; its test part doubles as validation so the trainer-side
-    evaluation masks only training items."""
-    frame = synthetic(n_users=args.users, n_items=args.items,
-                      n_interactions=args.interactions, seed=0)
+    """The synthetic (or MovieLens-100K) split; its test part doubles as validation so
+    the trainer-side evaluation masks only training items."""
+    if args.data == "ml-100k":
+        frame = pd.read_csv(args.ml100k / "ml-100k.tsv", sep="\t",
+                            names=["user_id", "item_id", "rating", "timestamp"])
+    else:
+        frame = synthetic(n_users=args.users, n_items=args.items,
+                          n_interactions=args.interactions, seed=0)
     dataset = Dataset.from_dataframe(frame.drop(columns="rating"),
                                      RandomHoldoutPerUser(0.2, seed=0))
     dataset.validation = dataset.test
@@ -138,6 +164,16 @@ def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int],
             "curve": curve}
 
 
+def warm_up(params: dict[str, Any], device: str) -> None:
+    """A few steps on tiny data, untimed: numba loads the compiled kernel from its
+    on-disk cache (or compiles it, the first time) and starts its thread pool at the
+    first call, a one-off per process that the peers' import time is not charged either."""
+    frame = synthetic(n_users=50, n_items=40, n_interactions=500, seed=1)
+    tiny = Dataset.from_dataframe(frame.drop(columns="rating"), RandomHoldoutPerUser(0.2, seed=0))
+    model = BPR({**params, "epochs": 1, "batch_size": 128}, tiny.info(), device=device)
+    Trainer(model, tiny, epochs=1, monitor="loss", progress=False).fit()
+
+
 def load_mybpr() -> type:
     """The guide's MyBPR, verbatim, from examples/custom_modules/my_models.py."""
     path = ROOT / "examples" / "custom_modules" / "my_models.py"
@@ -204,20 +240,35 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    if args.checkpoints is None:
+        args.checkpoints = ML100K_CHECKPOINTS if args.data == "ml-100k" else "1,2,4,8,16,30"
     checkpoints = [int(c) for c in args.checkpoints.split(",")]
     started = time.perf_counter()
     dataset = bench_dataset(args)
     print(f"data: {dataset} ({time.perf_counter() - started:.1f} s), threads={args.threads}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, "
           f"device={args.device}, torch {torch.__version__}", flush=True)
     results: dict[str, Any] = {}
-    rows = (("BPR (defaults)", args.params), ("BPR (optimizer=adam)", args.adam_params),
+    rows = (("BPR (defaults)", args.params),
+            ("BPR (kernel=compiled, item_lr=0.003)", args.compiled_params),
+            ("BPR (kernel=compiled, defaults)", args.compiled_default_params),
+            ("BPR (optimizer=adam)", args.adam_params),
             ("BPR (optimizer=sgd)", args.sgd_params))
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed]
     for label, params in rows:
         if not params:
             continue
-        ours = BPR(json.loads(params), dataset.info(), device=args.device)
+        hyper = json.loads(params)
+        if hyper.get("kernel") == "compiled":
+            warm_up(hyper, args.device)
+        ours = BPR(hyper, dataset.info(), device=args.device)
         results[label] = run_trainer(ours, dataset, checkpoints, args.prefetch)
         print(label, results[label], flush=True)
+        if seeds and hyper.get("kernel") == "compiled":
+            runs = [run_trainer(BPR(hyper, dataset.info(), seed=seed, device=args.device),
+                                dataset, checkpoints, args.prefetch) for seed in seeds]
+            results[label]["seeds"] = {"seeds": seeds, "curves": [r["curve"] for r in runs],
+                                       "samples_per_s": [r["samples_per_s"] for r in runs]}
     mybpr_checkpoints = [int(c) for c in args.mybpr_checkpoints.split(",") if c]
     if mybpr_checkpoints:
         mybpr = load_mybpr()({"embedding_size": 64, "batch_size": 4096, "epochs": 1,
@@ -232,15 +283,26 @@ def main() -> None:
             continue
         results[peer] = runners[peer](dataset, checkpoints, args.threads)
         print(peer, results[peer], flush=True)
-    print(f"\n{'model':<30} {'samples/s':>12}  nDCG@10 by (epochs, train seconds)")
+    print(f"\n{'model':<38} {'samples/s':>12}  nDCG@10 by (epochs, train seconds)")
     for name, result in results.items():
         if "skipped" in result:
-            print(f"{name:<30} {'skipped':>12}  {result['skipped']}")
+            print(f"{name:<38} {'skipped':>12}  {result['skipped']}")
             continue
         curve = "  ".join(f"{e}:{s}s={v}" for e, s, v in result["curve"])
-        print(f"{name:<30} {result['samples_per_s']:>12,.0f}  {curve}")
+        print(f"{name:<38} {result['samples_per_s']:>12,.0f}  {curve}")
+        if "seeds" in result:
+            values = np.array([[v for _, _, v in c] for c in result["seeds"]["curves"]])
+            spread = "  ".join(f"{e}:{lo:.4f}-{hi:.4f}" for (e, _, _), lo, hi in
+                               zip(result["curve"], values.min(0), values.max(0), strict=True))
+            print(f"{'  seeds ' + args.seeds:<38} {'':>12}  nDCG@10 min-max {spread}")
+    compiled = results.get("BPR (kernel=compiled, item_lr=0.003)", {})
+    for peer in ("implicit", "cornac", "BPR (defaults)"):
+        if "samples_per_s" in compiled and "samples_per_s" in results.get(peer, {}):
+            ratio = compiled["samples_per_s"] / results[peer]["samples_per_s"]
+            print(f"compiled kernel / {peer}: {ratio:.2f}x samples/s (same run)")
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
+        args.json.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v
+                                                  for k, v in vars(args).items()},
                                          "results": results}, indent=2))
 
 

@@ -18,14 +18,22 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
-from warprec.data.dataset import Interactions, Sessions
-from warprec.errors import ConfigError
+from warprec.data.dataset import BatchLoader, Interactions, Sessions
+from warprec.errors import ConfigError, DataError
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.utils.checks import require_at_least, require_positive
 
-__all__ = ["BPR", "SparseRowOptimizer", "SparseSGD", "bpr_loss_sparse"]
+__all__ = [
+    "BPR",
+    "KernelApplied",
+    "SparseRowOptimizer",
+    "SparseSGD",
+    "bpr_loss_sparse",
+    "load_kernel",
+]
 
 
 class _FusedBPR(torch.autograd.Function):
@@ -330,6 +338,13 @@ class BPR(IterativeRecommender):
     init_std: float = 0.01
     """Standard deviation of the normal initialisation of the embeddings (0.1 suits
     ``optimizer: sgd``, whose updates are proportional to the embeddings)."""
+    kernel: Literal["torch", "compiled"] = "torch"
+    """``torch``: the batched step above (every device). ``compiled``: on CPU, a numba
+    kernel updates one ``(user, positive, negative)`` triple at a time, lock-free across
+    ``torch.get_num_threads()`` threads (Hogwild, as Cornac and implicit do), each batch
+    of the same data loader being one kernel call; ``optimizer`` picks its per-sample
+    rules (see :mod:`warprec_models_neural._bpr_kernel`). Needs
+    ``pip install 'warprec-models-neural[compiled]'``; on CUDA the torch step runs."""
 
     def __init__(
         self,
@@ -361,17 +376,66 @@ class BPR(IterativeRecommender):
         # learns it directly (as in Cornac's and implicit's BPR).
         self.item_bias = nn.Parameter(torch.zeros(self.n_items + 1))
         self.to(self.device)
+        # Per-row optimizer state of the compiled kernel (reset by configure_optimizer)
+        # and the training matrix its negatives are drawn from (set by get_dataloader).
+        self._kernel_state: dict[str, Any] | None = None
+        self._kernel_csr: tuple[np.ndarray, np.ndarray] | None = None
+        if self._uses_kernel():
+            load_kernel()
+
+    def _uses_kernel(self) -> bool:
+        """Whether training steps run the compiled kernel (asked for, and on the CPU)."""
+        return self.kernel == "compiled" and self.item_bias.device.type == "cpu"
 
     def get_dataloader(
         self, interactions: Interactions, sessions: Sessions | None = None, **kwargs: Any
     ) -> Any:
         """``(user, pos_item, neg_item)`` batches over the training interactions."""
         kwargs.setdefault("seed", self.seed)
-        return interactions.get_contrastive_dataloader(batch_size=self.batch_size, **kwargs)
+        if not self._uses_kernel() or kwargs.get("neg_sampling", "uniform") != "uniform":
+            return interactions.get_contrastive_dataloader(batch_size=self.batch_size, **kwargs)
+        return self._kernel_dataloader(interactions, **kwargs)
+
+    def _kernel_dataloader(
+        self, interactions: Interactions, shuffle: bool = True, seed: int = 42, **kwargs: Any
+    ) -> BatchLoader:
+        """The contrastive loader's batches with the negatives left to the kernel:
+        ``(user, pos_item, uniform draw in [0, 1))``. The core's
+        :class:`~warprec.data.dataset.BatchLoader` shuffles and draws exactly as for
+        ``get_contrastive_dataloader`` (same generator, same calls), and the kernel
+        turns each draw into the same exact uniform negative as the core's
+        ``NegativeSampler`` (tested equal), without its per-batch sort."""
+        matrix = interactions.get_sparse().tocsr()
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+        degree = np.diff(matrix.indptr)
+        if (degree >= self.n_items).any():
+            user = int(np.flatnonzero(degree >= self.n_items)[0])
+            raise DataError(
+                f"user index {user} interacted with all {self.n_items} items: no negative "
+                "item can be sampled for it"
+            )
+        self._kernel_csr = (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64))
+        users, items = interactions.users, interactions.items
+
+        def collate(index: np.ndarray, rng: np.random.Generator) -> tuple[Tensor, ...]:
+            draws = rng.random(index.size)
+            return (
+                torch.from_numpy(users[index]),
+                torch.from_numpy(items[index]),
+                torch.from_numpy(draws),
+            )
+
+        return BatchLoader(len(interactions), self.batch_size, collate, shuffle, seed)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """:class:`SparseRowOptimizer` (``adagrad``, ``adam``), or :class:`SparseSGD` with
-        a per-sample step of ``learning_rate``."""
+        a per-sample step of ``learning_rate``; with the compiled kernel, which applies
+        its updates inside :meth:`train_step`, :class:`KernelApplied` (a no-op) and a
+        fresh per-row state for the kernel."""
+        if self._uses_kernel():
+            self._kernel_state = _kernel_state(self)
+            return KernelApplied([self.item_bias])
         if self.optimizer == "sgd":
             return SparseSGD(self.parameters(), lr=self.learning_rate * self.batch_size)
         if self.optimizer == "adam":
@@ -403,8 +467,17 @@ class BPR(IterativeRecommender):
         return dot + self.item_bias[item]
 
     def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Tensor:
-        """The regularised BPR loss of one batch (sparse gradients)."""
+        """The regularised BPR loss of one batch (sparse gradients); with the compiled
+        kernel, the batch's per-sample updates are applied here and the loss is the
+        mean of each sample's loss before its own update."""
         user, pos_item, neg_item = batch
+        if self._uses_kernel():
+            return _KernelStep.apply(self.item_bias, self, user, pos_item, neg_item)
+        if neg_item.is_floating_point():
+            # Draws from the kernel's loader on a model since moved off the CPU.
+            neg_item = torch.from_numpy(
+                self._negatives(user.cpu().numpy(), neg_item.cpu().numpy())
+            ).to(user.device)
         return bpr_loss_sparse(
             self.user_embedding.weight,
             self.item_embedding.weight,
@@ -431,3 +504,139 @@ class BPR(IterativeRecommender):
         item_e = self.item_embedding(item_indices)
         return torch.einsum("be,bse->bs", user_e, item_e) + self.item_bias[item_indices]
 
+
+    def _negatives(self, users: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """The exact uniform negatives of ``users`` for the uniform ``draws``."""
+        if self._kernel_csr is None:
+            raise RuntimeError("BPR: negatives are drawn from get_dataloader's interactions")
+        kernel = load_kernel()
+        negatives = np.empty(users.size, dtype=np.int64)
+        indptr, positives = self._kernel_csr
+        kernel.uniform_negatives(indptr, positives, users, draws, self.n_items, negatives)
+        return negatives
+
+
+_EXTRA_HINT = "pip install 'warprec-models-neural[compiled]'"
+
+
+def load_kernel() -> Any:
+    """The compiled kernel module; a :class:`ConfigError` naming the extra when numba is
+    not installed."""
+    try:
+        from warprec_models_neural import _bpr_kernel
+    except ImportError as exc:
+        raise ConfigError(
+            f"BPR: kernel='compiled' needs numba ({exc}); install the extra: {_EXTRA_HINT}"
+        ) from None
+    if not _POOL_STARTED:
+        # numba starts its thread pool once per process; with its OpenMP layer that
+        # resets the OpenMP thread count torch shares: start it now and put the run's
+        # limit (torch.get_num_threads, as thread_limit set it) back.
+        wanted = torch.get_num_threads()
+        _bpr_kernel.set_threads(wanted)
+        torch.set_num_threads(wanted)
+        _POOL_STARTED.append(True)
+    return _bpr_kernel
+
+
+_POOL_STARTED: list[bool] = []
+
+
+class KernelApplied(torch.optim.Optimizer):
+    """The optimizer of BPR's compiled kernel: the kernel applies its per-sample updates
+    inside ``train_step``, so ``step`` changes nothing (the item-bias gradient that the
+    loss back-propagates is left unused)."""
+
+    def __init__(self, params: Any) -> None:
+        super().__init__(params, {})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Tensor | None:  # type: ignore[override]
+        """Nothing to apply; evaluates ``closure`` when given."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+# Per-table rules of the kernel by ``optimizer``: (users, items, item biases).
+_KERNEL_RULES = {"sgd": ("sgd", "sgd", "sgd"), "adam": ("adam", "adam", "adam"),
+                 "adagrad": ("adagrad", "adam", "adagrad")}
+
+
+def _kernel_state(model: BPR) -> dict[str, Any]:
+    kernel = load_kernel()
+    codes = {"sgd": kernel.SGD, "adagrad": kernel.ADAGRAD, "adam": kernel.ADAM}
+    rules = _KERNEL_RULES[model.optimizer]
+    rates = [model.learning_rate, model.learning_rate, model.learning_rate]
+    if model.optimizer == "adagrad":
+        rates[1] = model.item_learning_rate
+    shapes = ((model.n_users, model.embedding_size), (model.n_items + 1, model.embedding_size),
+              (model.n_items + 1, 1))
+    state = []
+    for rule, (rows, width) in zip(rules, shapes, strict=True):
+        # Only what the rule reads is allocated: zero rows stand for the rest.
+        acc = np.zeros(rows if rule == "adagrad" else 0, dtype=np.float32)
+        moments = np.zeros((rows if rule == "adam" else 0, 2, width), dtype=np.float32)
+        steps = np.zeros(rows if rule == "adam" else 0, dtype=np.int64)
+        state.append((acc, moments, steps))
+    return {
+        "rules": np.array([codes[rule] for rule in rules], dtype=np.int64),
+        "rates": np.array(rates, dtype=np.float64),
+        "tables": tuple(state),
+    }
+
+
+class _KernelStep(torch.autograd.Function):
+    """Runs the compiled kernel over a batch (updating the model's tables in place) and
+    returns the batch's mean loss; its backward gives the item biases the gradient of
+    that loss (``-c`` on the positives, ``+c`` on the negatives, over the batch size),
+    so the loss is an ordinary differentiable scalar for the trainer."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, item_bias: Tensor, model: BPR, users: Tensor, pos_items: Tensor, third: Tensor
+    ) -> Tensor:
+        kernel = load_kernel()
+        users_np = users.numpy()
+        pos_np = pos_items.numpy()
+        if third.is_floating_point():
+            neg_np = model._negatives(users_np, third.numpy())
+        else:
+            neg_np = third.numpy()
+        if model._kernel_state is None:
+            model._kernel_state = _kernel_state(model)
+        state = model._kernel_state
+        threads = kernel.set_threads(torch.get_num_threads())
+        chunks = max(1, min(threads, users_np.size))
+        coefficients = np.empty(users_np.size, dtype=np.float32)
+        losses = np.zeros(chunks, dtype=np.float64)
+        user_state, item_state, bias_state = state["tables"]
+        kernel.bpr_updates(
+            model.user_embedding.weight.detach().numpy(),
+            model.item_embedding.weight.detach().numpy(),
+            item_bias.detach().numpy().reshape(-1, 1),
+            users_np, pos_np, neg_np,
+            state["rules"], state["rates"], float(model.reg_weight), _KERNEL_EPS,
+            user_state, item_state, bias_state,
+            chunks, coefficients, losses,
+        )
+        batch = max(users_np.size, 1)
+        ctx.batch = batch
+        ctx.shape = item_bias.shape
+        ctx.save_for_backward(pos_items, torch.from_numpy(neg_np), torch.from_numpy(coefficients))
+        return torch.tensor(losses.sum() / batch, dtype=item_bias.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        pos_items, neg_items, coefficients = ctx.saved_tensors
+        coef = coefficients.to(grad_output.dtype) * (grad_output / ctx.batch)
+        rows = torch.cat([pos_items, neg_items]).unsqueeze(0)
+        values = torch.cat([-coef, coef])
+        grad = torch.sparse_coo_tensor(rows, values, ctx.shape, check_invariants=False,
+                                       is_coalesced=False)
+        return grad, None, None, None, None
+
+
+# Added to the square roots of the kernel's Adagrad/Adam second moments.
+_KERNEL_EPS = 1e-8

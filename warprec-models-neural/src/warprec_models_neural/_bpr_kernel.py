@@ -1,0 +1,185 @@
+"""BPR's compiled CPU kernel (numba): per-sample updates of one ``(user, positive,
+negative)`` triple at a time, Hogwild across threads (lock-free: threads update shared
+rows without synchronisation, as Cornac's and implicit's BPR do).
+
+Imported only when a BPR is built with ``kernel: compiled`` (numba is the optional
+``warprec-models-neural[compiled]`` extra). Compiled on first use and cached on disk
+(``cache=True``), so later processes load the machine code instead of compiling.
+
+Per sample, with ``x = u.(i - j) + b_i - b_j`` and ``c = sigmoid(-x)``, the gradients
+of ``softplus(-x) + reg / 2 (|u|^2 + |i|^2 + |j|^2 + b_i^2 + b_j^2)`` are
+``g_u = -c (i - j) + reg u``, ``g_i = -c u + reg i``, ``g_j = c u + reg j``,
+``g_bi = -c + reg b_i`` and ``g_bj = c + reg b_j``, all taken at the values before the
+sample's update; each row then takes one step of its table's rule:
+
+- ``SGD``: ``row -= lr g``;
+- ``ADAGRAD`` (row-wise): ``acc[row] += mean(g^2)``, ``row -= lr g / (sqrt(acc[row]) + eps)``;
+- ``ADAM`` (lazy, per row): the row's moments and step count advance only when it is
+  touched, ``row -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["ADAGRAD", "ADAM", "SGD", "bpr_updates", "set_threads", "uniform_negatives"]
+
+SGD, ADAGRAD, ADAM = 0, 1, 2
+_BETA1, _BETA2 = 0.9, 0.999
+
+
+def set_threads(threads: int) -> int:
+    """Use ``threads`` numba threads (at most the pool numba started with); returns the
+    count applied."""
+    threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    return threads
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def uniform_negatives(
+    indptr: np.ndarray,
+    positives: np.ndarray,
+    users: np.ndarray,
+    draws: np.ndarray,
+    n_items: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """``out[s]``: the ``floor(draws[s] * free)``-th item user ``users[s]`` has not
+    interacted with (``free`` of them; ``positives`` sorted within each CSR row) - the
+    exact uniform draw of ``warprec.data.sampling.NegativeSampler`` for the same
+    uniform numbers: the ``r``-th unseen item is ``r`` plus the number of positives
+    ``p_j`` (j-th of the row) with ``p_j - j <= r``."""
+    for s in prange(users.size):
+        user = users[s]
+        start, stop = indptr[user], indptr[user + 1]
+        free = n_items - (stop - start)
+        rank = np.int64(draws[s] * free)
+        if rank > free - 1:
+            rank = free - 1
+        low, high = start, stop
+        while low < high:
+            middle = (low + high) // 2
+            if positives[middle] - (middle - start) <= rank:
+                low = middle + 1
+            else:
+                high = middle
+        out[s] = rank + (low - start)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _step(
+    table: np.ndarray,
+    row: int,
+    grad: np.ndarray,
+    rule: int,
+    lr: float,
+    acc: np.ndarray,
+    moments: np.ndarray,
+    steps: np.ndarray,
+    eps: float,
+) -> None:  # pragma: no cover - compiled
+    width = grad.size
+    if rule == SGD:
+        for k in range(width):
+            table[row, k] -= lr * grad[k]
+    elif rule == ADAGRAD:
+        square = 0.0
+        for k in range(width):
+            square += grad[k] * grad[k]
+        acc[row] += square / width
+        scale = lr / (math.sqrt(acc[row]) + eps)
+        for k in range(width):
+            table[row, k] -= scale * grad[k]
+    else:
+        steps[row] += 1
+        t = steps[row]
+        size = lr * math.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t)
+        for k in range(width):
+            first = _BETA1 * moments[row, 0, k] + (1.0 - _BETA1) * grad[k]
+            second = _BETA2 * moments[row, 1, k] + (1.0 - _BETA2) * grad[k] * grad[k]
+            moments[row, 0, k] = first
+            moments[row, 1, k] = second
+            table[row, k] -= size * first / (math.sqrt(second) + eps)
+
+
+@njit(cache=True, parallel=True, fastmath=True, nogil=True)
+def bpr_updates(
+    user_table: np.ndarray,
+    item_table: np.ndarray,
+    bias_table: np.ndarray,
+    users: np.ndarray,
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    rules: np.ndarray,
+    rates: np.ndarray,
+    reg: float,
+    eps: float,
+    user_state: tuple,
+    item_state: tuple,
+    bias_state: tuple,
+    chunks: int,
+    coefficients: np.ndarray,
+    losses: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """One per-sample update for each triple, the samples split into ``chunks``
+    consecutive runs processed in parallel (one run: sequential, deterministic).
+
+    ``user_table [n_users, E]``, ``item_table [n_items + 1, E]`` and
+    ``bias_table [n_items + 1, 1]`` are updated in place; ``rules``/``rates`` give each
+    table's rule and step (users, items, biases); each ``*_state`` is the
+    ``(acc [rows], moments [rows, 2, width], steps [rows])`` of its table. Writes each
+    sample's ``c = sigmoid(-x)`` to ``coefficients`` and each run's summed loss
+    (before its update) to ``losses[run]``.
+    """
+    n = users.size
+    width = user_table.shape[1]
+    per_chunk = (n + chunks - 1) // chunks
+    for chunk in prange(chunks):
+        grad_u = np.empty(width, dtype=np.float32)
+        grad_i = np.empty(width, dtype=np.float32)
+        grad_j = np.empty(width, dtype=np.float32)
+        grad_b = np.empty(1, dtype=np.float32)
+        total = 0.0
+        for s in range(chunk * per_chunk, min(n, (chunk + 1) * per_chunk)):
+            u, i, j = users[s], positives[s], negatives[s]
+            x = bias_table[i, 0] - bias_table[j, 0]
+            norms = 0.0
+            for k in range(width):
+                uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
+                x += uk * (ik - jk)
+                norms += uk * uk + ik * ik + jk * jk
+            # softplus(-x) and sigmoid(-x) without overflow.
+            if x >= 0.0:
+                e = math.exp(-x)
+                loss = math.log1p(e)
+                c = e / (1.0 + e)
+            else:
+                e = math.exp(x)
+                loss = -x + math.log1p(e)
+                c = 1.0 / (1.0 + e)
+            b_i, b_j = bias_table[i, 0], bias_table[j, 0]
+            total += loss + 0.5 * reg * (norms + b_i * b_i + b_j * b_j)
+            coefficients[s] = c
+            for k in range(width):
+                uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
+                grad_u[k] = -c * (ik - jk) + reg * uk
+                grad_i[k] = -c * uk + reg * ik
+                grad_j[k] = c * uk + reg * jk
+            _step(user_table, u, grad_u, rules[0], rates[0], user_state[0], user_state[1],
+                  user_state[2], eps)
+            _step(item_table, i, grad_i, rules[1], rates[1], item_state[0], item_state[1],
+                  item_state[2], eps)
+            _step(item_table, j, grad_j, rules[1], rates[1], item_state[0], item_state[1],
+                  item_state[2], eps)
+            grad_b[0] = -c + reg * b_i
+            _step(bias_table, i, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
+                  bias_state[2], eps)
+            grad_b[0] = c + reg * b_j
+            _step(bias_table, j, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
+                  bias_state[2], eps)
+        losses[chunk] = total
