@@ -47,8 +47,11 @@ MISTAKES = [
     ("EASE: {l2: 7, l2: 8}", "", "key 'l2' given twice in one mapping (lines 5 and 5)"),
     ("EASE: {l2: '7'}", "", "models.EASE.l2: got '7' (str); expected a number"),
     ("EASE: {l2: true}", "", "models.EASE.l2: got True (bool); expected a number"),
-    ("BPR: {optimization: {optimizer: {name: SGD}}}", "",
-     "models.BPR.optimization.optimizer: BPR builds its own optimizer"),
+    ("BPR: {optimization: {optimizer: {name: RMSprop}}}", "",
+     "models.BPR.optimization.optimizer.name: got 'RMSprop'; expected one of BPR honours "
+     "Adam, Adagrad, SGD"),
+    ("BPR: {optimization: {optimizer: {name: SGD, params: {momentum: 0.9}}}}", "",
+     "models.BPR.optimization.optimizer.params.momentum: not an argument BPR applies to SGD"),
     ("LightGCN: {optimization: {optimizer: {name: Adamm}}}", "",
      "models.LightGCN.optimization.optimizer.name: got 'Adamm'; expected one of Adam, AdamW, "
      "SGD, Adagrad, RMSprop, SparseAdam (did you mean 'Adam'?)"),

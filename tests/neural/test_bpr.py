@@ -152,3 +152,36 @@ def test_deterministic_under_seed(toy):
     first = fit(BPR, {"epochs": 3, "batch_size": 64}, toy).predict(torch.arange(5))
     second = fit(BPR, {"epochs": 3, "batch_size": 64}, toy).predict(torch.arange(5))
     assert torch.equal(first, second)
+
+
+@pytest.mark.parametrize(("name", "params", "kind", "rule"), [
+    ("Adam", {"betas": [0.8, 0.99]}, "SparseRowOptimizer", "adam"),
+    ("Adagrad", {}, "SparseRowOptimizer", "adagrad"),
+    ("SGD", {}, "SparseSGD", None),
+])
+def test_a_configured_optimizer_is_honoured_as_warprec_means_it(name, params, kind, rule):
+    model = BPR({"learning_rate": 0.02}, {"n_users": 4, "n_items": 5})
+    model.optimizer_config = {"name": name, "params": params}
+    optimizer = model.configure_optimizer()
+    assert type(optimizer).__name__ == kind
+    # One group over every parameter, at learning_rate: the optimizer a WarpRec config
+    # names, not BPR's own mix of row-wise Adagrad and Adam.
+    assert len(optimizer.param_groups) == 1
+    assert optimizer.param_groups[0]["lr"] == 0.02
+    assert optimizer.param_groups[0].get("rule") == rule
+    if params:
+        assert optimizer.param_groups[0]["betas"] == (0.8, 0.99)
+
+
+def test_config_naming_an_optimizer_trains_bpr_with_it(tmp_path):
+    from warprec import run_experiment
+
+    config = {"reader": {"dataset": "synthetic", "dataset_params": {
+                  "n_users": 40, "n_items": 30, "n_interactions": 400}},
+              "models": {"BPR": {"epochs": 2, "batch_size": 64,
+                                 "optimization": {"optimizer": {"name": "adam"}}}},
+              "evaluation": {"top_k": [5], "metrics": ["nDCG"]}}
+    entry = run_experiment(config, tmp_path / "run", quiet=True)["BPR"]
+    assert entry["status"] == "ok"
+    saved = (tmp_path / "run" / "config.yaml").read_text()
+    assert "name: Adam" in saved  # the canonical name, as run

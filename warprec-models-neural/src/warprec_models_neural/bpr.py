@@ -16,15 +16,15 @@ whatever ``batch_size`` is.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
+from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
 from warprec.data.dataset import BatchLoader, Interactions, Sessions
 from warprec.errors import ConfigError, DataError
 from warprec.recommenders.base_recommender import IterativeRecommender
-from warprec.utils.checks import require_at_least, require_positive
 
 __all__ = [
     "BPR",
@@ -312,9 +312,9 @@ class BPR(IterativeRecommender):
     has not interacted with, afresh each epoch.
     """
 
-    embedding_size: int = 64
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the user and item embeddings."""
-    reg_weight: float = 0.0
+    reg_weight: Annotated[float, Ge(0)] = 0.0
     """L2 penalty on the embedding rows and item biases each sample touches (as Cornac's
     ``lambda_reg`` and implicit's ``regularization``; 0.01 suits ``optimizer: sgd``)."""
     batch_size: int = 32768
@@ -327,7 +327,7 @@ class BPR(IterativeRecommender):
     ``adam``: the Adam learning rate (0.01 suits it). ``sgd``: the step per training
     sample, independent of ``batch_size`` (0.05-0.1 work; above ~0.3 training may
     diverge)."""
-    item_learning_rate: float = 0.01
+    item_learning_rate: Annotated[float, Gt(0), Le(100)] = 0.01
     """``adagrad``: the Adam learning rate of the item embeddings (ignored otherwise)."""
     optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
     """``adagrad`` (best accuracy per second): :class:`SparseRowOptimizer` with row-wise
@@ -335,7 +335,7 @@ class BPR(IterativeRecommender):
     ``adam``: Adam on every touched row (the update of torch's SparseAdam; slower, as
     accurate per epoch); ``sgd``: :class:`SparseSGD`, per-sample SGD a batch at a time
     (the most samples per second, slower to converge)."""
-    init_std: float = 0.01
+    init_std: Annotated[float, Ge(0), Le(100)] = 0.01
     """Standard deviation of the normal initialisation of the embeddings (0.1 suits
     ``optimizer: sgd``, whose updates are proportional to the embeddings)."""
     kernel: Literal["torch", "compiled"] = "torch"
@@ -346,24 +346,18 @@ class BPR(IterativeRecommender):
     rules (see :mod:`warprec_models_neural._bpr_kernel`). Needs
     ``pip install 'warprec-models-neural[compiled]'``; on CUDA the torch step runs."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
-        require_positive(
-            self, "embedding_size", "batch_size", "epochs", "learning_rate", "item_learning_rate"
-        )
-        require_at_least(self, 0, "reg_weight", "init_std")
-        if self.weight_decay:
-            raise ConfigError(
-                f"BPR: weight_decay={self.weight_decay} is not supported by its sparse optimizers; "
-                "use reg_weight (L2 on the rows each sample touches)"
-            )
+    weight_decay: Annotated[float, Ge(0), Le(0)] = 0.0
+    """Not supported by the sparse updates (only 0): use ``reg_weight``, the L2 penalty on
+    the rows each sample touches."""
+
+    # optimization.optimizer names BPR honours (with these constructor arguments), as
+    # WarpRec's configs mean them: the optimizer at ``learning_rate`` on every touched
+    # row. Without one, ``optimizer`` above picks BPR's own, faster updates.
+    optimizers_honoured: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Adam": ("betas", "eps"), "Adagrad": ("eps",), "SGD": ()}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         self.item_embedding = nn.Embedding(
             self.n_items + 1, self.embedding_size, padding_idx=self.n_items
@@ -433,9 +427,17 @@ class BPR(IterativeRecommender):
         a per-sample step of ``learning_rate``; with the compiled kernel, which applies
         its updates inside :meth:`train_step`, :class:`KernelApplied` (a no-op) and a
         fresh per-row state for the kernel."""
+        configured = self.optimizer_config
         if self._uses_kernel():
+            if configured is not None:
+                raise ConfigError(
+                    "BPR: kernel: compiled applies its own per-sample rules (chosen by "
+                    f"optimizer); optimization.optimizer {configured['name']!r} cannot apply "
+                    "to it; expected no optimization.optimizer with the compiled kernel")
             self._kernel_state = _kernel_state(self)
             return KernelApplied([self.item_bias])
+        if configured is not None:
+            return self._configured_optimizer(configured["name"], configured["params"])
         if self.optimizer == "sgd":
             return SparseSGD(self.parameters(), lr=self.learning_rate * self.batch_size)
         if self.optimizer == "adam":
@@ -460,6 +462,15 @@ class BPR(IterativeRecommender):
             ],
             lr=self.learning_rate,
         )
+
+    def _configured_optimizer(self, name: str, params: dict[str, Any]) -> torch.optim.Optimizer:
+        """The optimizer a config names, as torch's would act on the batch-mean loss, on
+        the rows the batch touches (sparse updates)."""
+        if name == "SGD":
+            return SparseSGD(self.parameters(), lr=self.learning_rate)
+        rule = {"Adam": "adam", "Adagrad": "adagrad"}[name]
+        return SparseRowOptimizer(self.parameters(), lr=self.learning_rate, rule=rule,
+                                  **params)
 
     def forward(self, user: Tensor, item: Tensor) -> Tensor:
         """Scores of ``(user[b], item[b])`` pairs, ``[B]``."""

@@ -126,17 +126,28 @@ def check_training_options(opt: Optimization, cls: type, path: str) -> None:
 
     optimizer = opt.optimizer
     if optimizer.name is not None:
-        if cls.configure_optimizer is not IterativeRecommender.configure_optimizer:
+        own = cls.configure_optimizer is not IterativeRecommender.configure_optimizer
+        names = list(cls.optimizers_honoured) if own else list(OPTIMIZERS)
+        canonical = next((o for o in names if o.lower() == optimizer.name.lower()), None)
+        if canonical is None and own and not names:
             raise ConfigError(f"{path}.optimizer: {cls.__name__} builds its own optimizer "
                               "(configure_optimizer); remove optimization.optimizer (its own "
                               "is described in the model's documentation)")
-        canonical = next((o for o in OPTIMIZERS if o.lower() == optimizer.name.lower()), None)
         if canonical is None:
+            which = f"{cls.__name__} honours " if own else ""
             raise ConfigError(f"{path}.optimizer.name: got {optimizer.name!r}; expected one of "
-                              f"{', '.join(OPTIMIZERS)}{did_you_mean(optimizer.name, OPTIMIZERS)}")
+                              f"{which}{', '.join(names)}{did_you_mean(optimizer.name, names)}")
         optimizer.name = canonical
-        _bind(getattr(torch.optim, canonical), optimizer.params, f"{path}.optimizer.params",
-              skip=("params", "lr"))
+        if own:
+            allowed = cls.optimizers_honoured[canonical]
+            for key in optimizer.params or {}:
+                if key not in allowed:
+                    raise ConfigError(f"{path}.optimizer.params.{key}: not an argument "
+                                      f"{cls.__name__} applies to {canonical}; expected some "
+                                      f"of {', '.join(allowed) or 'none'}")
+        else:
+            _bind(getattr(torch.optim, canonical), optimizer.params,
+                  f"{path}.optimizer.params", skip=("params", "lr"))
     scheduler = opt.lr_scheduler
     if scheduler.name is not None:
         schedulers = [n for n, c in vars(torch.optim.lr_scheduler).items()

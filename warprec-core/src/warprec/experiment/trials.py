@@ -99,6 +99,9 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
                           "smaller hyperparameters or data") from None
     fit: dict[str, Any] = {}
     if isinstance(model, IterativeRecommender):
+        if opt.optimizer.name is not None:
+            model.optimizer_config = {"name": opt.optimizer.name,
+                                      "params": dict(opt.optimizer.params or {})}
         history = Trainer(model, dataset, evaluator, split=split, epochs=epochs,
                           progress=plan.progress, **trainer_options(plan, dataset, split)).fit()
         fit["best_epoch"] = history.best_epoch or history.epochs_run

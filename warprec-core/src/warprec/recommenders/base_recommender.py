@@ -376,6 +376,15 @@ class IterativeRecommender(Recommender):
     weight_decay: Annotated[float, Ge(0)] = 0.0
     """L2 penalty applied by the optimizer."""
 
+    optimizers_honoured: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """A model whose :meth:`configure_optimizer` builds its own optimizer lists here the
+    ``optimization.optimizer`` names it honours (with the constructor arguments each
+    accepts); the runner gives the configured one as :attr:`optimizer_config`. A name not
+    listed is refused before anything runs (never silently ignored)."""
+    # ``{"name", "params"}`` of optimization.optimizer when the config sets one (set by
+    # the runner; no annotation: it is not a hyperparameter).
+    optimizer_config = None
+
     @abc.abstractmethod
     def get_dataloader(self, interactions: Any, sessions: Any, **kwargs: Any) -> Any:
         """A re-iterable of training batches (one pass = one epoch), with ``__len__``."""
