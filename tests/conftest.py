@@ -14,6 +14,7 @@ from warprec import plugins
 # Two pytest workers share two cores: one intra-op thread each. More threads make small
 # tensor operations orders of magnitude slower on a loaded machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("WARPREC_THREADS", "1")  # the default of general.threads in runs
 if "torch" in sys.modules:
     sys.modules["torch"].set_num_threads(1)
 

@@ -472,3 +472,30 @@ def test_sequential_models_score_test_after_the_validation_items(
               "evaluation": {"top_k": [1], "metrics": ["HitRate"]}}
     entry = run(config, tmp_path / "run")["LastItem"]
     assert entry["test"]["HitRate@1"] == 1.0  # the item after the validation item
+
+
+def test_general_threads_bounds_the_run_and_is_restored(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    seen: list[int] = []
+    real_fit = trials.fit_model
+
+    def fit(*args: Any, **kwargs: Any) -> Any:
+        seen.append(torch.get_num_threads())
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(trials, "fit_model", fit)
+    before = torch.get_num_threads()
+    config = tiny(EASE={"l2": 10.0})
+    config["general"] = {"threads": 2}
+    data = run(config, tmp_path / "a").data
+    assert seen == [2] and data["threads"] == 2
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("WARPREC_THREADS", "3")
+    del config["general"]
+    assert run(config, tmp_path / "b").data["threads"] == 3
+    monkeypatch.setenv("WARPREC_THREADS", "many")
+    with pytest.raises(ConfigError, match="^WARPREC_THREADS: got 'many'; expected a positive"):
+        run(config, tmp_path / "c")
+    assert not (tmp_path / "c").exists()

@@ -12,13 +12,14 @@ model fails keeps what finished; the failure is recorded in the model's entry.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from warprec.config import load_config
+from warprec.config import Config, load_config
 from warprec.errors import ConfigError, DataError, OutputError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
@@ -36,10 +37,12 @@ from warprec.experiment.plan import ModelPlan, Plan, make_plan
 from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
 from warprec.utils import interrupts
+from warprec.utils.threads import thread_limit
 
 __all__ = ["check_config", "log_plugin_problems", "run_experiment"]
 
 logger = logging.getLogger("warprec")
+THREADS_ENV = "WARPREC_THREADS"
 
 
 def check_config(
@@ -93,6 +96,7 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
          overrides: Mapping[str, Any] | None, quiet: bool, raise_on_failure: bool
          ) -> ExperimentResults:
     plan = make_plan(load_config(config, overrides=overrides), output)
+    threads = run_threads(plan.config)
     for model_plan in plan.models.values():
         model_plan.progress = False if quiet else None
     writer = plan.config.model.writer
@@ -112,13 +116,15 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
             attach_log(folder)
             logger.info("Run folder: %s", folder.path)
             results: dict[str, Any] = {"status": "running", "data": data.summary(),
-                                       "models": []}
+                                       "threads": threads, "models": []}
             try:
                 folder.write_text("config.yaml", resolved_yaml(plan))
                 write_results(folder, results)
                 if writer.save_split:
                     save_split(folder, plan, data)
-                _run_models(plan, data, folder, results)
+                logger.info("Threads: %d (general.threads)", threads)
+                with thread_limit(threads):
+                    _run_models(plan, data, folder, results)
             except KeyboardInterrupt:
                 _finish(folder, results, "interrupted", None)
                 logger.warning("Interrupted: results of the finished models are in %s",
@@ -169,6 +175,20 @@ def _selection_warnings(plan: Plan, data: RunData) -> list[str]:
             "picks its best trial on the test split (as WarpRec does; results.json says "
             "selected_on: test); add splitter.validation_splitting for an unbiased choice"
             for name, m in plan.models.items() if len(m.trials) > 1]
+
+
+def run_threads(config: Config) -> int:
+    """``general.threads``, else ``WARPREC_THREADS``, else the CPUs this process may use."""
+    from warprec.utils.threads import default_threads
+
+    if config.model.general.threads is not None:
+        return config.model.general.threads
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return default_threads()
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{THREADS_ENV}: got {value!r}; expected a positive integer")
+    return int(value)
 
 
 def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
