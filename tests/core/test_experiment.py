@@ -496,6 +496,6 @@ def test_general_threads_bounds_the_run_and_is_restored(tmp_path: Path,
     del config["general"]
     assert run(config, tmp_path / "b").data["threads"] == 3
     monkeypatch.setenv("WARPREC_THREADS", "many")
-    with pytest.raises(ConfigError, match="^WARPREC_THREADS: got 'many'; expected a positive"):
+    with pytest.raises(ConfigError, match=r"^WARPREC_THREADS: got 'many'; expected a positive"):
         run(config, tmp_path / "c")
     assert not (tmp_path / "c").exists()
