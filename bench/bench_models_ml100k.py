@@ -75,6 +75,9 @@ WARPREC_ANCHOR = {"nDCG@10": 0.4430, "Recall@10": 0.2399}
 PACKAGES = {"warprec-models-classic": ROOT / "warprec-models-classic" / "README.md",
             "warprec-models-neural": ROOT / "warprec-models-neural" / "README.md"}
 END_MARKER = "<!-- /bench_models_ml100k -->"
+VARIANTS = {"SASRec (BCE, 1 negative)": ("SASRec", {"neg_samples": 1})}
+"""Rows run beside the defaults: SASRec's sampled BCE (the paper's loss) next to its
+default full softmax."""
 
 
 @dataclass
@@ -87,6 +90,14 @@ class ModelInfo:
     iterative: bool
     defaults: dict[str, Any]
     skip: str | None = None
+    label: str = ""
+    fixed: dict[str, Any] | None = None
+    """Overrides of a variant row (``VARIANTS``)."""
+
+    @property
+    def key(self) -> str:
+        """The row's name: the model's, or the variant's label."""
+        return self.label or self.name
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -117,6 +128,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="write the tables into the package READMEs")
     parser.add_argument("--readmes-only", action="store_true",
                         help="run nothing; write the READMEs from the results cache")
+    parser.add_argument("--no-variants", action="store_true",
+                        help=f"skip the extra rows ({', '.join(VARIANTS)})")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "MODEL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -132,7 +145,7 @@ def discover() -> list[ModelInfo]:
     try:
         from warprec_models_neural._sequential import SequentialRecommender
     except ImportError:  # the neural plugin is not installed: nothing is sequential
-        SequentialRecommender = ()  # type: ignore[assignment,misc]  # noqa: N806
+        SequentialRecommender = ()  # type: ignore[assignment,misc]
     seen: set[type] = set()
     found = []
     for entry in sorted(model_registry.entries(), key=lambda e: e.name.lower()):
@@ -150,6 +163,17 @@ def discover() -> list[ModelInfo]:
             iterative=issubclass(cls, IterativeRecommender), defaults=defaults,
             skip=f"needs {', '.join(missing)} (no default)" if missing else None))
     return found
+
+
+def find(models: list[ModelInfo], key: str) -> ModelInfo:
+    """The model (or variant row) called ``key``."""
+    for info in models:
+        if info.name == key:
+            return info
+    name, fixed = VARIANTS[key]
+    base = find(models, name)
+    return ModelInfo(base.name, base.provider, base.kind, base.iterative,
+                     {**base.defaults, **fixed}, label=key, fixed=fixed)
 
 
 def data_folder(given: Path | None) -> Path:
@@ -231,8 +255,8 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
     from warprec.experiment import trials
     from warprec.recommenders.trainer import Trainer
 
-    info = next(m for m in discover() if m.name == name)
-    params = json.loads(args.params).get(name, {})
+    info = find(discover(), name)
+    params = {**json.loads(args.params).get(info.name, {}), **(info.fixed or {})}
     fits: list[dict[str, Any]] = []
     histories: list[Any] = []
     fit_model = trials.fit_model
@@ -264,7 +288,7 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
     if histories:
         curve = [round(v.get("nDCG@10", float("nan")), 4) for v in histories[0].validation]
     result = {
-        "model": name, "kind": kind, "provider": info.provider, "iterative": info.iterative,
+        "model": info.key, "kind": kind, "provider": info.provider, "iterative": info.iterative,
         "params": {**info.defaults, **entry["params"]}, "overrides": params,
         "max_epochs": args.max_epochs if info.iterative else None,
         "test": entry["test"], "validation": entry["validation"],
@@ -287,7 +311,7 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
 
 def run_one(kind: str, info: ModelInfo, args: argparse.Namespace) -> dict[str, Any]:
     """One model in a child process (bounded by ``--time-limit``)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, info.name,
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, info.key,
                "--work", str(args.work), "--threads", str(args.threads),
                "--patience", str(args.patience), "--params", args.params]
     if args.data is not None:
@@ -296,7 +320,7 @@ def run_one(kind: str, info: ModelInfo, args: argparse.Namespace) -> dict[str, A
         command += ["--max-epochs", str(args.max_epochs)]
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    base = {"model": info.name, "kind": kind, "provider": info.provider, "load": round(load, 1),
+    base = {"model": info.key, "kind": kind, "provider": info.provider, "load": round(load, 1),
             "date": dt.date.today().isoformat(), "threads": args.threads,
             "params": info.defaults, "iterative": info.iterative}
     try:
@@ -353,7 +377,11 @@ def main(argv: list[str] | None = None) -> None:
               f"{os.getloadavg()[0]:.1f}; splits {json.dumps(manifest)}", flush=True)
         for kind, info in jobs:
             result = run_one(kind, info, args)
-            cache[f"{kind}:{info.name}"] = result
+            # Re-read first: another run of this script (say, the sequential models) may
+            # have added rows meanwhile.
+            if cache_path.exists():
+                cache = {**json.loads(cache_path.read_text()), "_splits": manifest}
+            cache[f"{kind}:{info.key}"] = result
             cache_path.write_text(json.dumps(cache, indent=2))
             print(show(result), flush=True)
     if args.write_readmes or args.readmes_only:
@@ -375,6 +403,14 @@ def plan_jobs(models: list[ModelInfo], chosen: set[str], skipped: set[str],
         if args.kind in ("sequential", "all") and (
                 info.kind == "sequential" or info.name in ("Pop", "EASE")):
             jobs.append(("sequential", info))
+    if not args.no_variants:
+        for label, (name, _) in VARIANTS.items():
+            base = next((m for m in models if m.name == name), None)
+            if base is None or (chosen and name.lower() not in chosen
+                                and label.lower() not in chosen):
+                continue
+            if args.kind in ("all", base.kind):
+                jobs.append((base.kind, find(models, label)))
     if args.anchor:
         ease = next(m for m in models if m.name == "EASE")
         jobs.append(("anchor", ease))
@@ -435,6 +471,7 @@ def block_text(cache: dict[str, Any], package: str, kind: str,
                models: list[ModelInfo]) -> str:
     """The generated text between one pair of markers."""
     order = {m.name: i for i, m in enumerate(models)}
+    order.update({label: order.get(name, 99) + 0.5 for label, (name, _) in VARIANTS.items()})
     rows = [r for key, r in cache.items() if not key.startswith("_")
             and r["kind"] == kind and (r["provider"] == package or kind == "sequential")]
     if kind == "general":
@@ -485,8 +522,9 @@ def write_readmes(cache: dict[str, Any], models: list[ModelInfo]) -> None:
             start = f"<!-- bench_models_ml100k:{package}:{kind} -->"
             body = f"{start}\n{block_text(cache, package, kind, models)}\n{END_MARKER}"
             pattern = re.compile(re.escape(start) + r".*?" + re.escape(END_MARKER), re.S)
-            if pattern.search(text):
-                text = pattern.sub(lambda _: body, text)
+            match = pattern.search(text)
+            if match:
+                text = text[:match.start()] + body + text[match.end():]
             else:
                 text = text.rstrip("\n") + f"\n\n### MovieLens-100K, {kind} models\n\n" \
                     + body + "\n"

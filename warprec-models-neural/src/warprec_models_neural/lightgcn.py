@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
-from warprec.recommenders.losses import BPRLoss, EmbLoss
+from warprec.recommenders.losses import BPRLoss
 
 __all__ = ["LightGCN", "normalized_adjacency", "propagate"]
 
@@ -95,7 +95,6 @@ class LightGCN(IterativeRecommender):
         )
         self.apply(self._init_weights)
         self.bpr_loss = BPRLoss()
-        self.emb_loss = EmbLoss()
         self._adjacency: Tensor | None = None
         self._propagated: tuple[Tensor, Tensor] | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: module._forget())
@@ -148,10 +147,15 @@ class LightGCN(IterativeRecommender):
         user_e = users_final[user]
         pos_score = torch.linalg.vecdot(user_e, items_final[pos_item])
         neg_score = torch.linalg.vecdot(user_e, items_final[neg_item])
-        reg = self.emb_loss(
-            self.user_embedding(user), self.item_embedding(pos_item), self.item_embedding(neg_item)
-        )
-        return self.bpr_loss(pos_score, neg_score) + self.reg_weight * reg
+        loss = self.bpr_loss(pos_score, neg_score)
+        if not self.reg_weight:
+            return loss
+        # EmbLoss (sum of squares over the batch size) as flat dot products: no
+        # abs/pow temporaries and their backward.
+        rows = (self.user_embedding(user), self.item_embedding(pos_item),
+                self.item_embedding(neg_item))
+        reg = sum(torch.dot(e.reshape(-1), e.reshape(-1)) for e in rows) / user.numel()
+        return loss + self.reg_weight * reg
 
     def train(self, mode: bool = True) -> LightGCN:
         """Switch mode; the cached propagated embeddings are dropped."""
