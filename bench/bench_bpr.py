@@ -78,6 +78,9 @@ def parse_args() -> argparse.Namespace:
                         help="JSON hyperparameters of the compiled kernel's row ('' to skip)")
     parser.add_argument("--compiled-default-params", default=json.dumps(COMPILED_DEFAULT_PARAMS),
                         help="JSON of a second compiled row, the defaults ('' to skip)")
+    parser.add_argument("--peer-checkpoints", default=None,
+                        help="the peers' checkpoints (default: --checkpoints); they may need "
+                        "more epochs than ours")
     parser.add_argument("--cornac-params", default="{}",
                         help='JSON of Cornac BPR arguments (e.g. {"learning_rate": 0.05})')
     parser.add_argument("--implicit-params", default="{}",
@@ -295,7 +298,9 @@ def main() -> None:
         if importlib.util.find_spec(peer) is None:
             results[peer] = {"skipped": f"{peer} is not installed"}
             continue
-        results[peer] = runners[peer](dataset, checkpoints, args.threads,
+        peer_checkpoints = ([int(c) for c in args.peer_checkpoints.split(",")]
+                            if args.peer_checkpoints else checkpoints)
+        results[peer] = runners[peer](dataset, peer_checkpoints, args.threads,
                                       json.loads(getattr(args, f"{peer}_params")))
         print(peer, results[peer], flush=True)
     print(f"\n{'model':<38} {'samples/s':>12}  nDCG@10 by (epochs: train seconds wall/CPU)")
