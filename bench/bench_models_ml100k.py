@@ -389,6 +389,12 @@ def main(argv: list[str] | None = None) -> None:
             # have added rows meanwhile.
             if cache_path.exists():
                 cache = {**json.loads(cache_path.read_text()), "_splits": manifest}
+            previous = cache.get(f"{kind}:{info.key}")
+            if "error" in result and previous and "error" not in previous:
+                # A rerun that failed or hit the time limit keeps the measured row
+                # (its date and settings are in the row); the failure is printed.
+                print(f"{show(result)} (the row of {previous.get('date')} is kept)")
+                continue
             cache[f"{kind}:{info.key}"] = result
             cache_path.write_text(json.dumps(cache, indent=2))
             print(show(result), flush=True)
