@@ -282,6 +282,17 @@ def run_command(config_file: str, output: str | None, device: str | None,
         click.echo(f"\nResults written to {results.path}", err=True)
 
 
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+def report_command(run_dir: str) -> None:
+    """Write RUN_DIR/report.html: one self-contained page with the metrics (confidence
+    intervals, significance tests), charts of the models, training curves and searches
+    (needs warprec-core[report])."""
+    from warprec.reporting.page import write_report
+
+    click.echo(f"Report written to {write_report(run_dir)}")
+
+
 @cli.group("config")
 def config_group() -> None:
     """Experiment configuration files."""
