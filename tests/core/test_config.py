@@ -68,7 +68,8 @@ def test_defaults_fill_every_section() -> None:
     assert data["writer"]["local_experiment_path"] == "runs"
     assert data["writer"]["recommendation"]["k"] == 50
     assert data["general"] == {"device": "cpu", "seed": 42, "custom_modules": [], "refit": False,
-                               "backend": "local", "ray_address": None, "max_trials": 1000}
+                               "backend": "local", "ray_address": None, "max_trials": 1000,
+                               "mlflow": None}
 
 
 def test_default_splitter_is_stated_random_holdout_with_general_seed() -> None:

@@ -116,7 +116,7 @@ def _test_section(models: list[dict[str, Any]], per_user: dict[str, Any]) -> str
                 _, half, n = confidence_interval(table[metric])
                 n_users = max(n_users, n)
                 if math.isfinite(half):
-                    text += f" <span class=ci>± {half:.4f}</span>"
+                    text += f"<br><span class=ci>± {half:.4f}</span>"
             cells.append(f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if n_users:
