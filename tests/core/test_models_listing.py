@@ -63,7 +63,7 @@ Bounded = Annotated[int, Ge(1), Le(MAX)]
 class Base:
     size: Bounded = 8
     """Size from the base."""
-    rate: Annotated[float, Ge(0)] = 1e-3
+    rate: Annotated[float, Ge(0), Le(1 << 20)] = 1e-3
     """Rate."""
 '''
 

@@ -235,7 +235,7 @@ class _Reader:
             value = _class_value(module.classes[klass.name].body, name)
             if value is None:
                 continue
-            if value is _MISSING:
+            if not isinstance(value, ast.expr):
                 return _MISSING  # a method or property of that name
             return self.evaluate(value, module)
         return _MISSING
@@ -417,11 +417,13 @@ class _Reader:
         raise SourceSpecError(f"value {ast.unparse(node)!r} is not a constant")
 
 
-_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos,
+                                            ast.Invert: operator.invert}
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
+    ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_, ast.BitAnd: operator.and_, ast.BitXor: operator.xor,
 }
 
 
@@ -473,7 +475,7 @@ def _source_path(name: str) -> Path | None:
                 spec = parent.__spec__
                 continue
             spec = importlib.machinery.PathFinder.find_spec(
-                ".".join(parts[: i + 1]), list(spec.submodule_search_locations))
+                ".".join(parts[: i + 1]), list(spec.submodule_search_locations or []))
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
@@ -566,12 +568,12 @@ def _class_value(body: list[ast.stmt], name: str) -> ast.expr | object | None:
     ``_MISSING`` for a method or property, None when the body does not bind it."""
     value: ast.expr | object | None = None
     for stmt in body:
-        annotated = isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) \
-            and stmt.target.id == name and stmt.value is not None
-        assigned = isinstance(stmt, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
-        if annotated or assigned:
-            value = stmt.value  # type: ignore[union-attr]
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            if stmt.target.id == name and stmt.value is not None:
+                value = stmt.value
+        elif isinstance(stmt, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                value = stmt.value
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
             value = _MISSING
     return value
