@@ -63,14 +63,23 @@ def finish_run(plan: Any, folder: Any, results: dict[str, Any]) -> None:
     """At the end of ``warprec run``: the report (``writer.report``), then MLflow
     (``general.mlflow``, which uploads the finished run folder)."""
     cfg = plan.config.model
+    # The results are on disk already: a failure here is a warning, not a failed run.
     if cfg.writer.report:
         from warprec.reporting.page import write_report
 
-        path = write_report(folder.path)
-        logger.info("Report written to %s", path)
+        try:
+            path = write_report(folder.path)
+            logger.info("Report written to %s", path)
+        except Exception as exc:
+            logger.warning("Warning: report.html not written: %s: %s (warprec report %s "
+                           "retries)", type(exc).__name__, exc, folder.path)
     if cfg.general.mlflow is not None:
         from warprec.reporting.tracking import log_run
 
-        run_id = log_run(cfg.general.mlflow, folder.path, results)
-        logger.info("Logged to MLflow: experiment %r, run %s", cfg.general.mlflow.experiment,
-                    run_id)
+        try:
+            run_id = log_run(cfg.general.mlflow, folder.path, results)
+            logger.info("Logged to MLflow: experiment %r, run %s",
+                        cfg.general.mlflow.experiment, run_id)
+        except Exception as exc:
+            logger.warning("Warning: the run was not logged to MLflow: %s: %s",
+                           type(exc).__name__, exc)

@@ -182,6 +182,7 @@ def _validation_section(models: list[dict[str, Any]]) -> str:
 
 def _curves_section(models: list[dict[str, Any]]) -> str:
     images = []
+    tracked = True
     for model in models:
         history = model.get("history") or {}
         losses = history.get("loss") or []
@@ -191,6 +192,7 @@ def _curves_section(models: list[dict[str, Any]]) -> str:
         metric = model.get("validation_metric")
         if validation and metric not in validation[0]:
             metric = next((k for k in validation[0] if k != "epoch"), None)
+        tracked = tracked and bool(validation)
         width = 9.0 if validation and metric else 4.8
         figure = _figure(width, 3.0)
         axes = figure.add_subplot(1, 2 if validation and metric else 1, 1)
@@ -209,7 +211,9 @@ def _curves_section(models: list[dict[str, Any]]) -> str:
         images.append(_image(figure, f"training curves of {model['model']}"))
     if not images:
         return ""
-    return "<h2>Training curves</h2>" + "".join(images)
+    note = ("" if tracked else "<p class=note>The validation metric per epoch is recorded "
+            "when the run has writer.report: true or general.mlflow.</p>")
+    return "<h2>Training curves</h2>" + "".join(images) + note
 
 
 def _search_section(models: list[dict[str, Any]]) -> str:
