@@ -33,7 +33,8 @@ def test_run_is_logged_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)  # MLflow's default artifact root (./mlruns) goes here
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "run"
-    run_experiment(config(store), out, quiet=True)
+    run_experiment({**config(store), "evaluation": {"top_k": [5], "metrics": ["nDCG", "Recall"],
+                                                    "save_per_user": True}}, out, quiet=True)
     results = json.loads((out / "results.json").read_text())
     entries = {m["model"]: m for m in results["models"]}
 
@@ -47,6 +48,9 @@ def test_run_is_logged_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert parent.data.params["data.n_users"] == str(results["data"]["n_users"])
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"results.json", "results.tsv", "config.yaml", "run.log"} <= artifacts
+    assert not any(name.startswith(".") for name in artifacts)
+    per_user = {a.path for a in client.list_artifacts(parent.info.run_id, "per_user")}
+    assert per_user == {"per_user/EASE.tsv", "per_user/BPR.tsv"}  # folders keep their place
 
     children = {r.info.run_name: r for r in runs if r is not parent}
     assert set(children) == {"EASE", "BPR"}

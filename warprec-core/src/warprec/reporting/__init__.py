@@ -51,7 +51,8 @@ def write_per_user(folder: Any, name: str, result: Any, dataset: Any) -> str:
 
     from warprec.output import safe_name
 
-    relative = f"{PER_USER_FOLDER}/{safe_name(name)}.tsv"
+    stem = folder.stem(name) if hasattr(folder, "stem") else safe_name(name)  # distinct
+    relative = f"{PER_USER_FOLDER}/{stem}.tsv"
     table = pd.DataFrame({"user_id": dataset.user_ids[result.users],
                           **{metric: values for metric, values in result.per_user.items()}})
     with folder.open_atomic(relative) as handle:

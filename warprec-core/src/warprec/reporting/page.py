@@ -36,12 +36,16 @@ _COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#D
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Write ``<run_dir>/report.html`` (atomically) and return its path."""
-    from warprec.output import RunFolder
+    """Write ``<run_dir>/report.html`` (atomically; a previous report is replaced) and
+    return its path."""
+    from warprec.utils.files import atomic_path
 
     folder = Path(run_dir)
     page = build_report(folder)
-    return RunFolder(folder).write_text(REPORT_FILE, page)
+    target = folder / REPORT_FILE
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return target
 
 
 def build_report(run_dir: str | Path) -> str:

@@ -57,7 +57,13 @@ def log_run(options: Any, folder: Path, results: dict[str, Any]) -> str:
             Param(f"data.{k}", str(v)) for k, v in data.items() if not isinstance(v, dict)])
         for model in results.get("models") or []:
             _log_model(client, experiment_id, parent_id, model, Metric, Param, RunTag)
-        client.log_artifacts(parent_id, str(folder))
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            # Hidden files are the run's lock and temporary files, not its outputs.
+            if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+                parent = relative.parent.as_posix()
+                client.log_artifact(parent_id, str(path),
+                                    artifact_path=None if parent == "." else parent)
     except BaseException:
         status = "FAILED"
         raise
