@@ -8,8 +8,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from annotated_types import Ge
 from warprec.recommenders.hyperparameters import describe_hyperparameters
 from warprec.recommenders.source_spec import (
     SourceSpecError,
@@ -191,3 +193,19 @@ def test_models_show_prints_domains_defaults_and_docs(capsys) -> None:
     assert shown["name"] == "EASE" and shown["params"]["l2"]["default"] == 100.0
     code, _, err = run_cli(capsys, "models", "show", "EASY")
     assert code == 2 and err.startswith("Error: unknown model 'EASY'") and "EASE" in err
+
+
+def test_a_model_registered_in_process_is_described_from_the_class(capsys,
+                                                                   fresh_plugins: None) -> None:
+    from warprec.recommenders.base_recommender import ItemSimRecommender
+
+    class InMemory(ItemSimRecommender):  # no source file to read: described by the class
+        alpha: Annotated[float, Ge(0)] = 0.5
+        """Made up."""
+
+    model_registry.register(InMemory)
+    code, out, _ = run_cli(capsys, "models", "list", "--json")
+    listed = {m["name"]: m for m in json.loads(out)}
+    assert code == 0
+    assert listed["InMemory"]["params"] == {"alpha": {"type": "float >= 0", "default": 0.5,
+                                                      "doc": "Made up."}}
