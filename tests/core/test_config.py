@@ -70,7 +70,7 @@ def test_defaults_fill_every_section() -> None:
     assert data["writer"]["recommendation"]["k"] == 50
     assert data["general"] == {"device": "cpu", "seed": 42, "custom_modules": [], "refit": False,
                                "backend": "local", "ray_address": None, "threads": None,
-                               "max_trials": 1000}
+                               "max_trials": 1000, "mlflow": None}
 
 
 def test_default_splitter_is_stated_random_holdout_with_general_seed() -> None:

@@ -55,6 +55,11 @@ class Entry:
             return self.target
         return f"{self.target.__module__}:{self.target.__qualname__}"
 
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the object is in memory (registered as one, or imported already)."""
+        return not isinstance(self.target, str) or self._loaded is not None
+
     def load(self) -> Any:
         """Return the registered object, importing a lazy reference on first use."""
         if self._loaded is None:

@@ -24,6 +24,7 @@ __all__ = [
     "ExperimentConfig",
     "General",
     "KeyProblem",
+    "MLflow",
     "Meta",
     "ModelBlock",
     "Optimization",
@@ -290,6 +291,9 @@ class Evaluation(Section):
     """Users per evaluation batch (default: as many as fit a 2**25-entry score matrix)."""
     stat_significance: StatSignificance = Field(default_factory=StatSignificance)
     """Paired tests between models on test, per user."""
+    save_per_user: bool = False
+    """Write per_user/<model>.tsv: each test user's value of every per-user metric (the
+    report's confidence intervals read them)."""
 
 
 class WriterSplit(Section):
@@ -331,6 +335,17 @@ class Writer(Section):
     """Format of the saved split files."""
     recommendation: WriterRecommendation = Field(default_factory=WriterRecommendation)
     """Format of recommendations/<model> files (meta.save_recs)."""
+    report: bool = False
+    """Write report.html at the end of the run (as warprec report does; needs
+    warprec-core[report])."""
+
+
+class MLflow(Section):
+    tracking_uri: str | None = None
+    """MLflow tracking URI (e.g. sqlite:///mlflow.db, http://host:5000; default: MLflow's,
+    MLFLOW_TRACKING_URI)."""
+    experiment: str = "warprec"
+    """MLflow experiment the run is logged to (created when missing)."""
 
 
 class General(Section):
@@ -353,6 +368,9 @@ class General(Section):
     the WARPREC_THREADS environment variable, else the CPUs this process may use)."""
     max_trials: PositiveInt = 1000
     """Largest search space a model may have; a larger one is refused before anything runs."""
+    mlflow: MLflow | None = None
+    """Log the run to MLflow: params, per-epoch and final metrics, the run folder as
+    artifacts (needs warprec-core[mlflow])."""
 
 
 class NamedOptions(Section):

@@ -25,7 +25,7 @@ _IGNORED: dict[str, dict[str, Any]] = {
     "writer.split": {"file_format": "tabular"},
     "splitter": {"save_on_disk": False, "save_folder": None},
     "evaluation": {"max_metric_per_row": None, "save_evaluation": None,
-                   "save_per_user": None, "full_evaluation_on_report": None},
+                   "full_evaluation_on_report": None},
     "general": {"ray_verbose": None, "time_report": None, "cpu_data_prep": None,
                 "custom_resources_data_prep": None, "label_selector_data_prep": None,
                 "precision": "float32", "batch_size": None},

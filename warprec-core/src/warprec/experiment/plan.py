@@ -26,6 +26,7 @@ from warprec.experiment.build import (
     check_training_options,
     filter_target,
 )
+from warprec.reporting import check_extras
 
 __all__ = ["ModelPlan", "Plan", "check_names", "make_plan"]
 
@@ -41,6 +42,7 @@ class ModelPlan:
     trials: list[dict[str, Any]]
     provider: dict[str, str | None]
     progress: bool | None = None  # per-epoch progress bar: None = when on a terminal
+    track: bool = False  # validation results every epoch (writer.report, general.mlflow)
 
     @property
     def iterative(self) -> bool:
@@ -75,6 +77,10 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
     warnings = list(config.warnings)
     models = {name: _model_plan(name, block, config, evaluator, warnings)
               for name, block in cfg.models.items()}
+    check_extras(cfg)
+    if cfg.writer.report or cfg.general.mlflow is not None:
+        for model_plan in models.values():
+            model_plan.track = True
     destination = Path(output) if output is not None else None
     check_output(destination, Path(cfg.writer.local_experiment_path) / str(cfg.writer.dataset_name))
     return Plan(config, models, evaluator, destination, warnings)

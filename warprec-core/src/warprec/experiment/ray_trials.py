@@ -89,7 +89,8 @@ def _trial(params: Mapping[str, Any], setup: Mapping[str, Any], data: Any,
     trial = plan.trials[params["index"]]
     scores, _, fit = score_trial(plan, trial, data, evaluator)
     report = {f"{_PREFIX}{k}": float(v) for k, v in scores.items()}
-    report.update({f"{_PREFIX}fit/{k}": float(v) for k, v in fit.items()})
+    report.update({f"{_PREFIX}fit/{k}": float(v) for k, v in fit.items()
+                   if isinstance(v, int | float)})
     tune.report(report)
 
 

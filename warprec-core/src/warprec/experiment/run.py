@@ -36,6 +36,7 @@ from warprec.experiment.outputs import (
 from warprec.experiment.plan import ModelPlan, Plan, make_plan
 from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
+from warprec.reporting import finish_run, write_per_user
 from warprec.utils import interrupts
 from warprec.utils.threads import thread_limit
 
@@ -134,6 +135,7 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
                 _finish(folder, results, "failed", str(exc))
                 raise
             logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
+            finish_run(plan, folder, results)
     outcome = ExperimentResults(folder.path, results)
     failure = results.pop("_failure", None)
     if failure is not None and raise_on_failure:
@@ -212,6 +214,9 @@ def _run_models(plan: Plan, data: RunData, folder: RunFolder, results: dict[str,
         try:
             entry, model, test_result = _run_model(plan, model_plan, data)
             write_model_outputs(model_plan, model, data, plan, folder, entry)
+            if plan.config.model.evaluation.save_per_user:
+                entry["per_user"] = write_per_user(folder, model_plan.name, test_result,
+                                                   data.main)
             test_results[model_plan.name] = test_result
             del model
         except KeyboardInterrupt:
@@ -293,6 +298,8 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
     elif model is None:
         # The best trial ran elsewhere (Ray): train it again here, identically (same seed).
         model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
+    if best.fit.get("history") is not None:  # the curves of the selected trial
+        fit = {**fit, "history": best.fit["history"]}
     validation = trials[best.index]["validation"] if data.validation else None
     entry, model, result = _entry(model_plan, params, validation, model, fit, data,
                                   evaluator, trials)
@@ -317,7 +324,10 @@ def _entry(model_plan: ModelPlan, params: dict[str, Any],
                 ", ".join(f"{k} = {v:.5f}" for k, v in test.items()))
     entry = {"model": model_plan.name, "status": "ok", "error": None, "params": params,
              "provider": model_plan.provider, "validation": validation, "test": test,
-             "fit_seconds": fit["seconds"], "trials": trials}
+             "fit_seconds": fit["seconds"], "trials": trials,
+             "validation_metric": str(model_plan.block.optimization.validation_metric)}
+    if fit.get("history") is not None:
+        entry["history"] = fit["history"]  # training curves: loss (and validation) per epoch
     return entry, model, result
 
 

@@ -106,6 +106,9 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
                           progress=plan.progress, **trainer_options(plan, dataset, split)).fit()
         fit["best_epoch"] = history.best_epoch or history.epochs_run
         fit["epochs"] = history.epochs_run
+        # Training curves (results.json "history", the report, MLflow); not numbers, so
+        # the Ray runner does not report them.
+        fit["history"] = {"loss": list(history.losses), "validation": history.validation}
         if history.interrupted:
             raise interrupts.interruption()
     fit["seconds"] = time.perf_counter() - start
@@ -116,7 +119,8 @@ def trainer_options(plan: ModelPlan, dataset: Any, split: str) -> dict[str, Any]
     """The trainer's keyword arguments from the model's optimization and early stopping."""
     opt = plan.block.optimization
     options: dict[str, Any] = {"optimizer": opt.optimizer.name or "Adam",
-                               "optimizer_kwargs": opt.optimizer.params or {}}
+                               "optimizer_kwargs": opt.optimizer.params or {},
+                               "track": plan.track}
     if opt.lr_scheduler.name:
         options["lr_scheduler"] = {"name": opt.lr_scheduler.name,
                                    **(opt.lr_scheduler.params or {})}

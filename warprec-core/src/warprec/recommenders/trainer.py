@@ -170,6 +170,9 @@ class Trainer:
         split: ``"train"`` or ``"train_validation"`` (refit on train + validation).
         dataloader_kwargs: extra keyword arguments of ``model.get_dataloader``.
         refresh: batches between progress-bar loss updates.
+        track: record the validation results every ``eval_every`` epochs even when
+            ``monitor`` is the loss (training curves); needs an evaluator and a
+            validation split, ignored otherwise.
     """
 
     def __init__(
@@ -193,6 +196,7 @@ class Trainer:
         split: str = "train",
         dataloader_kwargs: dict[str, Any] | None = None,
         refresh: int = 100,
+        track: bool = False,
     ) -> None:
         self.model = model
         self.dataset = dataset
@@ -222,6 +226,7 @@ class Trainer:
         self.split = split
         self.dataloader_kwargs = dict(dataloader_kwargs or {})
         self.refresh = max(1, int(refresh))
+        self.track = bool(track)
         self._best_state: dict[str, Any] | None = None
         self._stale = 0
 
@@ -343,6 +348,11 @@ class Trainer:
         """Validate when due, track the best weights; True when training should stop."""
         due = epoch % self.eval_every == 0 or epoch == self.epochs
         value = loss
+        if self.evaluator is not None and self.monitor == "loss" and self.track and due:
+            self.model.eval()  # a training curve only: the loss still decides
+            summary = self.evaluator.evaluate(self.model, self.dataset,
+                                              split="validation").summary()
+            history.validation.append({"epoch": epoch, **summary})
         if self.evaluator is not None and self.monitor != "loss":
             if not due:
                 self._step_scheduler(scheduler, None)
