@@ -9,10 +9,12 @@ EASE needs ``P = (X^T X + l2 I)^-1``, a dense ``n x n`` matrix (160 GB in float3
 
 are two sparse products. Here:
 
-1. ``A`` is built sparse; ``scipy.sparse.linalg.spilu`` (SuperLU's threshold incomplete
+1. ``A`` is built sparse, each column keeping its ``4 m`` largest off-diagonal entries
+   (and their mirror images: the pattern stays symmetric), with
+   ``m = ceil(target_density * n)``; ``scipy.sparse.linalg.spilu`` (SuperLU's threshold incomplete
    LU, in symmetric mode with a minimum-degree ordering of ``A + A^T`` and no pivoting)
-   gives ``L`` and ``D = diag(U)``; every column of ``L`` then keeps its
-   ``m = ceil(target_density * n)`` largest entries.
+   gives ``L`` and ``D = diag(U)``; every column of ``L`` then keeps its ``m`` largest
+   entries.
 2. ``K`` starts from one Schultz step, ``2I - L``, and takes ``inverse_steps`` steps
    of minimal-residual updates ``K_j += a_j r_j`` with ``R = I - L K`` (each column's
    step size minimises its new residual), keeping ``m`` entries per column of ``R`` and
@@ -70,6 +72,7 @@ def sansa_factors(
     inverse_steps: int = 5,
     drop_tol: float = 1e-4,
     fill_factor: float = 1.0,
+    gram_entries: int = 4,
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``(W1, W2)`` with EASE-like scores ``x - (x @ W1) @ W2`` (both ``[n, n]``, sparse).
 
@@ -80,8 +83,7 @@ def sansa_factors(
     X = sp.csr_matrix(X, dtype=np.float64)
     n = X.shape[1]
     m = max(1, math.ceil(target_density * n))
-    A = (X.T @ X).tocsc()
-    A = (A + l2 * sp.identity(n, format="csc", dtype=np.float64)).tocsc()
+    A = _pruned_gram(X, gram_entries * m, l2)
     lu = spla.spilu(
         A, drop_tol=drop_tol, fill_factor=fill_factor, permc_spec="MMD_AT_PLUS_A",
         diag_pivot_thresh=0.0, options={"SymmetricMode": True},
@@ -103,6 +105,28 @@ def sansa_factors(
     W1 = (Pc @ K.T).tocsr().astype(np.float32)
     W2 = (sp.diags(1.0 / D) @ K @ sp.diags(1.0 / diag_P) @ Pc.T).tocsr().astype(np.float32)
     return W1, W2
+
+
+def _pruned_gram(X: sp.csr_matrix, per_column: int, l2: float) -> sp.csc_matrix:
+    """``X^T X + l2 I`` keeping the ``per_column`` largest off-diagonal entries of each
+    column, and their mirror images so that the pattern stays symmetric.
+
+    The magnitude of every dropped entry ``a_ij`` is added to ``a_ii`` and ``a_jj``: the
+    result is ``X^T X + l2 I`` plus a sum of positive semi-definite terms, so it stays
+    positive definite (plain dropping need not).
+    """
+    n = X.shape[1]
+    A = (X.T @ X).tocsc()
+    A.setdiag(0.0)
+    pruned = top_per_column(A, per_column)
+    pattern = pruned.copy()
+    pattern.data[:] = 1.0
+    pattern = ((pattern + pattern.T) > 0).astype(np.float64)
+    kept = A.multiply(pattern).tocsc()
+    dropped = abs(A - kept)
+    diagonal = np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel() + l2
+    diagonal += np.asarray(dropped.sum(axis=0)).ravel()
+    return (kept + sp.diags(diagonal)).tocsc()
 
 
 def _approximate_inverse(L: sp.csc_matrix, m: int, steps: int) -> sp.csc_matrix:
