@@ -178,7 +178,7 @@ class _ALS(Recommender):
         return torch.einsum("bf,bsf->bs", users, chosen)
 
 
-class iALS(_ALS):  # noqa: N801 - WarpRec's name
+class iALS(_ALS):
     """iALS as revisited by Rendle et al. (RecSys 2022): binary targets on the observed
     pairs, an all-pairs term weighted by ``alpha0`` and a frequency-scaled ridge."""
 
@@ -198,7 +198,7 @@ class iALS(_ALS):  # noqa: N801 - WarpRec's name
         return self.reg * (counts + w0 * n_other) ** self.nu
 
 
-class iALS2008(_ALS):  # noqa: N801 - WarpRec's name
+class iALS2008(_ALS):
     """Confidence-weighted implicit ALS (Hu, Koren, Volinsky, ICDM 2008): preference 1 on
     the observed pairs with confidence ``c = 1 + alpha r`` (or its log variant), 0 with
     confidence 1 everywhere else."""

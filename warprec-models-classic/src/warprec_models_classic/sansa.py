@@ -1,27 +1,30 @@
 """SANSA (Spisak, Bartyzal, Hoskovec, Peska, RecSys 2023): EASE with sparse factors.
 
-EASE needs ``P = (X^T X + l2 I)^-1``, a dense ``n x n`` matrix (160 GB in float32 for
-200,000 items). SANSA never forms it: with a fill-reducing symmetric permutation,
-``A = X^T X + l2 I ~ L D L^T`` with a sparse unit lower-triangular ``L``, and
-``L^-1 ~ K`` with ``K`` sparse too, so ``P ~ K^T D^-1 K`` and the EASE scores
+EASE needs ``P = (X^T X + l2 I)^-1``, a dense ``n x n`` matrix (149 GiB in float32 for
+200,000 items). SANSA never forms it: in a suitable item order, ``P ~ G^T G`` with a
+sparse lower-triangular ``G`` (SANSA's ``D^-1/2 L^-1``), so the EASE scores
 
-    x B = x - x P diag(1/diag(P)) = x - ((x K^T) D^-1 K) diag(1/diag(P))
+    x B = x - x P diag(1/diag(P)) = x - ((x G^T) G) diag(1/diag(P))
 
-are two sparse products. Here:
+are two sparse products, and ``diag(P) = column sums of G**2``.
 
-1. ``A`` is built sparse, each column keeping its ``4 m`` largest off-diagonal entries
-   (and their mirror images: the pattern stays symmetric), with
-   ``m = ceil(target_density * n)``; ``scipy.sparse.linalg.spilu`` (SuperLU's threshold incomplete
-   LU, in symmetric mode with a minimum-degree ordering of ``A + A^T`` and no pivoting)
-   gives ``L`` and ``D = diag(U)``; every column of ``L`` then keeps its ``m`` largest
-   entries.
-2. ``K`` starts from one Schultz step, ``2I - L``, and takes ``inverse_steps`` steps
-   of minimal-residual updates ``K_j += a_j r_j`` with ``R = I - L K`` (each column's
-   step size minimises its new residual), keeping ``m`` entries per column of ``R`` and
-   ``K`` after each step.
+SANSA's paper computes ``G`` as an incomplete ``L D L^T`` factorisation (CHOLMOD) followed
+by a sparse approximate inverse of ``L``. This implementation computes the same kind of
+factor in one step, as the factorised sparse approximate inverse (FSAI, Kolotilina and
+Yeremin 1993) of ``A = X^T X + l2 I``, which needs neither CHOLMOD nor an incomplete
+factorisation (whose fill, on a power-law co-occurrence graph, grows out of bounds):
 
-Memory is ``O(n m)`` for the factors plus the sparse ``A`` and its incomplete LU (at
-most ``fill_factor`` times ``A``'s entries); no ``n x n`` dense array exists anywhere.
+1. items are ordered by decreasing ``A_ii`` (popularity) and each item ``i`` keeps as its
+   pattern ``S_i`` itself plus the ``m - 1`` earlier items with the largest normalised
+   co-occurrence ``|A_ij| / sqrt(A_ii A_jj)``, ``m = ceil(target_density * n)``;
+2. row ``i`` of ``G`` solves the ``|S_i| x |S_i|`` system ``A[S_i, S_i] y = e_i``, scaled
+   by ``1 / sqrt(y_i)`` (``G A G^T`` then has a unit diagonal and ``G`` minimises the
+   Frobenius distance to the exact inverse factor over the pattern). The systems are
+   solved in batches of equal size with ``numpy.linalg.solve``.
+
+Work is ``O(n m^3)`` for the solves plus ``O(n m^2 log nnz(A))`` to gather the
+submatrices, memory ``O(nnz(X^T X) + n m)``; with ``m = n`` the factor is exact and the
+scores are EASE's.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import torch
 from annotated_types import Gt, Le
 from torch import Tensor
@@ -39,122 +41,96 @@ from warprec.data.dataset import Interactions
 from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import Recommender
 
-__all__ = ["SANSA", "sansa_factors", "top_per_column"]
+__all__ = ["SANSA", "fsai_factor", "sansa_factors"]
+
+# Entries of the gathered [rows, s, s] submatrices held at once.
+_CHUNK_ENTRIES = 2**23
 
 
-def top_per_column(M: sp.spmatrix, m: int, keep_diagonal: bool = False) -> sp.csc_matrix:
-    """``M`` (CSC) with only the ``m`` entries of largest magnitude in each column
-    (and, with ``keep_diagonal``, its diagonal whatever its size)."""
-    M = sp.csc_matrix(M)
-    M.sum_duplicates()
-    M.eliminate_zeros()
-    counts = np.diff(M.indptr)
-    if M.nnz == 0 or counts.max() <= m:
-        return M
-    columns = np.repeat(np.arange(M.shape[1]), counts)
-    key = np.abs(M.data)
-    if keep_diagonal:
-        key = np.where(M.indices == columns, np.inf, key)
-    # Entries of each column, largest first; keep the first m of each column.
-    order = np.lexsort((-key, columns))
-    rank = np.arange(M.nnz) - np.repeat(M.indptr[:-1], counts)
-    kept = np.sort(order[rank < m])
-    return sp.csc_matrix(
-        (M.data[kept], M.indices[kept], np.concatenate([[0], np.cumsum(np.minimum(counts, m))])),
-        shape=M.shape,
-    )
+def fsai_factor(A: sp.spmatrix, m: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``(G, order)``: the FSAI factor of the SPD matrix ``A`` permuted by ``order``, i.e.
+    ``A[order][:, order]^-1 ~ G^T G`` with ``G`` lower triangular, at most ``m``
+    entries per row."""
+    A = sp.csr_matrix(A, dtype=np.float64)
+    n = A.shape[0]
+    diagonal = A.diagonal()
+    if not (diagonal > 0).all():
+        raise ConfigError("SANSA: X^T X + l2*I has a non-positive diagonal entry; use l2 > 0")
+    order = np.argsort(-diagonal, kind="stable")
+    Ap = sp.csr_matrix(A[order][:, order])
+    Ap.sort_indices()
+    d = diagonal[order]
+    lower = sp.tril(Ap, -1, format="csr")
+    counts = np.diff(lower.indptr)
+    rows = np.repeat(np.arange(n), counts)
+    strength = np.abs(lower.data) / np.sqrt(d[rows] * d[lower.indices])
+    # The m - 1 strongest earlier neighbours of each row (rows are contiguous).
+    ranked = np.lexsort((-strength, rows))
+    within = np.arange(lower.nnz) - np.repeat(lower.indptr[:-1], counts)
+    kept = ranked[within < m - 1]
+    pattern_rows = np.concatenate([rows[kept], np.arange(n)])
+    pattern_cols = np.concatenate([lower.indices[kept], np.arange(n)])
+    # Row-major, columns ascending: the diagonal, the largest column, comes last.
+    sort = np.lexsort((pattern_cols, pattern_rows))
+    pattern_rows, pattern_cols = pattern_rows[sort], pattern_cols[sort]
+    sizes = np.bincount(pattern_rows, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # Sorted (row, column) keys of A's entries, for vectorised look-ups of submatrices.
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(Ap.indptr)) * n + Ap.indices
+    values = np.empty(pattern_rows.size)
+    for size in np.unique(sizes):
+        group = np.flatnonzero(sizes == size)
+        step = max(1, _CHUNK_ENTRIES // (size * size))
+        for first in range(0, group.size, step):
+            chosen = group[first:first + step]
+            slots = starts[chosen][:, None] + np.arange(size)
+            S = pattern_cols[slots].astype(np.int64)
+            query = (S[:, :, None] * n + S[:, None, :]).ravel()
+            at = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+            M = np.where(keys[at] == query, Ap.data[at], 0.0).reshape(len(chosen), size, size)
+            unit = np.zeros((len(chosen), size, 1))
+            unit[:, -1, 0] = 1.0
+            y = np.linalg.solve(M, unit)[:, :, 0]
+            if not (y[:, -1] > 0).all():
+                raise ConfigError("SANSA: a local system of X^T X + l2*I is not positive "
+                                  "definite; use a larger l2")
+            y /= np.sqrt(y[:, -1:])
+            values[slots.ravel()] = y.ravel()
+    G = sp.csr_matrix((values, (pattern_rows, pattern_cols)), shape=(n, n))
+    return G, order
 
 
 def sansa_factors(
-    X: sp.spmatrix,
-    l2: float,
-    target_density: float,
-    inverse_steps: int = 5,
-    drop_tol: float = 1e-4,
-    fill_factor: float = 1.0,
-    gram_entries: int = 4,
+    X: sp.spmatrix, l2: float, target_density: float
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """``(W1, W2)`` with EASE-like scores ``x - (x @ W1) @ W2`` (both ``[n, n]``, sparse).
+    """``(encoder, decoder)`` with EASE-like scores ``x - (x @ encoder) @ decoder``.
 
-    ``W1 = Pc K^T`` and ``W2 = D^-1 K diag(1/diag(P)) Pc^T`` with ``Pc`` the fill-reducing
-    permutation. Raises :class:`ConfigError` when the incomplete factorisation meets a
-    non-positive pivot (``l2`` too small).
+    ``encoder = Pi G^T`` and ``decoder = G diag(1/diag(P)) Pi^T`` (float32 CSR), with
+    ``Pi`` the item order of :func:`fsai_factor`.
     """
     X = sp.csr_matrix(X, dtype=np.float64)
     n = X.shape[1]
-    m = max(1, math.ceil(target_density * n))
-    A = _pruned_gram(X, gram_entries * m, l2)
-    lu = spla.spilu(
-        A, drop_tol=drop_tol, fill_factor=fill_factor, permc_spec="MMD_AT_PLUS_A",
-        diag_pivot_thresh=0.0, options={"SymmetricMode": True},
-    )
+    m = min(n, max(1, math.ceil(target_density * n)))
+    A = (X.T @ X).tocsr() + l2 * sp.identity(n, format="csr", dtype=np.float64)
+    G, order = fsai_factor(A, m)
     del A
-    D = lu.U.diagonal()
-    if not (D > 0).all():
-        raise ConfigError(
-            f"SANSA: the incomplete factorisation of X^T X + l2*I met a non-positive pivot "
-            f"with l2={l2}; use a larger l2 (e.g. {max(10 * l2, 1.0):g})"
-        )
-    L = top_per_column(lu.L, m, keep_diagonal=True)
-    permutation = lu.perm_c
-    del lu
-    K = _approximate_inverse(L, m, inverse_steps)
-    del L
-    diag_P = np.asarray(K.multiply(K).T @ (1.0 / D)).ravel()
-    Pc = sp.csr_matrix((np.ones(n), (np.arange(n), permutation)), shape=(n, n))
-    W1 = (Pc @ K.T).tocsr().astype(np.float32)
-    W2 = (sp.diags(1.0 / D) @ K @ sp.diags(1.0 / diag_P) @ Pc.T).tocsr().astype(np.float32)
-    return W1, W2
-
-
-def _pruned_gram(X: sp.csr_matrix, per_column: int, l2: float) -> sp.csc_matrix:
-    """``X^T X + l2 I`` keeping the ``per_column`` largest off-diagonal entries of each
-    column, and their mirror images so that the pattern stays symmetric.
-
-    The magnitude of every dropped entry ``a_ij`` is added to ``a_ii`` and ``a_jj``: the
-    result is ``X^T X + l2 I`` plus a sum of positive semi-definite terms, so it stays
-    positive definite (plain dropping need not).
-    """
-    n = X.shape[1]
-    A = (X.T @ X).tocsc()
-    A.setdiag(0.0)
-    pruned = top_per_column(A, per_column)
-    pattern = pruned.copy()
-    pattern.data[:] = 1.0
-    pattern = ((pattern + pattern.T) > 0).astype(np.float64)
-    kept = A.multiply(pattern).tocsc()
-    dropped = abs(A - kept)
-    diagonal = np.asarray(X.multiply(X).sum(axis=0), dtype=np.float64).ravel() + l2
-    diagonal += np.asarray(dropped.sum(axis=0)).ravel()
-    return (kept + sp.diags(diagonal)).tocsc()
-
-
-def _approximate_inverse(L: sp.csc_matrix, m: int, steps: int) -> sp.csc_matrix:
-    """Sparse ``K ~ L^-1`` for unit lower-triangular ``L``, ``m`` entries per column."""
-    n = L.shape[0]
-    identity = sp.identity(n, format="csc", dtype=L.dtype)
-    K = top_per_column(2 * identity - L, m, keep_diagonal=True)
-    for _ in range(steps):
-        R = top_per_column(identity - L @ K, m)
-        LR = (L @ R).tocsc()
-        # Step a_j minimising |r_j - a_j L r_j| for each column j.
-        numerator = np.asarray(R.multiply(LR).sum(axis=0)).ravel()
-        denominator = np.asarray(LR.multiply(LR).sum(axis=0)).ravel()
-        step = np.divide(numerator, denominator, out=np.zeros_like(numerator),
-                         where=denominator > 0)
-        K = top_per_column(K + R @ sp.diags(step), m, keep_diagonal=True)
-    return K
+    diag_P = np.asarray(G.multiply(G).sum(axis=0)).ravel()
+    # x @ Pi = x[:, order]
+    Pi = sp.csr_matrix((np.ones(n), (order, np.arange(n))), shape=(n, n))
+    encoder = (Pi @ G.T).tocsr().astype(np.float32)
+    decoder = (G @ sp.diags(1.0 / diag_P) @ Pi.T).tocsr().astype(np.float32)
+    return encoder, decoder
 
 
 class SANSA(Recommender):
     """Scalable Approximate NonSymmetric Autoencoder: EASE through sparse approximate
     factors of ``(X^T X + l2 I)^-1``, for catalogues whose dense inverse does not fit."""
 
-    l2: Annotated[float, Gt(0)] = 300.0
+    l2: Annotated[float, Gt(0)] = 100.0
     """L2 regularisation added to the diagonal of ``X^T X`` (as in EASE)."""
-    target_density: Annotated[float, Gt(0), Le(1)] = 0.1
-    """Density of each sparse factor (``L`` and ``L^-1``): ``target_density * n_items``
-    entries per column."""
+    target_density: Annotated[float, Gt(0), Le(1)] = 0.02
+    """Density of the sparse factor: each item keeps ``ceil(target_density * n_items)``
+    entries (for large catalogues, e.g. ``20 / n_items``)."""
 
     def __init__(
         self,
