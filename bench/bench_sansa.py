@@ -32,8 +32,8 @@ def main() -> None:
     """Build the data, fit SANSA (and the baselines), print time, memory and nDCG@10."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--users", type=int, default=300_000)
-    parser.add_argument("--interactions", type=int, default=3_000_000)
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--interactions", type=int, default=2_000_000)
     parser.add_argument("--l2", type=float, default=20.0)
     parser.add_argument("--target-density", type=float, default=1e-4)
     parser.add_argument("--eval-users", type=int, default=3000)

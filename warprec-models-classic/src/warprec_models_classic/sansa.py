@@ -167,3 +167,13 @@ class SANSA(Recommender):
         self.train_matrix = state["train_matrix"]
         self.encoder = state["encoder"]
         self.decoder = state["decoder"]
+
+    @classmethod
+    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
+        # Built without training data; load_state_dict then restores the matrices.
+        model = cls.__new__(cls)
+        Recommender.__init__(model, params, info, seed=seed)
+        empty = sp.csr_matrix((model.n_items, model.n_items), dtype=np.float32)
+        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
+        model.encoder, model.decoder = empty, empty.copy()
+        return model
