@@ -2,7 +2,7 @@
 
 Run by hand (numbers go in warprec-models-classic/README.md)::
 
-    .venv/bin/python bench/bench_sansa.py                       # 200,000 items
+    .venv/bin/python bench/bench_sansa.py                       # 200,000+ items in training
     .venv/bin/python bench/bench_sansa.py --items 8000 --users 48000 --interactions 1200000 \\
         --with-ease                                             # side by side with EASE
 
@@ -31,9 +31,9 @@ from bench_ease import _reset_peak, _rss_kib
 def main() -> None:
     """Build the data, fit SANSA (and the baselines), print time, memory and nDCG@10."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--users", type=int, default=200_000)
-    parser.add_argument("--interactions", type=int, default=2_000_000)
+    parser.add_argument("--items", type=int, default=400_000)
+    parser.add_argument("--users", type=int, default=300_000)
+    parser.add_argument("--interactions", type=int, default=3_000_000)
     parser.add_argument("--l2", type=float, default=20.0)
     parser.add_argument("--target-density", type=float, default=1e-4)
     parser.add_argument("--eval-users", type=int, default=3000)

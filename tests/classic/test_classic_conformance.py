@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from warprec.testing import ModelConformance
-from warprec_models_classic.baselines import Pop, Random
 from warprec_models_classic.als import iALS, iALS2008
+from warprec_models_classic.baselines import Pop, Random
 from warprec_models_classic.ease import EASE
 from warprec_models_classic.knn import ItemKNN, ItemKNNTD, UserKNN, UserKNNTD
 from warprec_models_classic.rp3beta import RP3beta

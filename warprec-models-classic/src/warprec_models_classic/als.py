@@ -205,7 +205,7 @@ class iALS2008(_ALS):
 
     alpha: Annotated[float, Ge(0)] = 10.0
     """Confidence scale: ``c = 1 + alpha r`` (linear) or ``1 + alpha log(1 + r/epsilon)``."""
-    reg: Annotated[float, Ge(0)] = 10.0
+    reg: Annotated[float, Ge(0)] = 50.0
     """Ridge weight ``lambda`` of every factor."""
     confidence_type: Literal["linear", "log"] = "linear"
     """How the confidence grows with the interaction value ``r``."""
