@@ -23,8 +23,9 @@ factorisation (whose fill, on a power-law co-occurrence graph, grows out of boun
    solved in batches of equal size with ``numpy.linalg.solve``.
 
 Work is ``O(n m^3)`` for the solves plus ``O(n m^2 log nnz(A))`` to gather the
-submatrices, memory ``O(nnz(X^T X) + n m)``; with ``m = n`` the factor is exact and the
-scores are EASE's.
+submatrices, memory ``O(nnz(X^T X) + n m)``. When every pair of items co-occurs and
+``m = n`` the factor is exact and the scores are EASE's; otherwise pairs that never
+co-occur are outside the pattern.
 """
 
 from __future__ import annotations
