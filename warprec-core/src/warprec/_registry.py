@@ -21,9 +21,11 @@ KINDS = {"models": "model", "metrics": "metric", "losses": "loss", "splitters": 
 # Models of the official plugins, so that an unknown name can say what to install.
 OFFICIAL_PLUGINS: dict[str, str] = {
     **dict.fromkeys(
-        ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random"], "warprec-models-classic"
-    ),
-    **dict.fromkeys(["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec"], "warprec-models-neural"),
+        ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random", "iALS", "iALS2008", "Slim",
+         "ADMMSlim", "SANSA", "ItemKNNTD", "UserKNNTD"], "warprec-models-classic"),
+    **dict.fromkeys(
+        ["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec", "gSASRec", "BERT4Rec", "GRU4Rec",
+         "Caser", "NeuMF", "MultiDAE", "CDAE", "NGCF", "SimGCL"], "warprec-models-neural"),
 }
 
 
