@@ -215,12 +215,16 @@ BAD_CONFIGS = [
     (with_key("models.EASE", {"l2": ["uniform", 5, 1]}),
      "expected the lower bound below the upper bound"),
     (with_key("models.EASE", {"l2": ["choice"]}), "models.EASE.l2: [choice] has no values"),
-    (with_key("models.EASE.optimization", {"strategy": "hopt"}),
-     "models.EASE.optimization.strategy: 'hopt' is not supported by this version"),
+    (with_key("models.EASE.optimization", {"strategy": "tpe"}),
+     "models.EASE.optimization.strategy: got 'tpe' (str); expected one of 'grid', 'random', "
+     "'hopt', 'optuna', 'bohb'"),
     (with_key("models.EASE.optimization", {"num_samples": 0}),
      "models.EASE.optimization.num_samples: got 0 (int); expected a number >= 1"),
+    (with_key("models.EASE.optimization", {"scheduler": "pbt"}),
+     "models.EASE.optimization.scheduler: 'pbt' is not supported"),
     (with_key("models.EASE.optimization", {"scheduler": "asha"}),
-     "models.EASE.optimization.scheduler: 'asha' is not supported"),
+     "models.EASE.optimization.properties.max_t: missing; the 'asha' scheduler needs max_t, "
+     "grace_period, reduction_factor"),
     (with_key("models.EASE.early_stopping", {"monitor": "loss"}),
      "models.EASE.early_stopping.patience: missing"),
     (with_key("models.EASE.early_stopping", {"patience": 2, "grace_period": 3}),
@@ -293,11 +297,11 @@ def test_harmless_warprec_keys_warn_and_run_on() -> None:
                           "reading_method": "local"},
                   general={"ray_verbose": 0, "backend": "polars"},
                   dashboard={"wandb": {"enabled": False}})
-    config["models"]["EASE"]["optimization"] = {"cpu_per_trial": 2, "num_workers": 4}
+    config["models"]["EASE"]["optimization"] = {"block_size": 2, "num_workers": 4}
     warnings = load_config(config).warnings
     assert sorted(w.split(":")[0] for w in warnings) == [
         "dashboard", "general.backend", "general.ray_verbose",
-        "models.EASE.optimization.cpu_per_trial",
+        "models.EASE.optimization.block_size",
         "models.EASE.optimization.num_workers", "reader.data_type", "reader.reading_method"]
     assert all(w.endswith("ignored") for w in warnings)
 

@@ -252,7 +252,8 @@ def test_optuna_and_bohb_run(ray_session: None, guide: str, tmp_path: Path) -> N
     models = {"my_models:MyEASE": {"l2": ["loguniform", 1, 100],
                                    "optimization": {"strategy": "optuna", "num_samples": 2}},
               BPR: bpr(["uniform", 0.01, 0.3], strategy="bohb", scheduler="bohb",
-                       num_samples=2, properties={"max_t": 3, "reduction_factor": 2})}
+                       num_samples=2, properties={"max_t": 2, "reduction_factor": 2})}
+    models[BPR]["epochs"] = 2  # HyperBand pauses and restarts trials: kept short
     results = run(tiny(guide, **models), tmp_path / "two")
     ease, bohb = results["models"]
     assert [m["status"] for m in (ease, bohb)] == ["ok", "ok"]
