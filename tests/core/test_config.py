@@ -85,7 +85,10 @@ def test_model_defaults_inherit_general_settings() -> None:
     model = data["models"]["EASE"]
     assert model["optimization"]["device"] == "cpu"
     assert model["optimization"]["refit"] is True
-    assert model["optimization"]["properties"] == {"mode": "max", "seed": 3}
+    assert model["optimization"]["properties"] == {
+        "mode": "max", "seed": 3, "time_attr": None, "max_t": None, "grace_period": None,
+        "reduction_factor": None, "n_startup_trials": None, "min_samples_required": None,
+        "min_time_slice": None, "hard_stop": None}
     assert model["optimization"]["validation_metric"] == "nDCG@10"
     assert model["meta"] == {"save_model": False, "save_recs": False, "load_from": None}
     assert model["early_stopping"] is None
@@ -460,7 +463,7 @@ def test_json_schema_mirrors_the_sections() -> None:
     model = node(schema["properties"]["models"]["additionalProperties"])
     assert set(model["properties"]) == {"optimization", "early_stopping", "meta"}
     optimization = node(model["properties"]["optimization"])["properties"]
-    assert optimization["strategy"]["enum"] == ["grid", "random"]
+    assert optimization["strategy"]["enum"] == ["grid", "random", "hopt", "optuna", "bohb"]
     json.dumps(schema)
 
 
