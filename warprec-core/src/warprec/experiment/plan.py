@@ -179,7 +179,7 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
     return model_plan
 
 
-def _check_distributions(cls: type, params: dict[str, Any], path: str,
+def _check_distributions(cls: Any, params: dict[str, Any], path: str,
                          first: dict[str, Any]) -> None:
     """A sampled hyperparameter's whole range lies in its domain, not only the draws.
     Each bound is checked with the other hyperparameters of the first trial (values
@@ -222,7 +222,7 @@ def _check_search(plan: ModelPlan, config: Config, list_params: set[str],
     plan.searched = opt.strategy in SEARCHERS and any(
         is_search_space(v, list_valued=k in list_params)
         for k, v in plan.block.hyperparameters.items())
-    tuned = {"strategy": opt.strategy} if opt.strategy in SEARCHERS else {}
+    tuned: dict[str, str] = {"strategy": opt.strategy} if opt.strategy in SEARCHERS else {}
     if opt.scheduler != "fifo":
         tuned["scheduler"] = opt.scheduler
     for key, value in tuned.items():

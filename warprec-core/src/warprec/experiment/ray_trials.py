@@ -125,17 +125,19 @@ def build_scheduler(plan: ModelPlan) -> Any:
     opt = plan.block.optimization
     props = opt.properties
     time_attr = props.time_attr or COMPLETED_EPOCHS
+    # The section's validator made sure each scheduler has the properties it needs.
+    max_t, grace = int(props.max_t or 0), int(props.grace_period or 0)
+    factor = float(props.reduction_factor or 0)
     if opt.scheduler == "asha":
-        return ASHAScheduler(time_attr=time_attr, max_t=props.max_t,
-                             grace_period=props.grace_period,
-                             reduction_factor=props.reduction_factor)
+        return ASHAScheduler(time_attr=time_attr, max_t=max_t, grace_period=grace,
+                             reduction_factor=factor)
     if opt.scheduler == "bohb":
-        return HyperBandForBOHB(time_attr=time_attr, max_t=props.max_t,
-                                reduction_factor=props.reduction_factor)
+        return HyperBandForBOHB(time_attr=time_attr, max_t=max_t, reduction_factor=factor)
     if opt.scheduler == "median":
-        given = {"min_samples_required": props.min_samples_required,
-                 "min_time_slice": props.min_time_slice, "hard_stop": props.hard_stop}
-        return MedianStoppingRule(time_attr=time_attr, grace_period=props.grace_period,
+        given: dict[str, Any] = {"min_samples_required": props.min_samples_required,
+                                 "min_time_slice": props.min_time_slice,
+                                 "hard_stop": props.hard_stop}
+        return MedianStoppingRule(time_attr=time_attr, grace_period=grace,
                                   **{k: v for k, v in given.items() if v is not None})
     return None
 
@@ -192,7 +194,8 @@ def _checked(plan: ModelPlan, params: dict[str, Any] | None) -> Any:
     in, as the trial validated them)."""
     if params is None:
         return None
-    return plan.cls.validate_params(params, path=f"models.{plan.name}")
+    cls: Any = plan.cls
+    return cls.validate_params(params, path=f"models.{plan.name}")
 
 
 class InvalidTrial(ValueError):

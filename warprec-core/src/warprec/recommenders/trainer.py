@@ -372,6 +372,7 @@ class Trainer:
         return self.patience is not None and self._stale >= self.patience
 
     def _validate(self, epoch: int, history: TrainingHistory) -> dict[str, float]:
+        assert self.evaluator is not None  # the caller validates only with one
         self.model.eval()
         result = self.evaluator.evaluate(self.model, self.dataset, split="validation")
         summary = result.summary()
