@@ -194,10 +194,12 @@ def run_threads(config: Config) -> int:
 
 
 def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
-    if plan.config.model.general.backend == "ray" and len(model_plan.trials) > 1:
+    if model_plan.ray and (len(model_plan.trials) > 1 or model_plan.searched):
         from warprec.experiment.ray_trials import RayTrials
 
-        logger.info("  %s: %d trials on Ray Tune", model_plan.name, len(model_plan.trials))
+        opt = model_plan.block.optimization
+        logger.info("  %s: %d trials on Ray Tune (strategy %s, scheduler %s)",
+                    model_plan.name, len(model_plan.trials), opt.strategy, opt.scheduler)
         return RayTrials(plan.config)
     return LocalTrials()
 
@@ -279,25 +281,34 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
     best = None
     runner = _trial_runner(plan, model_plan)
     for outcome in runner.run(model_plan, data, evaluator):
-        params = model_plan.trials[outcome.index]
-        trials.append({"params": params, "validation": outcome.scores,
-                       "fit_seconds": outcome.fit["seconds"]})
+        params = outcome.params if outcome.params is not None \
+            else model_plan.trials[outcome.index]
+        trials.append(_trial_entry(params, outcome))
+        if outcome.status == "invalid":
+            logger.info("  %s trial %d: refused by the model: %s", model_plan.name,
+                        outcome.index + 1, outcome.error)
+            continue
         score = outcome.scores[metric]
-        logger.info("  %s trial %d/%d: %s = %.5f", model_plan.name, outcome.index + 1,
-                    len(model_plan.trials), metric, score)
+        logger.info("  %s trial %d/%d: %s = %.5f%s", model_plan.name, outcome.index + 1,
+                    len(model_plan.trials), metric, score,
+                    f" (stopped by the scheduler after {outcome.fit['epochs']} epochs)"
+                    if outcome.status == "stopped" else "")
         if best is None or (score > best.scores[metric] if maximise
                             else score < best.scores[metric]):
             best = outcome
     assert best is not None
-    params = model_plan.trials[best.index]
+    params = trials[best.index]["params"]
     model, fit = best.model, best.fit
     if opt.refit or data.refit_required:
         model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator,
                                split="train" if data.refit_required else "train_validation",
                                epochs=fit.get("best_epoch"))
     elif model is None:
-        # The best trial ran elsewhere (Ray): train it again here, identically (same seed).
-        model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
+        # The best trial ran elsewhere (Ray): train it again here, identically (same seed);
+        # one a scheduler stopped, for the epochs of its best report.
+        model, fit = trial_runs.fit_model(
+            model_plan, params, data.main, evaluator, split="train",
+            epochs=fit.get("best_epoch") if best.status == "stopped" else None)
     if best.fit.get("history") is not None:  # the curves of the selected trial
         fit = {**fit, "history": best.fit["history"]}
     validation = trials[best.index]["validation"] if data.validation else None
@@ -305,6 +316,20 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
                                   evaluator, trials)
     entry["selected_on"] = data.selection_split
     return entry, model, result
+
+
+def _trial_entry(params: dict[str, Any], outcome: trial_runs.TrialOutcome) -> dict[str, Any]:
+    """A trial of results.json: its hyperparameters, validation scores and status
+    (``complete``, ``stopped`` early by a scheduler, ``invalid`` for the model)."""
+    entry: dict[str, Any] = {"params": params,
+                             "validation": outcome.scores if outcome.scores else None,
+                             "fit_seconds": outcome.fit.get("seconds"),
+                             "status": outcome.status}
+    if outcome.status == "stopped":
+        entry.update(epochs=outcome.fit.get("epochs"), best_epoch=outcome.fit.get("best_epoch"))
+    if outcome.error is not None:
+        entry["error"] = outcome.error
+    return entry
 
 
 def _entry(model_plan: ModelPlan, params: dict[str, Any],
