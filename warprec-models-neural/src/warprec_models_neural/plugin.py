@@ -8,6 +8,11 @@ MODELS = {
     "MultVAE": "warprec_models_neural.multvae:MultVAE",
     "LightGCN": "warprec_models_neural.lightgcn:LightGCN",
     "SASRec": "warprec_models_neural.sasrec:SASRec",
+    "NeuMF": "warprec_models_neural.neumf:NeuMF",
+    "MultiDAE": "warprec_models_neural.multidae:MultiDAE",
+    "CDAE": "warprec_models_neural.cdae:CDAE",
+    "NGCF": "warprec_models_neural.ngcf:NGCF",
+    "SimGCL": "warprec_models_neural.simgcl:SimGCL",
 }
 
 
