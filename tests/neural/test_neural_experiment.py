@@ -36,7 +36,7 @@ def test_all_models_run_from_a_config_with_early_stopping(tmp_path):
     }
     results = run_experiment(config, tmp_path / "run", quiet=True)
     entries = {entry["model"]: entry for entry in results.models}
-    assert set(entries) == set(MODELS)
+    assert set(entries) == set(config["models"])
     for name, entry in entries.items():
         assert entry["status"] == "ok", (name, entry["error"])
         assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0
