@@ -55,7 +55,7 @@ def test_train_step_is_bce_of_the_labels_plus_the_penalty(toy):
                   model.user_mlp_embedding(user), model.item_mlp_embedding(item)]
     penalty = sum(float(e.detach().pow(2).sum()) for e in embeddings) / 3
     loss = model.train_step((user, item, label))
-    assert float(loss) == pytest.approx(float(bce) + 0.5 * penalty, rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(bce.detach()) + 0.5 * penalty, rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -47,4 +47,4 @@ def test_models_list_shows_them_with_their_hyperparameters(capsys):
         expected = hyperparameters(model_registry.get_class(name))
         assert set(models[name]["params"]) == set(expected)
         assert all(p["doc"] for p in models[name]["params"].values())
-    assert models["SimGCL"]["params"]["lambda_"]["default"] == 0.2
+    assert models["SimGCL"]["params"]["lambda_"]["default"] == 0.05

@@ -41,13 +41,13 @@ class CDAE(UserRowsRecommender):
     """Reconstruction loss over the whole row: BCE on the logits, or MSE of the outputs."""
     reg_weight: Annotated[float, Ge(0)] = 1e-4
     """Weight of the L2 penalty on the batch's user embeddings."""
-    weight_decay: Annotated[float, Ge(0)] = 0.0
-    """L2 penalty on all weights, applied by the optimizer."""
+    weight_decay: Annotated[float, Ge(0)] = 1e-5
+    """L2 penalty on all weights, applied by the optimizer (keeps the plateau flat)."""
     batch_size: Annotated[int, Gt(0), Le(2**26)] = 128
     """Users per training step."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 100
+    epochs: Annotated[int, Gt(0), Le(10**6)] = 60
     """Maximum passes over the users."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
+    learning_rate: Annotated[float, Gt(0), Le(100)] = 5e-3
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(

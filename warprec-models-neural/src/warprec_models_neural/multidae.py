@@ -25,17 +25,18 @@ __all__ = ["MultiDAE"]
 class MultiDAE(UserRowsRecommender):
     """Denoising autoencoder with a multinomial likelihood over the item catalogue."""
 
-    intermediate_dim: Annotated[int, Gt(0), Le(65536)] = 600
+    intermediate_dim: Annotated[int, Gt(0), Le(65536)] = 200
     """Size of the hidden layer of the encoder and of the decoder."""
-    latent_dim: Annotated[int, Gt(0), Le(65536)] = 200
+    latent_dim: Annotated[int, Gt(0), Le(65536)] = 64
     """Size of the bottleneck (the user representation)."""
     corruption: Annotated[float, Ge(0), Lt(1)] = 0.5
     """Dropout probability on the input rows in training (the denoising)."""
-    weight_decay: Annotated[float, Ge(0)] = 0.0
-    """L2 penalty on all weights, applied by the optimizer."""
+    weight_decay: Annotated[float, Ge(0)] = 0.03
+    """L2 penalty on all weights, applied by the optimizer (without it the model
+    overfits small data within tens of epochs)."""
     batch_size: Annotated[int, Gt(0), Le(2**26)] = 128
     """Users per training step."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 100
+    epochs: Annotated[int, Gt(0), Le(10**6)] = 80
     """Maximum passes over the users."""
     learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
     """Adam learning rate (the trainer's default optimizer)."""

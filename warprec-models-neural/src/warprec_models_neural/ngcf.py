@@ -37,7 +37,7 @@ class NGCF(GraphRecommender):
     weight_size: Annotated[list[Annotated[int, Gt(0), Le(65536)]], MinLen(1), MaxLen(16)] = [
         64, 64, 64]
     """Output size of each propagation layer (one entry per layer)."""
-    node_dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
+    node_dropout: Annotated[float, Ge(0), Lt(1)] = 0.1
     """Probability of dropping an edge of the graph in each training step."""
     message_dropout: Annotated[float, Ge(0), Lt(1)] = 0.1
     """Dropout probability on each layer's output in training."""
@@ -45,9 +45,9 @@ class NGCF(GraphRecommender):
     """Weight of the L2 penalty on the batch's layer-0 embeddings."""
     batch_size: Annotated[int, Gt(0), Le(2**26)] = 2048
     """Training triples per step (each step propagates over the whole graph)."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 100
+    epochs: Annotated[int, Gt(0), Le(10**6)] = 30
     """Maximum passes over the training interactions."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
+    learning_rate: Annotated[float, Gt(0), Le(100)] = 5e-3
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(

@@ -47,9 +47,9 @@ class SimGCL(GraphRecommender):
     """Dimension of the layer-0 user and item embeddings."""
     n_layers: Annotated[int, Gt(0), Le(16)] = 2
     """Propagation steps over the normalised adjacency."""
-    lambda_: Annotated[float, Ge(0)] = 0.2
+    lambda_: Annotated[float, Ge(0)] = 0.05
     """Weight of the contrastive (InfoNCE) loss."""
-    eps: Annotated[float, Ge(0)] = 0.1
+    eps: Annotated[float, Ge(0)] = 0.02
     """L2 norm of the noise added to each node at each layer of the contrastive views."""
     temperature: Annotated[float, Gt(0), Le(100)] = 0.2
     """Temperature of the InfoNCE loss."""
@@ -57,9 +57,9 @@ class SimGCL(GraphRecommender):
     """Weight of the L2 penalty on the batch's layer-0 embeddings."""
     batch_size: Annotated[int, Gt(0), Le(2**26)] = 2048
     """Training triples per step (each step propagates three times over the graph)."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 30
+    epochs: Annotated[int, Gt(0), Le(10**6)] = 20
     """Maximum passes over the training interactions."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
+    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-2
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(
