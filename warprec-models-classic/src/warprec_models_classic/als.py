@@ -116,6 +116,8 @@ def _cg_block(
 class _ALS(Recommender):
     """Factor storage, prediction and the alternating loop shared by both variants."""
 
+    needs_training_data = True
+
     factors: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the user and item factors."""
     n_iterations: Annotated[int, Gt(0), Le(10000)] = 15

@@ -127,6 +127,8 @@ class SANSA(Recommender):
     """Scalable Approximate NonSymmetric Autoencoder: EASE through sparse approximate
     factors of ``(X^T X + l2 I)^-1``, for catalogues whose dense inverse does not fit."""
 
+    needs_training_data = True
+
     l2: Annotated[float, Gt(0)] = 100.0
     """L2 regularisation added to the diagonal of ``X^T X`` (as in EASE)."""
     target_density: Annotated[float, Gt(0), Le(1)] = 0.02
