@@ -41,24 +41,17 @@ class CDAE(UserRowsRecommender):
     """Reconstruction loss over the whole row: BCE on the logits, or MSE of the outputs."""
     reg_weight: Annotated[float, Ge(0)] = 1e-4
     """Weight of the L2 penalty on the batch's user embeddings."""
-    weight_decay: Annotated[float, Ge(0)] = 1e-5
+    weight_decay: float = 1e-5
     """L2 penalty on all weights, applied by the optimizer (keeps the plateau flat)."""
-    batch_size: Annotated[int, Gt(0), Le(2**26)] = 128
+    batch_size: int = 128
     """Users per training step."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 60
+    epochs: int = 60
     """Maximum passes over the users."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 5e-3
+    learning_rate: float = 5e-3
     """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         self.input_dropout = nn.Dropout(self.corruption)
         self.encoder = nn.Linear(self.n_items, self.embedding_size)

@@ -31,25 +31,18 @@ class MultiDAE(UserRowsRecommender):
     """Size of the bottleneck (the user representation)."""
     corruption: Annotated[float, Ge(0), Lt(1)] = 0.5
     """Dropout probability on the input rows in training (the denoising)."""
-    weight_decay: Annotated[float, Ge(0)] = 0.03
+    weight_decay: float = 0.03
     """L2 penalty on all weights, applied by the optimizer (without it the model
     overfits small data within tens of epochs)."""
-    batch_size: Annotated[int, Gt(0), Le(2**26)] = 128
+    batch_size: int = 128
     """Users per training step."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 80
+    epochs: int = 80
     """Maximum passes over the users."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
+    learning_rate: float = 1e-3
     """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.input_dropout = nn.Dropout(self.corruption)
         self.encoder = nn.Sequential(
             nn.Linear(self.n_items, self.intermediate_dim), nn.Tanh(),

@@ -51,27 +51,20 @@ class NeuMF(IterativeRecommender):
     """Dropout probability before each MLP layer in training."""
     reg_weight: Annotated[float, Ge(0)] = 0.0
     """Weight of the L2 penalty on the batch's embeddings."""
-    weight_decay: Annotated[float, Ge(0)] = 1e-4
+    weight_decay: float = 1e-4
     """L2 penalty on all weights, applied by the optimizer (without it the model
     overfits MovieLens-100K after about 10 epochs)."""
-    batch_size: Annotated[int, Gt(0), Le(2**26)] = 2048
+    batch_size: int = 2048
     """Labelled (user, item) pairs per step."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 20
+    epochs: int = 20
     """Maximum passes over the training pairs."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-3
+    learning_rate: float = 1e-3
     """Adam learning rate (the trainer's default optimizer)."""
     neg_samples: Annotated[int, Ge(0), Le(1000)] = 4
     """Unseen items drawn per training interaction as negatives."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if not (self.mf_train or self.mlp_train):
             raise ConfigError(
                 f"{self.name}: hyperparameters 'mf_train' and 'mlp_train' are both false; "

@@ -55,22 +55,15 @@ class SimGCL(GraphRecommender):
     """Temperature of the InfoNCE loss."""
     reg_weight: Annotated[float, Ge(0)] = 1e-4
     """Weight of the L2 penalty on the batch's layer-0 embeddings."""
-    batch_size: Annotated[int, Gt(0), Le(2**26)] = 2048
+    batch_size: int = 2048
     """Training triples per step (each step propagates three times over the graph)."""
-    epochs: Annotated[int, Gt(0), Le(10**6)] = 20
+    epochs: int = 20
     """Maximum passes over the training interactions."""
-    learning_rate: Annotated[float, Gt(0), Le(100)] = 1e-2
+    learning_rate: float = 1e-2
     """Adam learning rate (the trainer's default optimizer)."""
 
-    def __init__(
-        self,
-        params: dict | None,
-        info: dict,
-        *args: Any,
-        seed: int = 42,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(params, info, *args, seed=seed, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
         self.item_embedding = nn.Embedding(
             self.n_items + 1, self.embedding_size, padding_idx=self.n_items
