@@ -78,6 +78,13 @@ def parse_args() -> argparse.Namespace:
                         help="JSON hyperparameters of the compiled kernel's row ('' to skip)")
     parser.add_argument("--compiled-default-params", default=json.dumps(COMPILED_DEFAULT_PARAMS),
                         help="JSON of a second compiled row, the defaults ('' to skip)")
+    parser.add_argument("--peer-checkpoints", default=None,
+                        help="the peers' checkpoints (default: --checkpoints); they may need "
+                        "more epochs than ours")
+    parser.add_argument("--cornac-params", default="{}",
+                        help='JSON of Cornac BPR arguments (e.g. {"learning_rate": 0.05})')
+    parser.add_argument("--implicit-params", default="{}",
+                        help="JSON of implicit BPR arguments")
     parser.add_argument("--seeds", default="",
                         help="comma-separated seeds: rerun the compiled rows with each and "
                         "print the nDCG@10 spread")
@@ -91,8 +98,9 @@ def bench_dataset(args: argparse.Namespace) -> Dataset:
     """The synthetic (or MovieLens-100K) split; its test part doubles as validation so
     the trainer-side evaluation masks only training items."""
     if args.data == "ml-100k":
-        frame = pd.read_csv(args.ml100k / "ml-100k.tsv", sep="\t",
-                            names=["user_id", "item_id", "rating", "timestamp"])
+        # The file has a header row (user_id item_id rating timestamp); reading it with
+        # names= would turn that row into a bogus interaction.
+        frame = pd.read_csv(args.ml100k / "ml-100k.tsv", sep="\t")
     else:
         frame = synthetic(n_users=args.users, n_items=args.items,
                           n_interactions=args.interactions, seed=0)
@@ -131,8 +139,8 @@ def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int],
                 prefetch: int = 1) -> dict[str, Any]:
     """Train through the Trainer up to the last checkpoint; nDCG@10 at each checkpoint
     with the clock paused. Returns seconds, samples/s and the curve."""
-    clock = {"train": 0.0, "started": 0.0}
-    curve: list[tuple[int, float, float]] = []
+    clock = {"train": 0.0, "started": 0.0, "cpu": 0.0, "cpu_started": 0.0}
+    curve: list[tuple[int, float, float, float]] = []
     on_start, on_end = model.on_epoch_start, model.on_epoch_end
     get_dataloader = model.get_dataloader
 
@@ -144,15 +152,18 @@ def run_trainer(model: Any, dataset: Dataset, checkpoints: list[int],
     def start(epoch: int) -> None:
         on_start(epoch)
         clock["started"] = time.perf_counter()
+        clock["cpu_started"] = time.process_time()
 
     def end(epoch: int) -> None:
         on_end(epoch)
         if model.device.type == "cuda":
             torch.cuda.synchronize()
         clock["train"] += time.perf_counter() - clock["started"]
+        clock["cpu"] += time.process_time() - clock["cpu_started"]
         if epoch in checkpoints:
             model.eval()
-            curve.append((epoch, round(clock["train"], 2), round(ndcg(model, dataset), 4)))
+            curve.append((epoch, round(clock["train"], 2), round(clock["cpu"], 2),
+                          round(ndcg(model, dataset), 4)))
             model.train()
 
     model.on_epoch_start, model.on_epoch_end = start, end
@@ -184,25 +195,28 @@ def load_mybpr() -> type:
     return module.MyBPR
 
 
-def run_implicit(dataset: Dataset, checkpoints: list[int], threads: int) -> dict[str, Any]:
-    """implicit's CPU BPR (its defaults except 64 factors), one fit per checkpoint."""
+def run_implicit(dataset: Dataset, checkpoints: list[int], threads: int,
+                 params: dict[str, Any]) -> dict[str, Any]:
+    """implicit's CPU BPR (its defaults except 64 factors, and ``params``), one fit per
+    checkpoint."""
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
     matrix = dataset.train.get_sparse()
     curve = []
     for epochs in checkpoints:
-        model = BayesianPersonalizedRanking(factors=64, iterations=epochs, num_threads=threads,
-                                            random_state=0)
-        started = time.perf_counter()
+        model = BayesianPersonalizedRanking(**{"factors": 64, **params}, iterations=epochs,
+                                            num_threads=threads, random_state=0)
+        started, cpu = time.perf_counter(), time.process_time()
         model.fit(matrix, show_progress=False)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         scorer = Factors(dataset.info(), model.user_factors, model.item_factors, "cpu")
-        curve.append((epochs, round(seconds, 2), round(ndcg(scorer, dataset), 4)))
+        curve.append((epochs, round(seconds, 2), round(cpu, 2), round(ndcg(scorer, dataset), 4)))
     return _peer_result(dataset, curve)
 
 
-def run_cornac(dataset: Dataset, checkpoints: list[int], threads: int) -> dict[str, Any]:
-    """Cornac's BPR (its defaults except k=64), one fit per checkpoint."""
+def run_cornac(dataset: Dataset, checkpoints: list[int], threads: int,
+               params: dict[str, Any]) -> dict[str, Any]:
+    """Cornac's BPR (its defaults except k=64, and ``params``), one fit per checkpoint."""
     import cornac
     from cornac.data import Dataset as CornacData
 
@@ -214,23 +228,26 @@ def run_cornac(dataset: Dataset, checkpoints: list[int], threads: int) -> dict[s
     item_index = np.array([data.iid_map.get(i, -1) for i in range(dataset.n_items)])
     curve = []
     for epochs in checkpoints:
-        model = cornac.models.BPR(k=64, max_iter=epochs, num_threads=threads, seed=0,
+        hyper = {"k": 64, **params}
+        model = cornac.models.BPR(**hyper, max_iter=epochs, num_threads=threads, seed=0,
                                   verbose=False)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model.fit(data)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         known = item_index >= 0
-        items = np.zeros((dataset.n_items, 65), dtype=np.float32)
-        items[known, :64] = model.i_factors[item_index[known]]
-        items[known, 64] = model.i_biases[item_index[known]]
+        k = hyper["k"]
+        items = np.zeros((dataset.n_items, k + 1), dtype=np.float32)
+        items[known, :k] = model.i_factors[item_index[known]]
+        items[known, k] = model.i_biases[item_index[known]]
         users = np.hstack([model.u_factors[user_order], np.ones((dataset.n_users, 1))])
         scorer = Factors(dataset.info(), users, items, "cpu")
-        curve.append((epochs, round(seconds, 2), round(ndcg(scorer, dataset), 4)))
+        curve.append((epochs, round(seconds, 2), round(cpu, 2), round(ndcg(scorer, dataset), 4)))
     return _peer_result(dataset, curve)
 
 
-def _peer_result(dataset: Dataset, curve: list[tuple[int, float, float]]) -> dict[str, Any]:
-    epochs, seconds, _ = curve[-1]
+def _peer_result(dataset: Dataset, curve: list[tuple[int, float, float, float]]
+                 ) -> dict[str, Any]:
+    epochs, seconds, _, _ = curve[-1]
     return {"seconds": seconds, "samples_per_s": len(dataset.train) * epochs / seconds,
             "curve": curve}
 
@@ -281,18 +298,21 @@ def main() -> None:
         if importlib.util.find_spec(peer) is None:
             results[peer] = {"skipped": f"{peer} is not installed"}
             continue
-        results[peer] = runners[peer](dataset, checkpoints, args.threads)
+        peer_checkpoints = ([int(c) for c in args.peer_checkpoints.split(",")]
+                            if args.peer_checkpoints else checkpoints)
+        results[peer] = runners[peer](dataset, peer_checkpoints, args.threads,
+                                      json.loads(getattr(args, f"{peer}_params")))
         print(peer, results[peer], flush=True)
-    print(f"\n{'model':<38} {'samples/s':>12}  nDCG@10 by (epochs, train seconds)")
+    print(f"\n{'model':<38} {'samples/s':>12}  nDCG@10 by (epochs: train seconds wall/CPU)")
     for name, result in results.items():
         if "skipped" in result:
             print(f"{name:<38} {'skipped':>12}  {result['skipped']}")
             continue
-        curve = "  ".join(f"{e}:{s}s={v}" for e, s, v in result["curve"])
+        curve = "  ".join(f"{e}:{s}/{c}s={v}" for e, s, c, v in result["curve"])
         print(f"{name:<38} {result['samples_per_s']:>12,.0f}  {curve}")
         if "seeds" in result:
-            values = np.array([[v for _, _, v in c] for c in result["seeds"]["curves"]])
-            spread = "  ".join(f"{e}:{lo:.4f}-{hi:.4f}" for (e, _, _), lo, hi in
+            values = np.array([[v for *_, v in c] for c in result["seeds"]["curves"]])
+            spread = "  ".join(f"{e}:{lo:.4f}-{hi:.4f}" for (e, *_), lo, hi in
                                zip(result["curve"], values.min(0), values.max(0), strict=True))
             print(f"{'  seeds ' + args.seeds:<38} {'':>12}  nDCG@10 min-max {spread}")
     compiled = results.get("BPR (kernel=compiled, item_lr=0.003)", {})

@@ -61,8 +61,9 @@ class RP3beta(ItemSimRecommender):
     """Exponent applied to the transition probabilities."""
     beta: Annotated[float, Ge(-100), Le(100)] = 0.6
     """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``."""
-    normalize: bool = False
-    """Rescale each item's kept weights to sum to 1."""
+    normalize: bool = True
+    """Rescale each item's kept weights to sum to 1 (on MovieLens-100K +2% nDCG@10 over
+    the raw weights: ``bench/bench_models_ml100k.py``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # sets self.train_matrix

@@ -314,20 +314,23 @@ class BPR(IterativeRecommender):
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the user and item embeddings."""
-    reg_weight: Annotated[float, Ge(0)] = 0.0
+    reg_weight: Annotated[float, Ge(0)] = 0.01
     """L2 penalty on the embedding rows and item biases each sample touches (as Cornac's
-    ``lambda_reg`` and implicit's ``regularization``; 0.01 suits ``optimizer: sgd``)."""
-    batch_size: int = 32768
-    """Training triples per step; large batches amortise the per-step overhead (and
-    repeat popular items more, which the item rows' Adam update sums once)."""
-    epochs: int = 30
-    """Maximum passes over the training interactions."""
-    learning_rate: float = 0.05
+    ``lambda_reg`` and implicit's ``regularization``). Without it the model over-trains
+    on data the size of MovieLens-100K (nDCG@10 falling after ~20 epochs)."""
+    batch_size: int = 8192
+    """Training triples per step; large batches amortise the per-step overhead (32768
+    trains ~15% more samples per second on 1M interactions), but small data needs steps:
+    MovieLens-100K has 10 steps per epoch at 8192."""
+    epochs: int = 40
+    """Maximum passes over the training interactions (with the defaults, MovieLens-100K's
+    validation nDCG@10 stops rising at about 40 and holds to 60)."""
+    learning_rate: float = 0.1
     """``adagrad``: the row-wise Adagrad step of the user embeddings and item biases.
     ``adam``: the Adam learning rate (0.01 suits it). ``sgd``: the step per training
     sample, independent of ``batch_size`` (0.05-0.1 work; above ~0.3 training may
     diverge)."""
-    item_learning_rate: Annotated[float, Gt(0), Le(100)] = 0.01
+    item_learning_rate: Annotated[float, Gt(0), Le(100)] = 0.005
     """``adagrad``: the Adam learning rate of the item embeddings (ignored otherwise)."""
     optimizer: Literal["adagrad", "adam", "sgd"] = "adagrad"
     """``adagrad`` (best accuracy per second): :class:`SparseRowOptimizer` with row-wise

@@ -22,9 +22,9 @@ from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
-from warprec.recommenders.losses import BPRLoss, EmbLoss
+from warprec.recommenders.losses import BPRLoss
 
-__all__ = ["LightGCN", "normalized_adjacency"]
+__all__ = ["LightGCN", "normalized_adjacency", "propagate"]
 
 
 def normalized_adjacency(
@@ -49,20 +49,46 @@ def normalized_adjacency(
         return coo.to_sparse_csr().to(device)
 
 
+class _SymmetricPropagation(torch.autograd.Function):
+    """``adjacency @ dense`` for a *symmetric* sparse adjacency: the gradient w.r.t.
+    ``dense`` is ``adjacency^T @ grad = adjacency @ grad``, the same product. torch's own
+    backward of a CSR product transposes the matrix (a sort and a COO-to-CSR conversion)
+    at every step, which was most of LightGCN's training time."""
+
+    @staticmethod
+    def forward(ctx: Any, adjacency: Tensor, dense: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.adjacency = adjacency
+        return adjacency @ dense
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:  # type: ignore[override]
+        return None, ctx.adjacency @ grad
+
+
+def propagate(adjacency: Tensor, dense: Tensor) -> Tensor:
+    """``adjacency @ dense`` for the symmetric normalised adjacency, differentiable in
+    ``dense`` at the cost of one more product (no transpose)."""
+    return _SymmetricPropagation.apply(adjacency, dense)
+
+
 class LightGCN(IterativeRecommender):
     """Light graph convolution over the user-item graph, trained with BPR."""
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the layer-0 user and item embeddings."""
-    n_layers: Annotated[int, Ge(0), Le(64)] = 3
-    """Propagation steps over the normalised adjacency."""
-    reg_weight: Annotated[float, Ge(0)] = 0.0001
-    """Weight of the L2 penalty on the batch's layer-0 embeddings."""
-    batch_size: int = 4096
-    """Training triples per step (each step propagates over the whole graph)."""
+    n_layers: Annotated[int, Ge(0), Le(64)] = 2
+    """Propagation steps over the normalised adjacency (2: on MovieLens-100K as accurate
+    as 3 with a third less work per step)."""
+    reg_weight: Annotated[float, Ge(0)] = 0.001
+    """Weight of the L2 penalty on the batch's layer-0 embeddings (1e-4 let MovieLens-100K
+    over-train after ~70 epochs; 1e-3 keeps validation nDCG@10 rising over the default
+    epochs)."""
+    batch_size: int = 8192
+    """Training triples per step; each step propagates over the whole graph, so the
+    epoch's cost is about (interactions / batch_size) propagations."""
     epochs: int = 100
     """Maximum passes over the training interactions."""
-    learning_rate: float = 0.001
+    learning_rate: float = 0.01
     """Adam learning rate (the trainer's default optimizer)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,7 +99,6 @@ class LightGCN(IterativeRecommender):
         )
         self.apply(self._init_weights)
         self.bpr_loss = BPRLoss()
-        self.emb_loss = EmbLoss()
         self._adjacency: Tensor | None = None
         self._propagated: tuple[Tensor, Tensor] | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: module._forget())
@@ -113,7 +138,7 @@ class LightGCN(IterativeRecommender):
         total = layer
         adjacency = self.adjacency()
         for _ in range(self.n_layers):
-            layer = adjacency @ layer
+            layer = propagate(adjacency, layer)
             total = total + layer
         final = total / (self.n_layers + 1)
         return final[: self.n_users], final[self.n_users :]
@@ -126,10 +151,15 @@ class LightGCN(IterativeRecommender):
         user_e = users_final[user]
         pos_score = torch.linalg.vecdot(user_e, items_final[pos_item])
         neg_score = torch.linalg.vecdot(user_e, items_final[neg_item])
-        reg = self.emb_loss(
-            self.user_embedding(user), self.item_embedding(pos_item), self.item_embedding(neg_item)
-        )
-        return self.bpr_loss(pos_score, neg_score) + self.reg_weight * reg
+        loss = self.bpr_loss(pos_score, neg_score)
+        if not self.reg_weight:
+            return loss
+        # EmbLoss (sum of squares over the batch size) as flat dot products: no
+        # abs/pow temporaries and their backward.
+        rows = (self.user_embedding(user), self.item_embedding(pos_item),
+                self.item_embedding(neg_item))
+        reg = sum(torch.dot(e.reshape(-1), e.reshape(-1)) for e in rows) / user.numel()
+        return loss + self.reg_weight * reg
 
     def train(self, mode: bool = True) -> LightGCN:
         """Switch mode; the cached propagated embeddings are dropped."""
