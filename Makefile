@@ -10,7 +10,7 @@ PACKAGES := warprec-core warprec-models-classic warprec-models-neural
 
 $(STAMP): constraints-dev.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) -r requirements-dev.txt -e 'warprec-core[parquet,template,ray]' -e warprec-models-classic -e warprec-models-neural
+	$(PIP_INSTALL) -r requirements-dev.txt -e 'warprec-core[parquet,template,ray,report,mlflow,hopt,optuna,bohb]' -e warprec-models-classic -e 'warprec-models-neural[compiled]'
 	touch $@
 
 setup: $(STAMP)

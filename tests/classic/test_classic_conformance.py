@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from warprec.testing import ModelConformance
+from warprec_models_classic.als import iALS, iALS2008
 from warprec_models_classic.baselines import Pop, Random
 from warprec_models_classic.ease import EASE
-from warprec_models_classic.knn import ItemKNN, UserKNN
+from warprec_models_classic.knn import ItemKNN, ItemKNNTD, UserKNN, UserKNNTD
 from warprec_models_classic.rp3beta import RP3beta
+from warprec_models_classic.sansa import SANSA
+from warprec_models_classic.slim import ADMMSlim, Slim
 
 
 class TestEASE(ModelConformance):
@@ -35,3 +38,38 @@ class TestPop(ModelConformance):
 
 class TestRandom(ModelConformance):
     model_class = Random
+
+
+class TestIALS(ModelConformance):
+    model_class = iALS
+    params = [{"factors": 8, "n_iterations": 3}]
+
+
+class TestIALS2008(ModelConformance):
+    model_class = iALS2008
+    params = [{"factors": 8, "n_iterations": 3, "confidence_type": "log"}]
+
+
+class TestSlim(ModelConformance):
+    model_class = Slim
+    params = [{"alpha": 0.01}]
+
+
+class TestADMMSlim(ModelConformance):
+    model_class = ADMMSlim
+    params = [{"it": 5}]
+
+
+class TestSANSA(ModelConformance):
+    model_class = SANSA
+    params = [{"l2": 5.0, "target_density": 0.2}]
+
+
+class TestItemKNNTD(ModelConformance):
+    model_class = ItemKNNTD
+    params = [{"k": 5, "beta": 0.5}]
+
+
+class TestUserKNNTD(ModelConformance):
+    model_class = UserKNNTD
+    params = [{"k": 5, "beta": 0.5}]

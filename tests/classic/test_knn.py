@@ -77,7 +77,8 @@ def test_topk_product_ranks_negative_values_correctly():
 
 
 def test_item_knn_scores_equal_the_reference(ratings):
-    model = ItemKNN({"k": 10, "shrink": 1.0, "similarity": "cosine"}, info_of(ratings), interactions_of(ratings, True))
+    model = ItemKNN({"k": 10, "shrink": 1.0, "similarity": "cosine"}, info_of(ratings),
+                    interactions_of(ratings, True))
     X = ratings.toarray().astype(np.float64)
     # neighbours of target j in row j; score(u, j) = sum_i x_ui s(j, i)
     S = reference_topk(reference_similarity(X.T, "cosine", 1.0, 0.5), 10)

@@ -53,7 +53,8 @@ def test_normalized_rows_sum_to_one(ratings):
 
 
 def test_model_scores_and_sampled_predict(ratings):
-    model = RP3beta({"k": 10, "beta": 0.5, "normalize": False}, info_of(ratings), interactions_of(ratings, True))
+    model = RP3beta({"k": 10, "beta": 0.5, "normalize": False}, info_of(ratings),
+                    interactions_of(ratings, True))
     X = ratings.toarray().astype(np.float64)
     users = torch.arange(ratings.shape[0])
     expected = X @ reference_rp3beta(X, 10, 1.0, 0.5)

@@ -69,7 +69,8 @@ def test_defaults_fill_every_section() -> None:
     assert data["writer"]["local_experiment_path"] == "runs"
     assert data["writer"]["recommendation"]["k"] == 50
     assert data["general"] == {"device": "cpu", "seed": 42, "custom_modules": [], "refit": False,
-                               "backend": "local", "ray_address": None, "max_trials": 1000}
+                               "backend": "local", "ray_address": None, "threads": None,
+                               "max_trials": 1000, "mlflow": None}
 
 
 def test_default_splitter_is_stated_random_holdout_with_general_seed() -> None:
@@ -85,7 +86,10 @@ def test_model_defaults_inherit_general_settings() -> None:
     model = data["models"]["EASE"]
     assert model["optimization"]["device"] == "cpu"
     assert model["optimization"]["refit"] is True
-    assert model["optimization"]["properties"] == {"mode": "max", "seed": 3}
+    assert model["optimization"]["properties"] == {
+        "mode": "max", "seed": 3, "time_attr": None, "max_t": None, "grace_period": None,
+        "reduction_factor": None, "n_startup_trials": None, "min_samples_required": None,
+        "min_time_slice": None, "hard_stop": None}
     assert model["optimization"]["validation_metric"] == "nDCG@10"
     assert model["meta"] == {"save_model": False, "save_recs": False, "load_from": None}
     assert model["early_stopping"] is None
@@ -215,12 +219,16 @@ BAD_CONFIGS = [
     (with_key("models.EASE", {"l2": ["uniform", 5, 1]}),
      "expected the lower bound below the upper bound"),
     (with_key("models.EASE", {"l2": ["choice"]}), "models.EASE.l2: [choice] has no values"),
-    (with_key("models.EASE.optimization", {"strategy": "hopt"}),
-     "models.EASE.optimization.strategy: 'hopt' is not supported by this version"),
+    (with_key("models.EASE.optimization", {"strategy": "tpe"}),
+     "models.EASE.optimization.strategy: got 'tpe' (str); expected one of 'grid', 'random', "
+     "'hopt', 'optuna', 'bohb'"),
     (with_key("models.EASE.optimization", {"num_samples": 0}),
      "models.EASE.optimization.num_samples: got 0 (int); expected a number >= 1"),
+    (with_key("models.EASE.optimization", {"scheduler": "pbt"}),
+     "models.EASE.optimization.scheduler: 'pbt' is not supported"),
     (with_key("models.EASE.optimization", {"scheduler": "asha"}),
-     "models.EASE.optimization.scheduler: 'asha' is not supported"),
+     "models.EASE.optimization.properties.max_t: missing; the 'asha' scheduler needs max_t, "
+     "grace_period, reduction_factor"),
     (with_key("models.EASE.early_stopping", {"monitor": "loss"}),
      "models.EASE.early_stopping.patience: missing"),
     (with_key("models.EASE.early_stopping", {"patience": 2, "grace_period": 3}),
@@ -293,11 +301,11 @@ def test_harmless_warprec_keys_warn_and_run_on() -> None:
                           "reading_method": "local"},
                   general={"ray_verbose": 0, "backend": "polars"},
                   dashboard={"wandb": {"enabled": False}})
-    config["models"]["EASE"]["optimization"] = {"cpu_per_trial": 2, "num_workers": 4}
+    config["models"]["EASE"]["optimization"] = {"block_size": 2, "num_workers": 4}
     warnings = load_config(config).warnings
     assert sorted(w.split(":")[0] for w in warnings) == [
         "dashboard", "general.backend", "general.ray_verbose",
-        "models.EASE.optimization.cpu_per_trial",
+        "models.EASE.optimization.block_size",
         "models.EASE.optimization.num_workers", "reader.data_type", "reader.reading_method"]
     assert all(w.endswith("ignored") for w in warnings)
 
@@ -456,7 +464,7 @@ def test_json_schema_mirrors_the_sections() -> None:
     model = node(schema["properties"]["models"]["additionalProperties"])
     assert set(model["properties"]) == {"optimization", "early_stopping", "meta"}
     optimization = node(model["properties"]["optimization"])["properties"]
-    assert optimization["strategy"]["enum"] == ["grid", "random"]
+    assert optimization["strategy"]["enum"] == ["grid", "random", "hopt", "optuna", "bohb"]
     json.dumps(schema)
 
 

@@ -122,8 +122,11 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
     ease = results["EASE"]
     assert ease["params"] == {"l2": 100.0, "dtype": "float32"}
     assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.2.0"}
-    assert results["ItemKNN"]["params"] == {"k": 5, "similarity": "cosine", "shrink": 0.0,
-                                            "asymmetric_alpha": 0.5}
+    from warprec_models_classic.knn import ItemKNN
+
+    assert results["ItemKNN"]["params"] == {  # the given k, every other value the default
+        "k": 5, "similarity": ItemKNN.similarity, "shrink": ItemKNN.shrink,
+        "asymmetric_alpha": ItemKNN.asymmetric_alpha}
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["models"]["EASE"]["l2"] == 100.0
     assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.2.0"

@@ -112,3 +112,14 @@ def test_core_builtins_are_registered_with_the_core_as_source() -> None:
 
     assert metric_registry.entry("ndcg").source.name == "warprec-core"
     assert metric_registry.entry("nDCG").reference == "warprec.evaluation.metrics:nDCG"
+
+
+def test_official_plugins_name_every_model_the_official_packages_register() -> None:
+    from warprec._registry import OFFICIAL_PLUGINS
+    from warprec_models_classic.plugin import MODELS as CLASSIC
+    from warprec_models_neural.plugin import MODELS as NEURAL
+
+    assert {n: OFFICIAL_PLUGINS.get(n) for n in CLASSIC} == dict.fromkeys(
+        CLASSIC, "warprec-models-classic")
+    assert {n: OFFICIAL_PLUGINS.get(n) for n in NEURAL} == dict.fromkeys(
+        NEURAL, "warprec-models-neural")

@@ -178,8 +178,8 @@ BAD = [
     ("bad distribution", base_yaml(models="{EASE: {l2: [loguniform, 0, 10]}}"),
      "models.EASE.l2: got ['loguniform', 0, 10] (list); expected a lower bound > 0"),
     ("unsupported search", base_yaml(models="{EASE: {l2: [1, 2], optimization: "
-                                            "{strategy: optuna}}}"),
-     "models.EASE.optimization.strategy: 'optuna' is not supported by this version"),
+                                            "{scheduler: pbt}}}"),
+     "models.EASE.optimization.scheduler: 'pbt' is not supported by this version"),
     ("early stopping without patience", base_yaml(models="{EASE: {early_stopping: "
                                                          "{monitor: loss}}}"),
      "models.EASE.early_stopping.patience: missing; expected an integer >= 1"),

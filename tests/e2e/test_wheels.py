@@ -162,9 +162,9 @@ def test_neural_plugin_alone_pulls_core_and_is_listed(venv: Venv) -> None:
     assert [(p["name"], p["status"], p["version"]) for p in venv.neural_alone_listing] == [
         ("warprec-models-neural", "ok", VERSION)
     ]
-    assert venv.neural_alone_listing[0]["provides"]["models"] == [
-        "BPR", "MultVAE", "LightGCN", "SASRec"
-    ]
+    from warprec_models_neural.plugin import MODELS
+
+    assert venv.neural_alone_listing[0]["provides"]["models"] == list(MODELS)
 
 
 def test_plugins_list_shows_both_official_plugins(venv: Venv) -> None:

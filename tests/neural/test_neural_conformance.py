@@ -6,11 +6,16 @@ from warprec.testing import ModelConformance
 from warprec_models_neural.bert4rec import BERT4Rec
 from warprec_models_neural.bpr import BPR
 from warprec_models_neural.caser import Caser
+from warprec_models_neural.cdae import CDAE
 from warprec_models_neural.gru4rec import GRU4Rec
 from warprec_models_neural.gsasrec import gSASRec
 from warprec_models_neural.lightgcn import LightGCN
+from warprec_models_neural.multidae import MultiDAE
 from warprec_models_neural.multvae import MultiVAE, MultVAE
+from warprec_models_neural.neumf import NeuMF
+from warprec_models_neural.ngcf import NGCF
 from warprec_models_neural.sasrec import SASRec
+from warprec_models_neural.simgcl import SimGCL
 
 
 class TestBPR(ModelConformance):
@@ -84,3 +89,36 @@ class TestGSASRec(ModelConformance):
         {"epochs": 5, "batch_size": 32, "max_seq_len": 8, "embedding_size": 16,
          "neg_samples": 8, "reuse_item_embeddings": False, "gbce_t": 0.0},
     ]
+
+class TestNeuMF(ModelConformance):
+    model_class = NeuMF
+    params = [
+        {"epochs": 3, "batch_size": 256, "mf_embedding_size": 8, "mlp_embedding_size": 8,
+         "mlp_hidden_size": [16, 8], "dropout": 0.1, "reg_weight": 1e-4},
+        {"epochs": 2, "batch_size": 256, "mf_train": False, "mlp_hidden_size": [8]},
+    ]
+
+
+class TestMultiDAE(ModelConformance):
+    model_class = MultiDAE
+    params = {"epochs": 5, "batch_size": 16, "intermediate_dim": 32, "latent_dim": 8}
+
+
+class TestCDAE(ModelConformance):
+    model_class = CDAE
+    params = [
+        {"epochs": 5, "batch_size": 16, "embedding_size": 16},
+        {"epochs": 3, "batch_size": 16, "embedding_size": 8, "loss_type": "MSE",
+         "hid_activation": "relu", "out_activation": "relu"},
+    ]
+
+
+class TestNGCF(ModelConformance):
+    model_class = NGCF
+    params = {"epochs": 5, "batch_size": 64, "embedding_size": 16, "weight_size": [16, 8],
+              "node_dropout": 0.1, "learning_rate": 0.01}
+
+
+class TestSimGCL(ModelConformance):
+    model_class = SimGCL
+    params = {"epochs": 5, "batch_size": 64, "embedding_size": 16, "learning_rate": 0.01}

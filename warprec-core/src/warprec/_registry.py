@@ -21,9 +21,11 @@ KINDS = {"models": "model", "metrics": "metric", "losses": "loss", "splitters": 
 # Models of the official plugins, so that an unknown name can say what to install.
 OFFICIAL_PLUGINS: dict[str, str] = {
     **dict.fromkeys(
-        ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random"], "warprec-models-classic"
-    ),
-    **dict.fromkeys(["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec"], "warprec-models-neural"),
+        ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random", "iALS", "iALS2008", "Slim",
+         "ADMMSlim", "SANSA", "ItemKNNTD", "UserKNNTD"], "warprec-models-classic"),
+    **dict.fromkeys(
+        ["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec", "gSASRec", "BERT4Rec", "GRU4Rec",
+         "Caser", "NeuMF", "MultiDAE", "CDAE", "NGCF", "SimGCL"], "warprec-models-neural"),
 }
 
 
@@ -54,6 +56,11 @@ class Entry:
         if isinstance(self.target, str):
             return self.target
         return f"{self.target.__module__}:{self.target.__qualname__}"
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the object is in memory (registered as one, or imported already)."""
+        return not isinstance(self.target, str) or self._loaded is not None
 
     def load(self) -> Any:
         """Return the registered object, importing a lazy reference on first use."""

@@ -260,13 +260,51 @@ def _list_command(kind: str) -> click.Command:
 
 
 def _describe(entry: Entry) -> dict[str, Any]:
-    """The hyperparameters of a model, read from its class annotations (imports it)."""
-    try:
-        from warprec.recommenders.base_recommender import hyperparameters
+    """The hyperparameters of a model: read from its source without importing it when
+    it is a lazy reference (listing imports no torch), else from the imported class."""
+    if isinstance(entry.target, str) and not entry.is_loaded:
+        from warprec.recommenders.source_spec import SourceSpecError, describe_reference
 
-        return {"params": hyperparameters(entry.load())}
+        try:
+            return {"params": describe_reference(entry.target)}
+        except SourceSpecError:
+            pass  # something only running the module can tell: import it
+    try:
+        from warprec.recommenders.hyperparameters import describe_hyperparameters
+
+        return {"params": describe_hyperparameters(entry.load())}
     except Exception as exc:
         return {"params": None, "error": str(exc)}
+
+
+@click.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def models_show(name: str, as_json: bool) -> None:
+    """Describe model NAME: where it comes from, what it is, and every hyperparameter
+    with its type, domain, default and documentation (imports the model)."""
+    import inspect
+
+    from warprec.recommenders.hyperparameters import describe_hyperparameters
+    from warprec.utils.registry import model_registry
+
+    entry = model_registry.entry(name)
+    cls = entry.load()
+    params = describe_hyperparameters(cls)
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    if as_json:
+        click.echo(json.dumps({"name": entry.name, "source": entry.source.name,
+                               "version": entry.source.version, "reference": entry.reference,
+                               "doc": doc, "params": params}, indent=2, default=repr))
+        return
+    click.echo(f"{entry.name} ({entry.source}): {entry.reference}")
+    if doc:
+        click.echo("\n" + doc)
+    click.echo("")
+    rows = [(n, p["type"], repr(p["default"]) if "default" in p else "(required)", p["doc"])
+            for n, p in params.items()]
+    _table(("hyperparameter", "type and domain", "default", "doc"), rows,
+           empty="no hyperparameters")
 
 
 def _format_params(params: dict[str, Any] | None) -> str:
@@ -280,7 +318,9 @@ def _format_params(params: dict[str, Any] | None) -> str:
 
 for _kind in ["models", "metrics", "losses", "splitters", "filters", "datasets"]:
     cli.add_command(
-        click.Group(_kind, help=f"Registered {_kind}.", commands=[_list_command(_kind)])
+        click.Group(_kind, help=f"Registered {_kind}.",
+                    commands=[_list_command(_kind), *([models_show] if _kind == "models"
+                                                      else [])])
     )
 
 
@@ -312,6 +352,17 @@ def run_command(config_file: str, output: str | None, device: str | None,
     click.echo(results.table())
     if not quiet:
         click.echo(f"\nResults written to {results.path}", err=True)
+
+
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+def report_command(run_dir: str) -> None:
+    """Write RUN_DIR/report.html: one self-contained page with the metrics (confidence
+    intervals, significance tests), charts of the models, training curves and searches
+    (needs warprec-core[report])."""
+    from warprec.reporting.page import write_report
+
+    click.echo(f"Report written to {write_report(run_dir)}")
 
 
 @cli.group("config")

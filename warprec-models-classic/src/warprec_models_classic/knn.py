@@ -20,15 +20,18 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import scipy.sparse as sp
 import torch
-from annotated_types import Ge, Le
+from annotated_types import Ge, Gt, Le
 from torch import Tensor
 from warprec.data.dataset import Interactions
-from warprec.errors import ConfigError
+from warprec.errors import ConfigError, DataError
 from warprec.recommenders.base_recommender import ItemSimRecommender, Recommender
 
 from warprec_models_classic._topk import Reweight, topk_product
 
-__all__ = ["SIMILARITIES", "ItemKNN", "UserKNN", "knn_similarity"]
+__all__ = [
+    "SIMILARITIES", "ItemKNN", "ItemKNNTD", "UserKNN", "UserKNNTD", "decayed_matrix",
+    "knn_similarity",
+]
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric")
 
@@ -145,3 +148,67 @@ class UserKNN(_Neighbourhood, Recommender):
         model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
         model.user_similarity = sp.csr_matrix((model.n_users, model.n_users), dtype=np.float32)
         return model
+
+
+def decayed_matrix(interactions: Interactions, beta: float, model: str) -> sp.csr_matrix:
+    """The training matrix with each value times ``exp(-beta * age in days)``, the age
+    counted from the latest training interaction (Ding, Li, CIKM 2005)."""
+    if interactions.timestamps is None:
+        raise DataError(
+            f"{model}: the training data has no timestamps; the time decay needs a "
+            "timestamp column"
+        )
+    stamps = np.asarray(interactions.timestamps, dtype=np.float64)
+    days = (stamps.max() - stamps) / 86_400.0 if stamps.size else stamps
+    values = np.ones(len(interactions)) if interactions.ratings is None else interactions.ratings
+    decayed = (values * np.exp(-beta * days)).astype(np.float32)
+    return sp.csr_matrix(
+        (decayed, (interactions.users, interactions.items)),
+        shape=(interactions.n_users, interactions.n_items),
+    )
+
+
+class ItemKNNTD(ItemKNN):
+    """ItemKNN with temporal decay (WarpRec's ItemKNN-TD): the similarity comes from the
+    plain interactions; when scoring, each of the user's interactions counts
+    ``exp(-beta * age in days)``."""
+
+    beta: Annotated[float, Gt(0)] = 0.001
+    """Decay rate per day: larger values forget old interactions faster."""
+    # Defaults chosen on a validation split of MovieLens-100K (README).
+    k = 50
+    similarity = "asymmetric"
+    asymmetric_alpha = 0.2
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ):
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        self.train_matrix = decayed_matrix(interactions, self.beta, self.name)
+
+
+class UserKNNTD(UserKNN):
+    """UserKNN with temporal decay (WarpRec's UserKNN-TD): the user similarity comes from
+    the plain interactions; each neighbour's interactions count ``exp(-beta * age in
+    days)`` in the scores."""
+
+    beta: Annotated[float, Gt(0)] = 0.001
+    """Decay rate per day: larger values forget old interactions faster."""
+
+    def __init__(
+        self,
+        params: dict,
+        info: dict,
+        interactions: Interactions,
+        *args: Any,
+        seed: int = 42,
+        **kwargs: Any,
+    ):
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        self.train_matrix = decayed_matrix(interactions, self.beta, self.name)

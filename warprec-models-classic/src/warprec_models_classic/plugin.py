@@ -9,6 +9,13 @@ MODELS = {
     "RP3beta": "warprec_models_classic.rp3beta:RP3beta",
     "Pop": "warprec_models_classic.baselines:Pop",
     "Random": "warprec_models_classic.baselines:Random",
+    "iALS": "warprec_models_classic.als:iALS",
+    "iALS2008": "warprec_models_classic.als:iALS2008",
+    "Slim": "warprec_models_classic.slim:Slim",
+    "ADMMSlim": "warprec_models_classic.slim:ADMMSlim",
+    "SANSA": "warprec_models_classic.sansa:SANSA",
+    "ItemKNNTD": "warprec_models_classic.knn:ItemKNNTD",
+    "UserKNNTD": "warprec_models_classic.knn:UserKNNTD",
 }
 
 

@@ -4,7 +4,9 @@ A hyperparameter is a single value, a list of values, ``[grid, v1, v2, ...]``,
 ``[choice, v1, v2, ...]`` or ``[distribution, args...]``. The semantics are Ray Tune's:
 grid values are enumerated (their Cartesian product), choices and distributions are
 sampled, and ``num_samples`` repeats the grid with fresh samples. With
-``strategy: random`` a plain list is a choice (sampled) rather than a grid.
+``strategy: random`` a plain list is a choice (sampled) rather than a grid. The searchers
+(``hopt``, ``optuna``, ``bohb``) sample every list, ``[grid, ...]`` included, as a choice
+(as WarpRec does): :func:`to_tune` gives their Ray Tune search space.
 
 Distributions (Ray Tune's meaning of each bound): ``uniform lo hi``, ``quniform lo hi q``,
 ``loguniform lo hi [base]``, ``qloguniform lo hi q [base]``, ``randn|normal mean sd``,
@@ -23,8 +25,8 @@ from typing import Any
 from warprec.errors import ConfigError
 from warprec.utils.checks import as_float, describe
 
-__all__ = ["CATEGORICAL", "DISTRIBUTIONS", "check_space", "count_trials",
-           "distribution_bounds", "expand", "is_search_space"]
+__all__ = ["CATEGORICAL", "DISTRIBUTIONS", "SEARCHERS", "check_space", "count_trials",
+           "distribution_bounds", "expand", "is_search_space", "to_tune"]
 
 # Search-space keywords: name -> (minimum, maximum) number of numeric arguments.
 DISTRIBUTIONS: dict[str, tuple[int, int]] = {
@@ -41,6 +43,8 @@ DISTRIBUTIONS: dict[str, tuple[int, int]] = {
     "qlograndint": (3, 4),
 }
 CATEGORICAL = ("choice", "grid")
+# Strategies whose trials a Ray Tune searcher suggests (no grid: every list is a choice).
+SEARCHERS = ("hopt", "optuna", "bohb")
 
 
 def is_search_space(value: Any, *, list_valued: bool = False) -> bool:
@@ -176,14 +180,14 @@ def _classify(value: Any, list_valued: bool, strategy: str) -> tuple[str, Any]:
     keyword = head.lower() if isinstance(head, str) else None
     if keyword in CATEGORICAL:
         values = value[1:]
-        if keyword == "grid":
+        if keyword == "grid" and strategy not in SEARCHERS:
             return "grid", values
         return "sampled", lambda rng: values[rng.randrange(len(values))]
     if keyword in DISTRIBUTIONS:
         return "sampled", _distribution(keyword, [float(a) for a in value[1:]])
     if list_valued and not any(isinstance(v, list) for v in value):
         return "fixed", value
-    if strategy == "random":
+    if strategy != "grid":
         return "sampled", lambda rng: value[rng.randrange(len(value))]
     return "grid", list(value)
 
@@ -213,3 +217,40 @@ def _distribution(keyword: str, args: list[float]) -> Callable[[random.Random], 
         "qlograndint": lambda rng: int(quantize(log_uniform(rng))),
     }
     return samplers[keyword]
+
+
+def to_tune(params: Mapping[str, Any], *, list_params: Collection[str] = ()) -> dict[str, Any]:
+    """The Ray Tune search space of a searcher strategy: a list (``[choice, ...]``,
+    ``[grid, ...]`` or plain) is ``tune.choice``, a distribution its Ray Tune namesake,
+    anything else a constant. Needs Ray Tune (extra ``warprec-core[ray]``)."""
+    from ray import tune
+
+    def log_base(rest: list[float]) -> dict[str, float]:
+        return {"base": rest[0]} if rest else {}
+
+    builders: dict[str, Callable[[list[float]], Any]] = {
+        "uniform": lambda a: tune.uniform(a[0], a[1]),
+        "quniform": lambda a: tune.quniform(a[0], a[1], a[2]),
+        "loguniform": lambda a: tune.loguniform(a[0], a[1], **log_base(a[2:])),
+        "qloguniform": lambda a: tune.qloguniform(a[0], a[1], a[2], **log_base(a[3:])),
+        "randn": lambda a: tune.randn(a[0], a[1]),
+        "normal": lambda a: tune.randn(a[0], a[1]),
+        "qrandn": lambda a: tune.qrandn(a[0], a[1], a[2]),
+        "randint": lambda a: tune.randint(int(a[0]), int(a[1])),
+        "qrandint": lambda a: tune.qrandint(int(a[0]), int(a[1]), int(a[2])),
+        "lograndint": lambda a: tune.lograndint(int(a[0]), int(a[1]), **log_base(a[2:])),
+        "qlograndint": lambda a: tune.qlograndint(int(a[0]), int(a[1]), int(a[2]),
+                                                  **log_base(a[3:])),
+    }
+    space: dict[str, Any] = {}
+    for name, value in params.items():
+        kind, _ = _classify(value, name in list_params, SEARCHERS[0])
+        if kind == "fixed":
+            space[name] = value
+            continue
+        keyword = value[0].lower() if isinstance(value[0], str) else None
+        if keyword in DISTRIBUTIONS:
+            space[name] = builders[keyword]([float(a) for a in value[1:]])
+        else:
+            space[name] = tune.choice(value[1:] if keyword in CATEGORICAL else list(value))
+    return space

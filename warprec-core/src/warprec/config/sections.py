@@ -24,6 +24,7 @@ __all__ = [
     "ExperimentConfig",
     "General",
     "KeyProblem",
+    "MLflow",
     "Meta",
     "ModelBlock",
     "Optimization",
@@ -290,6 +291,9 @@ class Evaluation(Section):
     """Users per evaluation batch (default: as many as fit a 2**25-entry score matrix)."""
     stat_significance: StatSignificance = Field(default_factory=StatSignificance)
     """Paired tests between models on test, per user."""
+    save_per_user: bool = False
+    """Write per_user/<model>.tsv: each test user's value of every per-user metric (the
+    report's confidence intervals read them)."""
 
 
 class WriterSplit(Section):
@@ -331,6 +335,17 @@ class Writer(Section):
     """Format of the saved split files."""
     recommendation: WriterRecommendation = Field(default_factory=WriterRecommendation)
     """Format of recommendations/<model> files (meta.save_recs)."""
+    report: bool = False
+    """Write report.html at the end of the run (as warprec report does; needs
+    warprec-core[report])."""
+
+
+class MLflow(Section):
+    tracking_uri: str | None = None
+    """MLflow tracking URI (e.g. sqlite:///mlflow.db, http://host:5000; default: MLflow's,
+    MLFLOW_TRACKING_URI)."""
+    experiment: str = "warprec"
+    """MLflow experiment the run is logged to (created when missing)."""
 
 
 class General(Section):
@@ -353,6 +368,9 @@ class General(Section):
     the WARPREC_THREADS environment variable, else the CPUs this process may use)."""
     max_trials: PositiveInt = 1000
     """Largest search space a model may have; a larger one is refused before anything runs."""
+    mlflow: MLflow | None = None
+    """Log the run to MLflow: params, per-epoch and final metrics, the run folder as
+    artifacts (needs warprec-core[mlflow])."""
 
 
 class NamedOptions(Section):
@@ -368,18 +386,47 @@ class Optimizer(NamedOptions):
     else Adam)."""
 
 
+TIME_ATTRS = ("completed_epochs", "training_iteration", "time_total_s")
+STRATEGIES = ("grid", "random", "hopt", "optuna", "bohb")
+SCHEDULERS = ("fifo", "asha", "bohb", "median")
+
+
 class Properties(Section):
     mode: Annotated[Literal["max", "min"], _choice_of(("max", "min"))] = "max"
     """Maximise or minimise the validation metric."""
     seed: Seed | None = None
     """Seed of this model (default: general.seed)."""
+    time_attr: Annotated[Literal["completed_epochs", "training_iteration", "time_total_s"],
+                         _choice_of(TIME_ATTRS)] | None = None
+    """What the scheduler counts time in: 'completed_epochs' (default), 'training_iteration'
+    (reports made) or 'time_total_s' (seconds)."""
+    max_t: PositiveInt | None = None
+    """Most time units a trial gets (schedulers asha and bohb; required by them)."""
+    grace_period: Annotated[int, Ge(0), Le(2**31 - 1)] | None = None
+    """Time units before a trial may be stopped (asha: >= 1, required; median: required)."""
+    reduction_factor: Annotated[float, Gt(1), Le(1000)] | None = None
+    """Halving rate of the trials (asha and bohb; required by them)."""
+    n_startup_trials: PositiveInt | None = None
+    """Random trials before the model guides the search (hopt and optuna; default: the
+    library's own)."""
+    min_samples_required: PositiveInt | None = None
+    """Trials the median is computed over (median; default: Ray Tune's)."""
+    min_time_slice: Annotated[int, Ge(0), Le(2**31 - 1)] | None = None
+    """Time units a trial runs before yielding (median; default: Ray Tune's)."""
+    hard_stop: bool | None = None
+    """Stop trials below the median outright, else pause them (median; default: Ray
+    Tune's, stop)."""
 
 
 class Optimization(Section):
-    strategy: Annotated[Literal["grid", "random"], _choice_of(("grid", "random"))] = "grid"
-    """'grid' (lists enumerated) or 'random' (lists sampled as choices)."""
+    strategy: Annotated[Literal["grid", "random", "hopt", "optuna", "bohb"],
+                        _choice_of(STRATEGIES)] = "grid"
+    """'grid' (lists enumerated), 'random' (lists sampled as choices), or a searcher on Ray
+    Tune: 'hopt' (HyperOpt, extra warprec-core[hopt]), 'optuna' (extra [optuna]) or 'bohb'
+    (extra [bohb]), whose trials are suggested one by one (lists are choices)."""
     num_samples: PositiveInt = 1
-    """Random trials, or repetitions of the grid when it holds distributions."""
+    """Random trials, searcher trials, or repetitions of the grid when it holds
+    distributions."""
     device: str | None = None
     """Device of this model (default: general.device)."""
     validation_metric: str | None = None
@@ -390,10 +437,46 @@ class Optimization(Section):
     """Optimizer of iterative models."""
     lr_scheduler: NamedOptions = Field(default_factory=NamedOptions)
     """Learning-rate scheduler of iterative models (a torch.optim.lr_scheduler class)."""
-    scheduler: Annotated[Literal["fifo"], _choice_of(("fifo",))] = "fifo"
-    """Only 'fifo' (every trial runs to the end)."""
+    scheduler: Annotated[Literal["fifo", "asha", "bohb", "median"],
+                         _choice_of(SCHEDULERS)] = "fifo"
+    """'fifo' (every trial runs to the end), or a Ray Tune scheduler that stops trials early
+    from their per-epoch validation scores: 'asha', 'bohb' (with strategy bohb only) or
+    'median' (the median stopping rule)."""
     properties: Properties = Field(default_factory=Properties)
     """Search properties."""
+    cpu_per_trial: PositiveInt = 1
+    """CPUs of each trial on Ray, and its torch threads."""
+    gpu_per_trial: Annotated[float, Ge(0), Le(1024)] | None = None
+    """GPUs of each trial on Ray: a share in (0, 1] or a whole number (default: 1 when the
+    model's device is cuda, else 0)."""
+
+    @model_validator(mode="after")
+    def _scheduler_properties(self) -> Optimization:
+        """The properties a scheduler needs (WarpRec's rules), checked before anything runs."""
+        props, scheduler = self.properties, self.scheduler
+        required = {"asha": ("max_t", "grace_period", "reduction_factor"),
+                    "bohb": ("max_t", "reduction_factor"),
+                    "median": ("grace_period",)}.get(scheduler, ())
+        for key in required:
+            if getattr(props, key) is None:
+                raise KeyProblem(f"properties.{key}", f"missing; the {scheduler!r} scheduler "
+                                 f"needs {', '.join(required)}")
+        if scheduler == "bohb" and self.strategy != "bohb":
+            raise KeyProblem("scheduler", f"'bohb' given with strategy {self.strategy!r}; "
+                             "expected strategy: bohb (the bohb scheduler pauses trials that "
+                             "only the bohb searcher resumes)")
+        if scheduler == "asha" and props.grace_period is not None:
+            if props.grace_period < 1:
+                raise KeyProblem("properties.grace_period", f"got {props.grace_period}; "
+                                 "expected a number >= 1 for the 'asha' scheduler")
+            if props.max_t is not None and props.grace_period > props.max_t:
+                raise KeyProblem("properties.grace_period", f"got {props.grace_period}; "
+                                 f"expected a number <= properties.max_t ({props.max_t})")
+        gpus = self.gpu_per_trial
+        if gpus is not None and gpus > 1 and not float(gpus).is_integer():
+            raise KeyProblem("gpu_per_trial", f"got {gpus}; expected a share in (0, 1] or a "
+                             "whole number of GPUs")
+        return self
 
 
 class EarlyStopping(Section):

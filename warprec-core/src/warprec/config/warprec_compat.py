@@ -25,20 +25,15 @@ _IGNORED: dict[str, dict[str, Any]] = {
     "writer.split": {"file_format": "tabular"},
     "splitter": {"save_on_disk": False, "save_folder": None},
     "evaluation": {"max_metric_per_row": None, "save_evaluation": None,
-                   "save_per_user": None, "full_evaluation_on_report": None},
+                   "full_evaluation_on_report": None},
     "general": {"ray_verbose": None, "time_report": None, "cpu_data_prep": None,
                 "custom_resources_data_prep": None, "label_selector_data_prep": None,
                 "precision": "float32", "batch_size": None},
     "models.*.optimization": {
-        "cpu_per_trial": None, "gpu_per_trial": None, "custom_resources_per_trial": None,
-        "max_concurrent_trials": None, "label_selector": None, "num_workers": None,
-        "block_size": None, "checkpoint_to_keep": None},
-    "models.*.optimization.properties": {"time_attr": None, "max_t": None,
-                                         "grace_period": None, "reduction_factor": None,
-                                         "min_samples_required": None,
-                                         "min_time_slice": None, "hard_stop": None,
-                                         "n_startup_trials": None,
-                                         "desired_training_it": None},
+        "custom_resources_per_trial": None, "max_concurrent_trials": None,
+        "label_selector": None, "num_workers": None, "block_size": None,
+        "checkpoint_to_keep": None},
+    "models.*.optimization.properties": {"desired_training_it": None},
     "models.*.meta": {"keep_all_ray_checkpoints": None, "implementation": None},
 }
 
@@ -55,8 +50,7 @@ _UNSUPPORTED: dict[str, set[str]] = {
 
 # Values of shared keys that WarpRec supports and this version does not.
 _UNSUPPORTED_VALUES: dict[str, tuple[str, ...]] = {
-    "models.*.optimization.strategy": ("hopt", "optuna", "bohb"),
-    "models.*.optimization.scheduler": ("asha", "bohb", "median", "pbt"),
+    "models.*.optimization.scheduler": ("pbt",),
 }
 
 # WarpRec's older flat splitter layout, named in the error so users can move it.

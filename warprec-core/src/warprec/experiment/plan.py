@@ -8,13 +8,21 @@ arguments bound, the output location checked. Any mistake is one ConfigError lin
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from warprec.config import Config, count_trials, expand
-from warprec.config.search_space import distribution_bounds
+from warprec.config.search_space import (
+    CATEGORICAL,
+    SEARCHERS,
+    distribution_bounds,
+    is_search_space,
+    to_tune,
+)
 from warprec.config.sections import ExperimentConfig, ModelBlock
 from warprec.errors import ConfigError, RegistryError, WarpRecError
 from warprec.experiment.build import (
@@ -26,6 +34,7 @@ from warprec.experiment.build import (
     check_training_options,
     filter_target,
 )
+from warprec.reporting import check_extras
 
 __all__ = ["ModelPlan", "Plan", "check_names", "make_plan"]
 
@@ -41,6 +50,13 @@ class ModelPlan:
     trials: list[dict[str, Any]]
     provider: dict[str, str | None]
     progress: bool | None = None  # per-epoch progress bar: None = when on a terminal
+    track: bool = False  # validation results every epoch (writer.report, general.mlflow)
+    # The search runs on Ray Tune (general.backend ray, a searcher or a scheduler).
+    ray: bool = False
+    # A Ray Tune searcher (strategy hopt, optuna, bohb) suggests the trials: ``trials``
+    # then holds num_samples random draws checked by the plan, and the trials run are the
+    # searcher's, each checked in its trial.
+    searched: bool = False
 
     @property
     def iterative(self) -> bool:
@@ -75,6 +91,10 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
     warnings = list(config.warnings)
     models = {name: _model_plan(name, block, config, evaluator, warnings)
               for name, block in cfg.models.items()}
+    check_extras(cfg)
+    if cfg.writer.report or cfg.general.mlflow is not None:
+        for model_plan in models.values():
+            model_plan.track = True
     destination = Path(output) if output is not None else None
     check_output(destination, Path(cfg.writer.local_experiment_path) / str(cfg.writer.dataset_name))
     return Plan(config, models, evaluator, destination, warnings)
@@ -144,16 +164,17 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
         raise ConfigError(f"{path}: the search space has {size} trials, more than "
                           f"general.max_trials ({limit}); expected a smaller space or a "
                           "larger general.max_trials")
-    _check_distributions(cls, params, path)
-    trials = [cls.validate_params(trial, path=path)
-              for trial in expand(params, strategy=opt.strategy, num_samples=opt.num_samples,
-                                  seed=opt.properties.seed or 0, list_params=list_params)]
+    drawn = expand(params, strategy=opt.strategy, num_samples=opt.num_samples,
+                   seed=opt.properties.seed or 0, list_params=list_params)
+    _check_distributions(cls, params, path, drawn[0])
+    trials = [cls.validate_params(trial, path=path) for trial in drawn]
     if block.meta.load_from is not None and len(trials) > 1:
         raise ConfigError(f"{path}.meta.load_from: given with a search space of "
                           f"{len(trials)} trials; expected single hyperparameter values "
                           "when loading a checkpoint")
     model_plan = ModelPlan(name, cls, block, trials,
                            {"distribution": entry.source.name, "version": entry.source.version})
+    model_plan.ray = _check_search(model_plan, config, list_params, warnings)
     if model_plan.iterative:
         check_training_options(opt, cls, f"{path}.optimization")
     else:
@@ -166,22 +187,147 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
     return model_plan
 
 
-def _check_distributions(cls: type, params: dict[str, Any], path: str) -> None:
-    """A sampled hyperparameter's whole range lies in its domain, not only the draws."""
+def _check_distributions(cls: Any, params: dict[str, Any], path: str,
+                         first: dict[str, Any]) -> None:
+    """A sampled hyperparameter's whole range lies in its domain, not only the draws.
+    Each bound is checked with the other hyperparameters of the first trial (values
+    the search takes), so that a required one that is searched too is not missing."""
     for name, value in params.items():
         bounds = distribution_bounds(value)
         if bounds is None:
             continue
         for bound in bounds:
             try:
-                cls.validate_params({**_fixed(params), name: bound}, path=path)
+                cls.validate_params({**first, name: bound}, path=path)
             except ConfigError as exc:
+                if not str(exc).startswith(f"{path}.{name}:"):
+                    continue  # another hyperparameter's draw: the trials' check names it
                 raise ConfigError(f"{exc} (a bound of the distribution {value!r})") from None
 
 
-def _fixed(params: dict[str, Any]) -> dict[str, Any]:
-    # Only the other plain values, so that a bound is checked on its own.
-    return {k: v for k, v in params.items() if not isinstance(v, list)}
+# Strategy -> (modules it needs beside Ray Tune, the extra of warprec-core that brings them).
+SEARCHER_EXTRAS = {"hopt": (("hyperopt",), "hopt"), "optuna": (("optuna",), "optuna"),
+                   "bohb": (("hpbandster", "ConfigSpace"), "bohb")}
+# Properties each scheduler or strategy reads (WarpRec's rules); others are warned about.
+_SCHEDULER_PROPERTIES = {"fifo": (), "asha": ("time_attr", "max_t", "grace_period",
+                                              "reduction_factor"),
+                         "bohb": ("time_attr", "max_t", "reduction_factor"),
+                         "median": ("time_attr", "grace_period", "min_samples_required",
+                                    "min_time_slice", "hard_stop")}
+_SCHEDULING_PROPERTIES = ("time_attr", "max_t", "grace_period", "reduction_factor",
+                          "min_samples_required", "min_time_slice", "hard_stop")
+
+
+def _check_search(plan: ModelPlan, config: Config, list_params: set[str],
+                  warnings: list[str]) -> bool:
+    """Check a searcher or scheduler (extras installed, backend, space, properties);
+    return whether the model's search runs on Ray Tune."""
+    from warprec.utils.device import resolve_device
+
+    path = f"models.{plan.name}.optimization"
+    opt, general = plan.block.optimization, config.model.general
+    on_ray = general.backend == "ray"
+    plan.searched = opt.strategy in SEARCHERS and any(
+        is_search_space(v, list_valued=k in list_params)
+        for k, v in plan.block.hyperparameters.items())
+    tuned: dict[str, str] = {"strategy": opt.strategy} if opt.strategy in SEARCHERS else {}
+    if opt.scheduler != "fifo":
+        tuned["scheduler"] = opt.scheduler
+    for key, value in tuned.items():
+        if general.backend == "local" and "backend" in general.model_fields_set:
+            raise ConfigError(f"{path}.{key}: {value!r} runs on Ray Tune but general.backend "
+                              "is 'local'; expected general.backend: ray (or no backend)")
+        modules, extra = SEARCHER_EXTRAS.get(value, ((), "ray")) if key == "strategy" \
+            else ((), "ray")
+        missing = [m for m in ("ray", *modules) if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ConfigError(f"{path}.{key}: {value!r} needs {', '.join(missing)}, not "
+                              f"installed; pip install 'warprec-core[{extra}]'")
+        on_ray = True
+    if plan.searched:
+        _check_searcher_space(plan, list_params, warnings)
+    props = plan.block.optimization.properties
+    for key in _SCHEDULING_PROPERTIES:
+        if getattr(props, key) is not None and key not in _SCHEDULER_PROPERTIES[opt.scheduler]:
+            warnings.append(f"{path}.properties.{key}: not used by the {opt.scheduler!r} "
+                            "scheduler, ignored")
+    if props.n_startup_trials is not None and opt.strategy not in ("hopt", "optuna"):
+        warnings.append(f"{path}.properties.n_startup_trials: used by strategies hopt and "
+                        f"optuna only, not {opt.strategy!r}; ignored")
+    if opt.strategy == "bohb" and opt.scheduler != "bohb":
+        warnings.append(f"{path}.scheduler: strategy 'bohb' without scheduler 'bohb' runs "
+                        "without the HyperBand early stopping BOHB is designed around")
+    if opt.scheduler != "fifo" and not plan.iterative:
+        warnings.append(f"{path}.scheduler: {plan.cls.__name__} is not trained iteratively; "
+                        f"{opt.scheduler!r} sees one result per trial and stops none early")
+    resources = {"cpu_per_trial", "gpu_per_trial"} & opt.model_fields_set
+    if resources and not on_ray:
+        warnings.append(f"{path}.{sorted(resources)[0]}: used by trials on Ray Tune only "
+                        "(general.backend: local), ignored")
+    if on_ray and opt.gpu_per_trial == 0 and resolve_device(str(opt.device)).type == "cuda":
+        raise ConfigError(f"{path}.gpu_per_trial: 0 with device {opt.device!r}; expected a "
+                          "GPU share > 0 for trials on Ray Tune (or no gpu_per_trial)")
+    return on_ray
+
+
+def _check_searcher_space(plan: ModelPlan, list_params: set[str],
+                          warnings: list[str]) -> None:
+    """Every searched hyperparameter is one the searcher can sample (Ray Tune's own
+    conversion to the library's space), named in the error when it is not."""
+    from ray.tune.search.sample import Domain
+
+    path, strategy = f"models.{plan.name}", plan.block.optimization.strategy
+    params = plan.block.hyperparameters
+    for name, value in params.items():
+        if (isinstance(value, list) and value and isinstance(value[0], str)
+                and value[0].lower() == CATEGORICAL[1]):
+            warnings.append(f"{path}.{name}: [grid, ...] is sampled as [choice, ...] by "
+                            f"strategy {strategy!r} (a searcher has no grid, as in WarpRec)")
+    convert = searcher_class(strategy).convert_search_space
+    # Ray Tune only warns when it drops part of a distribution (Optuna's quantized log
+    # distributions): sampling something else than asked is refused here instead.
+    dropped = _Collect()
+    ray_logger = logging.getLogger("ray.tune.search")
+    for name, domain in to_tune(params, list_params=list_params).items():
+        if not isinstance(domain, Domain):
+            continue
+        dropped.messages.clear()
+        ray_logger.addHandler(dropped)
+        try:
+            convert({name: domain})
+        except Exception as exc:  # each library words (and types) its refusal its own way
+            dropped.messages.append((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        finally:
+            ray_logger.removeHandler(dropped)
+        if dropped.messages:
+            raise ConfigError(f"{path}.{name}: strategy {strategy!r} cannot sample "
+                              f"{params[name]!r}: {dropped.messages[-1]}")
+
+
+class _Collect(logging.Handler):
+    """Keeps the warnings logged while a search space is converted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def searcher_class(strategy: str) -> Any:
+    """Ray Tune's searcher class of a strategy (hopt, optuna, bohb)."""
+    if strategy == "hopt":
+        from ray.tune.search.hyperopt import HyperOptSearch
+
+        return HyperOptSearch
+    if strategy == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        return OptunaSearch
+    from ray.tune.search.bohb import TuneBOHB
+
+    return TuneBOHB
 
 
 def _warn_training_options(plan: ModelPlan, warnings: list[str]) -> None:

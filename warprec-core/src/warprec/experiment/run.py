@@ -36,6 +36,7 @@ from warprec.experiment.outputs import (
 from warprec.experiment.plan import ModelPlan, Plan, make_plan
 from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
+from warprec.reporting import finish_run, write_per_user
 from warprec.utils import interrupts
 from warprec.utils.threads import thread_limit
 
@@ -134,6 +135,7 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
                 _finish(folder, results, "failed", str(exc))
                 raise
             logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
+            finish_run(plan, folder, results)
     outcome = ExperimentResults(folder.path, results)
     failure = results.pop("_failure", None)
     if failure is not None and raise_on_failure:
@@ -192,10 +194,12 @@ def run_threads(config: Config) -> int:
 
 
 def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
-    if plan.config.model.general.backend == "ray" and len(model_plan.trials) > 1:
+    if model_plan.ray and (len(model_plan.trials) > 1 or model_plan.searched):
         from warprec.experiment.ray_trials import RayTrials
 
-        logger.info("  %s: %d trials on Ray Tune", model_plan.name, len(model_plan.trials))
+        opt = model_plan.block.optimization
+        logger.info("  %s: %d trials on Ray Tune (strategy %s, scheduler %s)",
+                    model_plan.name, len(model_plan.trials), opt.strategy, opt.scheduler)
         return RayTrials(plan.config)
     return LocalTrials()
 
@@ -212,6 +216,9 @@ def _run_models(plan: Plan, data: RunData, folder: RunFolder, results: dict[str,
         try:
             entry, model, test_result = _run_model(plan, model_plan, data)
             write_model_outputs(model_plan, model, data, plan, folder, entry)
+            if plan.config.model.evaluation.save_per_user:
+                entry["per_user"] = write_per_user(folder, model_plan.name, test_result,
+                                                   data.main)
             test_results[model_plan.name] = test_result
             del model
         except KeyboardInterrupt:
@@ -274,30 +281,55 @@ def _run_model(plan: Plan, model_plan: ModelPlan, data: RunData
     best = None
     runner = _trial_runner(plan, model_plan)
     for outcome in runner.run(model_plan, data, evaluator):
-        params = model_plan.trials[outcome.index]
-        trials.append({"params": params, "validation": outcome.scores,
-                       "fit_seconds": outcome.fit["seconds"]})
+        params = outcome.params if outcome.params is not None \
+            else model_plan.trials[outcome.index]
+        trials.append(_trial_entry(params, outcome))
+        if outcome.status == "invalid":
+            logger.info("  %s trial %d: refused by the model: %s", model_plan.name,
+                        outcome.index + 1, outcome.error)
+            continue
         score = outcome.scores[metric]
-        logger.info("  %s trial %d/%d: %s = %.5f", model_plan.name, outcome.index + 1,
-                    len(model_plan.trials), metric, score)
+        logger.info("  %s trial %d/%d: %s = %.5f%s", model_plan.name, outcome.index + 1,
+                    len(model_plan.trials), metric, score,
+                    f" (stopped by the scheduler after {outcome.fit['epochs']} epochs)"
+                    if outcome.status == "stopped" else "")
         if best is None or (score > best.scores[metric] if maximise
                             else score < best.scores[metric]):
             best = outcome
     assert best is not None
-    params = model_plan.trials[best.index]
+    params = trials[best.index]["params"]
     model, fit = best.model, best.fit
     if opt.refit or data.refit_required:
         model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator,
                                split="train" if data.refit_required else "train_validation",
                                epochs=fit.get("best_epoch"))
     elif model is None:
-        # The best trial ran elsewhere (Ray): train it again here, identically (same seed).
-        model, fit = trial_runs.fit_model(model_plan, params, data.main, evaluator, split="train")
+        # The best trial ran elsewhere (Ray): train it again here, identically (same seed);
+        # one a scheduler stopped, for the epochs of its best report.
+        model, fit = trial_runs.fit_model(
+            model_plan, params, data.main, evaluator, split="train",
+            epochs=fit.get("best_epoch") if best.status == "stopped" else None)
+    if best.fit.get("history") is not None:  # the curves of the selected trial
+        fit = {**fit, "history": best.fit["history"]}
     validation = trials[best.index]["validation"] if data.validation else None
     entry, model, result = _entry(model_plan, params, validation, model, fit, data,
                                   evaluator, trials)
     entry["selected_on"] = data.selection_split
     return entry, model, result
+
+
+def _trial_entry(params: dict[str, Any], outcome: trial_runs.TrialOutcome) -> dict[str, Any]:
+    """A trial of results.json: its hyperparameters, validation scores and status
+    (``complete``, ``stopped`` early by a scheduler, ``invalid`` for the model)."""
+    entry: dict[str, Any] = {"params": params,
+                             "validation": outcome.scores if outcome.scores else None,
+                             "fit_seconds": outcome.fit.get("seconds"),
+                             "status": outcome.status}
+    if outcome.status == "stopped":
+        entry.update(epochs=outcome.fit.get("epochs"), best_epoch=outcome.fit.get("best_epoch"))
+    if outcome.error is not None:
+        entry["error"] = outcome.error
+    return entry
 
 
 def _entry(model_plan: ModelPlan, params: dict[str, Any],
@@ -317,7 +349,10 @@ def _entry(model_plan: ModelPlan, params: dict[str, Any],
                 ", ".join(f"{k} = {v:.5f}" for k, v in test.items()))
     entry = {"model": model_plan.name, "status": "ok", "error": None, "params": params,
              "provider": model_plan.provider, "validation": validation, "test": test,
-             "fit_seconds": fit["seconds"], "trials": trials}
+             "fit_seconds": fit["seconds"], "trials": trials,
+             "validation_metric": str(model_plan.block.optimization.validation_metric)}
+    if fit.get("history") is not None:
+        entry["history"] = fit["history"]  # training curves: loss (and validation) per epoch
     return entry, model, result
 
 

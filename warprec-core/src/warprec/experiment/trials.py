@@ -31,12 +31,19 @@ _ALLOCATION = re.compile(r"alloc|out of memory|too big|too large|overflow|exceed
 @dataclass
 class TrialOutcome:
     """One trial's validation scores and fit information; ``model`` is the fitted model
-    when it lives in this process (``None`` for a trial run elsewhere)."""
+    when it lives in this process (``None`` for a trial run elsewhere). ``params`` are the
+    trial's hyperparameters when a searcher chose them (``None``: ``plan.trials[index]``).
+    ``status``: ``complete``; ``stopped`` early by a scheduler (``scores`` are its best
+    per-epoch validation, at ``fit["best_epoch"]``); ``invalid`` (a searcher suggested
+    hyperparameters the model refuses: ``error`` says why, no scores)."""
 
     index: int
     scores: dict[str, float]
     fit: dict[str, Any]
     model: Any = None
+    params: dict[str, Any] | None = None
+    status: str = "complete"
+    error: str | None = None
 
 
 class TrialRunner(Protocol):
@@ -57,16 +64,20 @@ class LocalTrials:
             yield TrialOutcome(index, scores, fit, model)
 
 
-def score_trial(plan: ModelPlan, params: dict[str, Any], data: RunData, evaluator: Any
-                ) -> tuple[dict[str, float], Any, dict[str, Any]]:
+def score_trial(plan: ModelPlan, params: dict[str, Any], data: RunData, evaluator: Any,
+                *, on_evaluation: Any = None) -> tuple[dict[str, float], Any, dict[str, Any]]:
     """Fit on each selection dataset (the validation one, one per fold, or the main one
-    when there is no validation split); mean scores on the selection split."""
+    when there is no validation split); mean scores on the selection split.
+    ``on_evaluation`` (the trainer's per-epoch hook) applies with a single dataset only:
+    fold after fold, epochs would repeat."""
     totals: dict[str, float] = {}
     model: Any = None
     fit: dict[str, Any] = {}
     datasets = data.selection_datasets
+    hook = on_evaluation if len(datasets) == 1 else None
     for dataset in datasets:
-        model, fit = fit_model(plan, params, dataset, evaluator, split="train")
+        model, fit = fit_model(plan, params, dataset, evaluator, split="train",
+                               on_evaluation=hook)
         result = evaluator.evaluate(model, dataset, split=data.selection_split)
         check_defined(result, f"models.{plan.name}", data.selection_split)
         summary = result.summary()
@@ -78,8 +89,10 @@ def score_trial(plan: ModelPlan, params: dict[str, Any], data: RunData, evaluato
 
 
 def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: Any, *,
-              split: str, epochs: int | None = None) -> tuple[Any, dict[str, Any]]:
-    """Build the model of one trial and train it; returns it and its fit information."""
+              split: str, epochs: int | None = None, on_evaluation: Any = None
+              ) -> tuple[Any, dict[str, Any]]:
+    """Build the model of one trial and train it; returns it and its fit information.
+    ``on_evaluation`` is the trainer's per-validation hook (iterative models)."""
     from warprec.recommenders.base_recommender import IterativeRecommender, needs_interactions
     from warprec.recommenders.trainer import Trainer
 
@@ -103,9 +116,13 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
             model.optimizer_config = {"name": opt.optimizer.name,
                                       "params": dict(opt.optimizer.params or {})}
         history = Trainer(model, dataset, evaluator, split=split, epochs=epochs,
-                          progress=plan.progress, **trainer_options(plan, dataset, split)).fit()
+                          progress=plan.progress, on_evaluation=on_evaluation,
+                          **trainer_options(plan, dataset, split)).fit()
         fit["best_epoch"] = history.best_epoch or history.epochs_run
         fit["epochs"] = history.epochs_run
+        # Training curves (results.json "history", the report, MLflow); not numbers, so
+        # the Ray runner does not report them.
+        fit["history"] = {"loss": list(history.losses), "validation": history.validation}
         if history.interrupted:
             raise interrupts.interruption()
     fit["seconds"] = time.perf_counter() - start
@@ -116,7 +133,8 @@ def trainer_options(plan: ModelPlan, dataset: Any, split: str) -> dict[str, Any]
     """The trainer's keyword arguments from the model's optimization and early stopping."""
     opt = plan.block.optimization
     options: dict[str, Any] = {"optimizer": opt.optimizer.name or "Adam",
-                               "optimizer_kwargs": opt.optimizer.params or {}}
+                               "optimizer_kwargs": opt.optimizer.params or {},
+                               "track": plan.track}
     if opt.lr_scheduler.name:
         options["lr_scheduler"] = {"name": opt.lr_scheduler.name,
                                    **(opt.lr_scheduler.params or {})}

@@ -175,7 +175,10 @@ def _resolve(annotation: Any, klass: type) -> Any:
     module = sys.modules.get(klass.__module__)
     namespace = {**vars(typing), **(vars(module) if module else {})}
     try:
-        return eval(annotation, namespace, dict(vars(klass)))  # the class's own annotation
+        resolved = eval(annotation, namespace, dict(vars(klass)))  # the class's own annotation
+        if isinstance(resolved, str):  # quoted under ``from __future__ import annotations``
+            resolved = eval(resolved, namespace, dict(vars(klass)))
+        return resolved
     except Exception:  # an unresolvable string annotation is accepted unchecked
         return Any
 
@@ -202,17 +205,33 @@ def _attribute_docs(klass: type) -> dict[str, str]:
 
 
 def type_name(annotation: Any) -> str:
-    """A readable name of an annotation, with its constraints (``int > 0, <= 4096``)."""
+    """A readable name of an annotation, with its constraints (``int > 0, <= 4096``).
+
+    Nested types render the same way (``list[int > 0]``, ``float | None``);
+    :func:`warprec.recommenders.source_spec.type_name_from_source` renders annotation
+    text identically, which ``warprec models list`` relies on.
+    """
     if annotation is Any:
         return "any"
-    if typing.get_origin(annotation) is Annotated:
+    if annotation is None or annotation is type(None):
+        return "None"
+    if annotation is Ellipsis:
+        return "..."
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
         base, *metadata = typing.get_args(annotation)
         bounds = [b for m in metadata for b in _bound_texts(m)]
         return type_name(base) + (" " + ", ".join(bounds) if bounds else "")
-    if typing.get_origin(annotation) is typing.Literal:
+    if origin is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(annotation))
-    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+    if _is_union(annotation):
+        return " | ".join(type_name(a) for a in typing.get_args(annotation))
+    if isinstance(annotation, type) and origin is None:
         return annotation.__name__
+    arguments = typing.get_args(annotation)
+    if origin is not None and arguments and not isinstance(arguments[0], list):
+        name = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
+        return f"{name}[{', '.join(type_name(a) for a in arguments)}]"
     return str(annotation).replace("typing.", "").replace("NoneType", "None")
 
 

@@ -33,6 +33,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +171,13 @@ class Trainer:
         split: ``"train"`` or ``"train_validation"`` (refit on train + validation).
         dataloader_kwargs: extra keyword arguments of ``model.get_dataloader``.
         refresh: batches between progress-bar loss updates.
+        track: record the validation results every ``eval_every`` epochs even when
+            ``monitor`` is the loss (training curves); needs an evaluator and a
+            validation split, ignored otherwise.
+        on_evaluation: called as ``on_evaluation(epoch, scores)`` after each validation
+            check with its results (e.g. to report them to Ray Tune); when given, the
+            validation split is scored every ``eval_every`` epochs also while ``monitor``
+            is the loss.
     """
 
     def __init__(
@@ -193,6 +201,8 @@ class Trainer:
         split: str = "train",
         dataloader_kwargs: dict[str, Any] | None = None,
         refresh: int = 100,
+        track: bool = False,
+        on_evaluation: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
         self.model = model
         self.dataset = dataset
@@ -222,6 +232,8 @@ class Trainer:
         self.split = split
         self.dataloader_kwargs = dict(dataloader_kwargs or {})
         self.refresh = max(1, int(refresh))
+        self.track = bool(track)
+        self.on_evaluation = on_evaluation
         self._best_state: dict[str, Any] | None = None
         self._stale = 0
 
@@ -343,21 +355,19 @@ class Trainer:
         """Validate when due, track the best weights; True when training should stop."""
         due = epoch % self.eval_every == 0 or epoch == self.epochs
         value = loss
-        if self.evaluator is not None and self.monitor != "loss":
-            if not due:
+        on_metric = self.monitor != "loss"
+        # Curves (track) and per-epoch reports (on_evaluation) score validation every
+        # epoch; only a metric monitor decides on it.
+        scoring = on_metric or self.track or self.on_evaluation is not None
+        if self.evaluator is not None and scoring:
+            if not due and on_metric:
                 self._step_scheduler(scheduler, None)
                 return False
-            self.model.eval()
-            result = self.evaluator.evaluate(self.model, self.dataset, split="validation")
-            summary = result.summary()
-            if self.monitor not in summary:
-                raise ConfigError(
-                    f"monitor {self.monitor!r} is not a validation result; "
-                    f"expected one of {', '.join(summary)}"
-                )
-            history.validation.append({"epoch": epoch, **summary})
-            value = summary[self.monitor]
-            logger.info("epoch %d: %s = %.5f", epoch, self.monitor, value)
+            if due:
+                summary = self._validate(epoch, history)
+                if on_metric:
+                    value = summary[self.monitor]
+                    logger.info("epoch %d: %s = %.5f", epoch, self.monitor, value)
         self._step_scheduler(scheduler, value)
         if self._improved(value, history.best_value):
             history.best_value, history.best_epoch = value, epoch
@@ -370,6 +380,21 @@ class Trainer:
             return False
         self._stale += 1
         return self.patience is not None and self._stale >= self.patience
+
+    def _validate(self, epoch: int, history: TrainingHistory) -> dict[str, float]:
+        assert self.evaluator is not None  # the caller validates only with one
+        self.model.eval()
+        result = self.evaluator.evaluate(self.model, self.dataset, split="validation")
+        summary = result.summary()
+        if self.monitor != "loss" and self.monitor not in summary:
+            raise ConfigError(
+                f"monitor {self.monitor!r} is not a validation result; "
+                f"expected one of {', '.join(summary)}"
+            )
+        history.validation.append({"epoch": epoch, **summary})
+        if self.on_evaluation is not None:
+            self.on_evaluation(epoch, {key: float(v) for key, v in summary.items()})
+        return summary
 
     def _improved(self, value: float, best: float | None) -> bool:
         if not math.isfinite(value):

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pydantic
+from typing import TYPE_CHECKING, Any
 
 from warprec.utils.checks import describe
+
+if TYPE_CHECKING:  # light to import: ``warprec models list`` renders bounds with it
+    import pydantic
 
 __all__ = ["BOUND_SYMBOLS", "format_bound", "render_error", "render_errors"]
 
