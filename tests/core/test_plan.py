@@ -120,7 +120,9 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
     config = yaml.safe_load(config_text("EASE: {}\nItemKNN: {k: 5}"))
     results = run_experiment(config, tmp_path / "run", quiet=True)
     ease = results["EASE"]
-    assert ease["params"] == {"l2": 100.0, "dtype": "float32"}
+    from warprec_models_classic.ease import EASE
+
+    assert ease["params"] == {"l2": EASE.l2, "dtype": "float32"}  # the defaults
     assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.2.0"}
     from warprec_models_classic.knn import ItemKNN
 
@@ -128,7 +130,7 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
         "k": 5, "similarity": ItemKNN.similarity, "shrink": ItemKNN.shrink,
         "asymmetric_alpha": ItemKNN.asymmetric_alpha}
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    assert saved["models"]["EASE"]["l2"] == 100.0
+    assert saved["models"]["EASE"]["l2"] == EASE.l2
     assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.2.0"
     on_disk = json.loads((tmp_path / "run" / "results.json").read_text())
     assert on_disk["models"][0]["params"] == ease["params"]
