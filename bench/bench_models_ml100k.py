@@ -309,7 +309,7 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
                        "wall": round(fits[0]["wall"], 2), "cpu": round(fits[0]["cpu"], 2),
                        "curve": curve} if histories else None),
         "threads": outcome.data.get("threads"), "load": round(load, 1),
-        "load_after": round(os.getloadavg()[0], 1),
+        "load_after": round(os.getloadavg()[0], 1), "date": dt.date.today().isoformat(),
     }
     print(RESULT_TAG + json.dumps(result), flush=True)
 
