@@ -190,7 +190,9 @@ def test_models_show_prints_domains_defaults_and_docs(capsys) -> None:
     assert "int >= 1, <= 2147483647" in line and "100" in line and "Neighbours kept" in line
     code, out, _ = run_cli(capsys, "models", "show", "ease", "--json")
     shown = json.loads(out)
-    assert shown["name"] == "EASE" and shown["params"]["l2"]["default"] == 100.0
+    from warprec_models_classic.ease import EASE
+
+    assert shown["name"] == "EASE" and shown["params"]["l2"]["default"] == EASE.l2
     code, _, err = run_cli(capsys, "models", "show", "EASY")
     assert code == 2 and err.startswith("Error: unknown model 'EASY'") and "EASE" in err
 
