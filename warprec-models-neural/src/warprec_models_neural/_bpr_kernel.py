@@ -4,7 +4,9 @@ rows without synchronisation, as Cornac's and implicit's BPR do).
 
 Imported only when a BPR is built with ``kernel: compiled`` (numba is the optional
 ``warprec-models-neural[compiled]`` extra). Compiled on first use and cached on disk
-(``cache=True``), so later processes load the machine code instead of compiling.
+(``cache=True``), so later processes load the machine code instead of compiling. The
+arithmetic is float32 throughout (as the tables), which lets the per-element loops run
+as vector instructions.
 
 Per sample, with ``x = u.(i - j) + b_i - b_j`` and ``c = sigmoid(-x)``, the gradients
 of ``softplus(-x) + reg / 2 (|u|^2 + |i|^2 + |j|^2 + b_i^2 + b_j^2)`` are
@@ -40,6 +42,28 @@ def set_threads(threads: int) -> int:
     return threads
 
 
+@njit(cache=True, inline="always")
+def _unseen(
+    indptr: np.ndarray, positives: np.ndarray, user: int, draw: float, n_items: int
+) -> int:  # pragma: no cover - compiled
+    """The ``floor(draw * free)``-th item ``user`` has not interacted with (``free`` of
+    them; ``positives`` sorted within each CSR row): the ``r``-th unseen item is ``r``
+    plus the number of positives ``p_j`` (j-th of the row) with ``p_j - j <= r``."""
+    start, stop = indptr[user], indptr[user + 1]
+    free = n_items - (stop - start)
+    rank = np.int64(draw * free)
+    if rank > free - 1:
+        rank = free - 1
+    low, high = start, stop
+    while low < high:
+        middle = (low + high) // 2
+        if positives[middle] - (middle - start) <= rank:
+            low = middle + 1
+        else:
+            high = middle
+    return rank + (low - start)
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def uniform_negatives(
     indptr: np.ndarray,
@@ -49,26 +73,11 @@ def uniform_negatives(
     n_items: int,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """``out[s]``: the ``floor(draws[s] * free)``-th item user ``users[s]`` has not
-    interacted with (``free`` of them; ``positives`` sorted within each CSR row) - the
-    exact uniform draw of ``warprec.data.sampling.NegativeSampler`` for the same
-    uniform numbers: the ``r``-th unseen item is ``r`` plus the number of positives
-    ``p_j`` (j-th of the row) with ``p_j - j <= r``."""
+    """``out[s]``: the exact uniform negative of ``users[s]`` for the uniform number
+    ``draws[s]`` (see ``_unseen``), the draw of ``warprec.data.sampling.NegativeSampler``
+    for the same uniform numbers."""
     for s in prange(users.size):
-        user = users[s]
-        start, stop = indptr[user], indptr[user + 1]
-        free = n_items - (stop - start)
-        rank = np.int64(draws[s] * free)
-        if rank > free - 1:
-            rank = free - 1
-        low, high = start, stop
-        while low < high:
-            middle = (low + high) // 2
-            if positives[middle] - (middle - start) <= rank:
-                low = middle + 1
-            else:
-                high = middle
-        out[s] = rank + (low - start)
+        out[s] = _unseen(indptr, positives, users[s], draws[s], n_items)
 
 
 @njit(cache=True, fastmath=True, inline="always")
@@ -77,34 +86,33 @@ def _step(
     row: int,
     grad: np.ndarray,
     rule: int,
-    lr: float,
+    lr: np.float32,
     acc: np.ndarray,
     moments: np.ndarray,
     steps: np.ndarray,
-    eps: float,
 ) -> None:  # pragma: no cover - compiled
     width = grad.size
     if rule == SGD:
         for k in range(width):
             table[row, k] -= lr * grad[k]
     elif rule == ADAGRAD:
-        square = 0.0
+        square = _ZERO
         for k in range(width):
             square += grad[k] * grad[k]
-        acc[row] += square / width
-        scale = lr / (math.sqrt(acc[row]) + eps)
+        acc[row] += square / np.float32(width)
+        scale = lr / (np.sqrt(acc[row]) + _EPS)
         for k in range(width):
             table[row, k] -= scale * grad[k]
     else:
         steps[row] += 1
         t = steps[row]
-        size = lr * math.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t)
+        size = np.float32(lr * math.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t))
         for k in range(width):
-            first = _BETA1 * moments[row, 0, k] + (1.0 - _BETA1) * grad[k]
-            second = _BETA2 * moments[row, 1, k] + (1.0 - _BETA2) * grad[k] * grad[k]
+            first = _B1 * moments[row, 0, k] + (_ONE - _B1) * grad[k]
+            second = _B2 * moments[row, 1, k] + (_ONE - _B2) * grad[k] * grad[k]
             moments[row, 0, k] = first
             moments[row, 1, k] = second
-            table[row, k] -= size * first / (math.sqrt(second) + eps)
+            table[row, k] -= size * first / (np.sqrt(second) + _EPS)
 
 
 @njit(cache=True, parallel=True, fastmath=True, nogil=True)
@@ -117,8 +125,7 @@ def bpr_updates(
     negatives: np.ndarray,
     rules: np.ndarray,
     rates: np.ndarray,
-    reg: float,
-    eps: float,
+    reg: np.float32,
     user_state: tuple,
     item_state: tuple,
     bias_state: tuple,
@@ -130,15 +137,16 @@ def bpr_updates(
     consecutive runs processed in parallel (one run: sequential, deterministic).
 
     ``user_table [n_users, E]``, ``item_table [n_items + 1, E]`` and
-    ``bias_table [n_items + 1, 1]`` are updated in place; ``rules``/``rates`` give each
-    table's rule and step (users, items, biases); each ``*_state`` is the
-    ``(acc [rows], moments [rows, 2, width], steps [rows])`` of its table. Writes each
-    sample's ``c = sigmoid(-x)`` to ``coefficients`` and each run's summed loss
+    ``bias_table [n_items + 1, 1]`` (float32) are updated in place; ``rules``/``rates``
+    (float32) give each table's rule and step (users, items, biases); each ``*_state``
+    is the ``(acc [rows], moments [rows, 2, width], steps [rows])`` of its table. Writes
+    each sample's ``c = sigmoid(-x)`` to ``coefficients`` and each run's summed loss
     (before its update) to ``losses[run]``.
     """
     n = users.size
     width = user_table.shape[1]
     per_chunk = (n + chunks - 1) // chunks
+    half_reg = _HALF * reg
     for chunk in prange(chunks):
         grad_u = np.empty(width, dtype=np.float32)
         grad_i = np.empty(width, dtype=np.float32)
@@ -147,39 +155,46 @@ def bpr_updates(
         total = 0.0
         for s in range(chunk * per_chunk, min(n, (chunk + 1) * per_chunk)):
             u, i, j = users[s], positives[s], negatives[s]
-            x = bias_table[i, 0] - bias_table[j, 0]
-            norms = 0.0
+            b_i, b_j = bias_table[i, 0], bias_table[j, 0]
+            x = b_i - b_j
+            norms = b_i * b_i + b_j * b_j
             for k in range(width):
                 uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
                 x += uk * (ik - jk)
                 norms += uk * uk + ik * ik + jk * jk
             # softplus(-x) and sigmoid(-x) without overflow.
-            if x >= 0.0:
+            if x >= _ZERO:
                 e = math.exp(-x)
                 loss = math.log1p(e)
-                c = e / (1.0 + e)
+                c = np.float32(e / (1.0 + e))
             else:
                 e = math.exp(x)
-                loss = -x + math.log1p(e)
-                c = 1.0 / (1.0 + e)
-            b_i, b_j = bias_table[i, 0], bias_table[j, 0]
-            total += loss + 0.5 * reg * (norms + b_i * b_i + b_j * b_j)
+                loss = math.log1p(e) - x
+                c = np.float32(1.0 / (1.0 + e))
+            total += loss + half_reg * norms
             coefficients[s] = c
             for k in range(width):
                 uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
-                grad_u[k] = -c * (ik - jk) + reg * uk
-                grad_i[k] = -c * uk + reg * ik
-                grad_j[k] = c * uk + reg * jk
+                grad_u[k] = reg * uk - c * (ik - jk)
+                grad_i[k] = reg * ik - c * uk
+                grad_j[k] = reg * jk + c * uk
             _step(user_table, u, grad_u, rules[0], rates[0], user_state[0], user_state[1],
-                  user_state[2], eps)
+                  user_state[2])
             _step(item_table, i, grad_i, rules[1], rates[1], item_state[0], item_state[1],
-                  item_state[2], eps)
+                  item_state[2])
             _step(item_table, j, grad_j, rules[1], rates[1], item_state[0], item_state[1],
-                  item_state[2], eps)
-            grad_b[0] = -c + reg * b_i
+                  item_state[2])
+            grad_b[0] = reg * b_i - c
             _step(bias_table, i, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
-                  bias_state[2], eps)
-            grad_b[0] = c + reg * b_j
+                  bias_state[2])
+            grad_b[0] = reg * b_j + c
             _step(bias_table, j, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
-                  bias_state[2], eps)
+                  bias_state[2])
         losses[chunk] = total
+
+
+# float32 constants: float64 literals would promote the per-element arithmetic.
+_ZERO, _HALF, _ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
+_B1, _B2 = np.float32(_BETA1), np.float32(_BETA2)
+# Added to the square roots of the Adagrad/Adam second moments.
+_EPS = np.float32(1e-8)
