@@ -44,8 +44,7 @@ from warprec_models_neural.bpr import BPR
 ROOT = Path(__file__).resolve().parents[1]
 SGD_PARAMS = {"optimizer": "sgd", "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1}
 ADAM_PARAMS = {"optimizer": "adam", "learning_rate": 0.01}
-COMPILED_PARAMS = {"kernel": "compiled", "item_learning_rate": 0.003}
-COMPILED_DEFAULT_PARAMS = {"kernel": "compiled"}
+COMPILED_PARAMS = {"kernel": "compiled"}
 ML100K_CHECKPOINTS = "1,2,4,8,16,32,64"
 
 
@@ -75,9 +74,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sgd-params", default=json.dumps(SGD_PARAMS),
                         help="JSON hyperparameters of our BPR's SparseSGD row ('' to skip)")
     parser.add_argument("--compiled-params", default=json.dumps(COMPILED_PARAMS),
-                        help="JSON hyperparameters of the compiled kernel's row ('' to skip)")
-    parser.add_argument("--compiled-default-params", default=json.dumps(COMPILED_DEFAULT_PARAMS),
-                        help="JSON of a second compiled row, the defaults ('' to skip)")
+                        help="JSON hyperparameters of the compiled kernel's row (default: "
+                        "its defaults; '' to skip)")
+    parser.add_argument("--compiled-sgd-params",
+                        default=json.dumps({**COMPILED_PARAMS, **SGD_PARAMS}),
+                        help="JSON of the compiled kernel with plain SGD ('' to skip)")
     parser.add_argument("--peer-checkpoints", default=None,
                         help="the peers' checkpoints (default: --checkpoints); they may need "
                         "more epochs than ours")
@@ -267,8 +268,8 @@ def main() -> None:
           f"device={args.device}, torch {torch.__version__}", flush=True)
     results: dict[str, Any] = {}
     rows = (("BPR (defaults)", args.params),
-            ("BPR (kernel=compiled, item_lr=0.003)", args.compiled_params),
-            ("BPR (kernel=compiled, defaults)", args.compiled_default_params),
+            ("BPR (kernel=compiled)", args.compiled_params),
+            ("BPR (kernel=compiled, optimizer=sgd)", args.compiled_sgd_params),
             ("BPR (optimizer=adam)", args.adam_params),
             ("BPR (optimizer=sgd)", args.sgd_params))
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
@@ -315,7 +316,7 @@ def main() -> None:
             spread = "  ".join(f"{e}:{lo:.4f}-{hi:.4f}" for (e, *_), lo, hi in
                                zip(result["curve"], values.min(0), values.max(0), strict=True))
             print(f"{'  seeds ' + args.seeds:<38} {'':>12}  nDCG@10 min-max {spread}")
-    compiled = results.get("BPR (kernel=compiled, item_lr=0.003)", {})
+    compiled = results.get("BPR (kernel=compiled)", {})
     for peer in ("implicit", "cornac", "BPR (defaults)"):
         if "samples_per_s" in compiled and "samples_per_s" in results.get(peer, {}):
             ratio = compiled["samples_per_s"] / results[peer]["samples_per_s"]
