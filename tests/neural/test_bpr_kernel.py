@@ -211,3 +211,14 @@ class TestCompiledBPRConformance(ModelConformance):
         {"epochs": 5, "kernel": "compiled", "batch_size": 64, "optimizer": "sgd",
          "learning_rate": 0.1, "reg_weight": 0.01, "init_std": 0.1},
     ]
+
+
+def test_an_unset_item_learning_rate_is_each_kernels_own(toy):
+    compiled = BPR({"kernel": "compiled"}, toy.info())
+    compiled.configure_optimizer()
+    assert compiled._kernel_state["rates"].tolist() == pytest.approx([0.1, 0.02, 0.1])
+    torch_path = BPR({}, toy.info()).configure_optimizer()
+    assert [group["lr"] for group in torch_path.param_groups] == [0.1, 0.005]
+    given = BPR({"kernel": "compiled", "item_learning_rate": 0.07}, toy.info())
+    given.configure_optimizer()
+    assert given._kernel_state["rates"][1] == pytest.approx(0.07)

@@ -1,18 +1,19 @@
-"""Shared machinery of the graph models (NGCF, SimGCL): the user-item graph kept as a
-buffer, its normalised adjacency built once per device, and the final embeddings cached
-for scoring.
+"""Shared machinery of the graph models (LightGCN, NGCF, SimGCL): the user-item graph
+kept as a buffer, its normalised adjacency built once per device, and the final
+embeddings cached for scoring.
 
 The training interactions given to :meth:`GraphRecommender.get_dataloader` become the
 ``edges`` buffer (saved with the checkpoint, so a loaded model rebuilds the same
-graph); :meth:`GraphRecommender.adjacency` turns them into
-``warprec_models_neural.lightgcn.normalized_adjacency`` (a sparse CSR tensor on the
-model's device). Subclasses implement :meth:`GraphRecommender.embeddings`, the final
-``(users, items)`` embeddings of the whole graph; scoring is their dot product.
+graph); :meth:`GraphRecommender.adjacency` turns them into :func:`normalized_adjacency`
+(a sparse CSR tensor on the model's device). Subclasses implement
+:meth:`GraphRecommender.embeddings`, the final ``(users, items)`` embeddings of the
+whole graph; scoring is their dot product.
 """
 
 from __future__ import annotations
 
 import abc
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,51 @@ from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
 
-from warprec_models_neural.lightgcn import normalized_adjacency
+__all__ = ["GraphRecommender", "edge_dropout", "normalized_adjacency", "propagate"]
 
-__all__ = ["GraphRecommender", "edge_dropout"]
+
+def normalized_adjacency(
+    users: Tensor, items: Tensor, n_users: int, n_items: int, device: torch.device
+) -> Tensor:
+    """``D^-1/2 A D^-1/2`` of the bipartite graph of the ``(user, item)`` edges, as a
+    ``[n_users + n_items]^2`` sparse CSR float32 tensor on ``device`` (users first)."""
+    n = n_users + n_items
+    edges = torch.unique(users.long() * n_items + items.long())
+    rows = edges // n_items
+    cols = edges % n_items + n_users
+    src = torch.cat([rows, cols])
+    dst = torch.cat([cols, rows])
+    degree = torch.bincount(src, minlength=n).float()
+    inv_sqrt = degree.clamp(min=1.0).rsqrt()
+    values = inv_sqrt[src] * inv_sqrt[dst]
+    coo = torch.sparse_coo_tensor(
+        torch.stack([src, dst]), values, (n, n), check_invariants=False
+    ).coalesce()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return coo.to_sparse_csr().to(device)
+
+
+class _SymmetricPropagation(torch.autograd.Function):
+    """``adjacency @ dense`` for a *symmetric* sparse adjacency: the gradient w.r.t.
+    ``dense`` is ``adjacency^T @ grad = adjacency @ grad``, the same product. torch's own
+    backward of a CSR product transposes the matrix (a sort and a COO-to-CSR conversion)
+    at every step, which was most of LightGCN's training time."""
+
+    @staticmethod
+    def forward(ctx: Any, adjacency: Tensor, dense: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.adjacency = adjacency
+        return adjacency @ dense
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:  # type: ignore[override]
+        return None, ctx.adjacency @ grad
+
+
+def propagate(adjacency: Tensor, dense: Tensor) -> Tensor:
+    """``adjacency @ dense`` for the symmetric normalised adjacency, differentiable in
+    ``dense`` at the cost of one more product (no transpose)."""
+    return _SymmetricPropagation.apply(adjacency, dense)
 
 
 def edge_dropout(adjacency: Tensor, p: float, generator: torch.Generator | None = None
