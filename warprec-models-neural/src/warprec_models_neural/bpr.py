@@ -350,8 +350,8 @@ class BPR(IterativeRecommender):
     ``torch.get_num_threads()`` threads (Hogwild, as Cornac's and implicit's BPR do);
     ``optimizer`` picks its per-sample rules (``adagrad``: row-wise Adagrad on every
     table; see :mod:`warprec_models_neural._bpr_kernel`). Each sample takes its own step,
-    so ``batch_size`` does not change its training: the kernel takes an epoch's shuffled
-    samples in runs of at least 131,072 (one trainer step each). Needs
+    so ``batch_size`` is not used: the kernel takes an epoch's shuffled samples in runs
+    of 131,072 (one trainer step each). Needs
     ``pip install 'warprec-models-neural[compiled]'``; on CUDA the torch step runs."""
 
     weight_decay: Annotated[float, Ge(0), Le(0)] = 0.0
@@ -431,8 +431,7 @@ class BPR(IterativeRecommender):
                 torch.from_numpy(draws),
             )
 
-        run = max(self.batch_size, _KERNEL_RUN)
-        return BatchLoader(len(interactions), run, collate, shuffle, seed)
+        return BatchLoader(len(interactions), _KERNEL_RUN, collate, shuffle, seed)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """:class:`SparseRowOptimizer` (``adagrad``, ``adam``), or :class:`SparseSGD` with
