@@ -19,8 +19,8 @@ MovieLens-100K). A constant added to every score changes no ranking, but without
 only way to the strongly negative scores gBCE asks of the negatives is a direction that
 every hidden state shares: the final LayerNorm bounds the hidden states' norm, so that
 direction takes all of it, every user gets the same scores (popularity), and training
-stays there (nDCG@10 0.0405 on MovieLens-100K, below Pop, hidden states 30x less
-user-specific than SASRec's).
+stays there (nDCG@10 0.0405 on MovieLens-100K, below Pop, hidden states 20x less
+user-specific than those of SASRec with sampled BCE).
 """
 
 from __future__ import annotations
