@@ -11,12 +11,24 @@ positive term needs no ``sigmoid(s+)^-beta`` (which overflows) and no clamping.
 
 The architecture, the training windows and ``predict`` are SASRec's; with
 ``reuse_item_embeddings: false`` the scores use separate output item embeddings.
+
+Scores carry one learned scalar ``score_bias``, started at gBCE's equilibrium
+``log(beta / k)`` (the score at which the ``k`` negatives' push, ``k * sigmoid(s)``,
+balances the positive's pull, ``beta * sigmoid(-s)``; about -5.4 with the defaults on
+MovieLens-100K). A constant added to every score changes no ranking, but without it the
+only way to the strongly negative scores gBCE asks of the negatives is a direction that
+every hidden state shares: the final LayerNorm bounds the hidden states' norm, so that
+direction takes all of it, every user gets the same scores (popularity), and training
+stays there (nDCG@10 0.0405 on MovieLens-100K, below Pop, hidden states 20x less
+user-specific than those of SASRec with sampled BCE).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
+import torch
 import torch.nn.functional as F
 from annotated_types import Ge, Le
 from torch import Tensor, nn
@@ -48,6 +60,9 @@ class gSASRec(SASRec):
         if not self.reuse_item_embeddings:
             self.output_embedding = nn.Embedding(self.n_items + 1, self.embedding_size,
                                                  padding_idx=self.n_items)
+        # A bare Parameter: the init of the embeddings and linear layers leaves it alone.
+        beta = gbce_beta(self.neg_samples, self.n_items, self.gbce_t)
+        self.score_bias = nn.Parameter(torch.tensor(math.log(beta / self.neg_samples)))
 
     def _output_weight(self) -> Tensor:
         if self.reuse_item_embeddings:
@@ -56,8 +71,20 @@ class gSASRec(SASRec):
 
     def _loss(self, hidden: Tensor, targets: Tensor, negatives: Tensor) -> Tensor:
         weight = self._output_weight()
-        positive = (hidden * weight[targets]).sum(-1)
-        negative = (hidden.unsqueeze(1) * weight[negatives]).sum(-1)
+        positive = (hidden * weight[targets]).sum(-1) + self.score_bias
+        negative = (hidden.unsqueeze(1) * weight[negatives]).sum(-1) + self.score_bias
         beta = gbce_beta(self.neg_samples, self.n_items, self.gbce_t)
         per_row = beta * F.softplus(-positive) + F.softplus(negative).sum(dim=1)
         return per_row.mean() / (1 + negative.shape[1])
+
+    def predict(
+        self,
+        user_indices: Tensor,
+        *args: Any,
+        item_indices: Tensor | None = None,
+        **kwargs: Any,
+    ) -> Tensor:
+        """SASRec's scores plus ``score_bias`` (the same ranking; ``sigmoid`` of a score
+        is then the probability gBCE calibrates)."""
+        scores = super().predict(user_indices, *args, item_indices=item_indices, **kwargs)
+        return scores + self.score_bias
