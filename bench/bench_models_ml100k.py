@@ -26,8 +26,9 @@ Each model runs in its own process (``--time-limit`` bounds it) through
 with ``early_stopping`` on validation nDCG@10 (checked every epoch, ``--patience``
 checks; the best epoch's weights restored); then, on the general split, it is refitted
 on train + validation for its best epoch count (``optimization.refit``; the refit keeps
-its last weights, see ``worker``), as every
-general model is, so all general models are tested after fitting on the same 80%. The
+its last weights, as the trainer does when it monitors the loss: see
+``warprec.recommenders.trainer``), as every general model is, so all general models
+are tested after fitting on the same 80%. The
 sequential models are not refitted: they score test after reading the validation item
 as history (the runner's ``set_history``). Test: full ranking over every item, training
 (and validation) items masked. ``general.threads`` = ``--threads`` bounds torch's and
@@ -273,12 +274,6 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
         return model, fit
 
     def recorded_fit(self: Trainer) -> Any:
-        if self.monitor == "loss":
-            # The refit trains a fixed number of epochs: keep its last weights. The core
-            # trainer restores the lowest-loss epoch when it monitors the loss, which for
-            # a VAE whose KL weight grows is an early epoch (MultVAE refitted for 21
-            # epochs tested at 0.362 with the epoch-10 weights, 0.392 with its own).
-            self.restore_best = False
         history = trainer_fit(self)
         histories.append(history)
         return history

@@ -304,6 +304,35 @@ def test_early_stopping_of_an_iterative_model(tmp_path: Path, guide_models: str)
     assert "MyBPR epoch 1/3" in (tmp_path / "run" / "run.log").read_text()
 
 
+def test_refit_after_a_loss_monitor_trains_the_epochs_it_kept(
+        tmp_path: Path, guide_models: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from warprec.recommenders.trainer import Trainer
+
+    # A training loss that rises every epoch (as a VAE's with a growing KL weight): the
+    # lowest is epoch 1's, but the trainer keeps the last weights, so the refit must
+    # train as many epochs as the selection trial ran, not 1.
+    real_epoch = Trainer._run_epoch
+    monkeypatch.setattr(Trainer, "_run_epoch", lambda self, epoch, *a: (
+        real_epoch(self, epoch, *a) + 10.0 * epoch))
+    real_fit = trials.fit_model
+    refits: list[Any] = []
+
+    def fit(plan: Any, *args: Any, **kwargs: Any) -> Any:
+        model, info = real_fit(plan, *args, **kwargs)
+        if kwargs["split"] == "train_validation":
+            refits.append((kwargs["epochs"], info["epochs"]))
+        return model, info
+
+    monkeypatch.setattr(trials, "fit_model", fit)
+    config = tiny(**{"my_models:MyBPR": {"embedding_size": 8, "batch_size": 128, "epochs": 3,
+                                         "learning_rate": 0.01,
+                                         "early_stopping": {"monitor": "loss", "patience": 5},
+                                         "optimization": {"refit": True}}})
+    config["general"] = {"custom_modules": [guide_models]}
+    assert run(config, tmp_path / "run").models[0]["status"] == "ok"
+    assert refits == [(3, 3)]
+
+
 def test_filters_with_warprec_names_and_explicit_ratings(tmp_path: Path) -> None:
     config = tiny(EASE={"l2": 10.0})
     config["reader"]["rating_type"] = "explicit"

@@ -9,8 +9,9 @@ from neural_helpers import chance, fit, ndcg
 from warprec.errors import ConfigError, WarpRecError
 from warprec_models_neural.multidae import MultiDAE
 
+# A toy-sized model with its own regularisation (the defaults are sized for real data).
 SMALL = {"epochs": 40, "batch_size": 16, "intermediate_dim": 32, "latent_dim": 8,
-         "learning_rate": 0.01}
+         "learning_rate": 0.01, "weight_decay": 0.03}
 
 
 def test_loss_is_the_multinomial_nll_of_the_rows(toy):

@@ -10,7 +10,8 @@ from warprec_models_neural import neumf
 from warprec_models_neural.neumf import NeuMF
 
 SMALL = {"epochs": 15, "batch_size": 256, "mf_embedding_size": 16, "mlp_embedding_size": 16,
-         "mlp_hidden_size": [32, 16], "learning_rate": 0.01}
+         "mlp_hidden_size": [32, 16], "learning_rate": 0.01, "mlp_train": True,
+         "reg_weight": 0.0}
 
 
 @pytest.mark.parametrize("towers", [{}, {"mf_train": False}, {"mlp_train": False}])
@@ -27,7 +28,8 @@ def test_full_scores_equal_the_pairwise_forward(toy, monkeypatch, towers):
 
 
 def test_towers_set_the_prediction_layer_width(toy):
-    both = NeuMF({"mf_embedding_size": 8, "mlp_hidden_size": [12, 6]}, toy.info())
+    both = NeuMF({"mf_embedding_size": 8, "mlp_hidden_size": [12, 6], "mlp_train": True},
+                 toy.info())
     mf_only = NeuMF({"mf_embedding_size": 8, "mlp_train": False}, toy.info())
     assert both.predict_layer.in_features == 8 + 6
     assert mf_only.predict_layer.in_features == 8
@@ -56,6 +58,17 @@ def test_train_step_is_bce_of_the_labels_plus_the_penalty(toy):
     penalty = sum(float(e.detach().pow(2).sum()) for e in embeddings) / 3
     loss = model.train_step((user, item, label))
     assert float(loss.detach()) == pytest.approx(float(bce.detach()) + 0.5 * penalty, rel=1e-5)
+
+
+def test_penalty_covers_the_towers_in_use(toy):
+    model = NeuMF({**SMALL, "mlp_train": False, "reg_weight": 0.5}, toy.info()).eval()
+    user, item, label = torch.tensor([0, 1]), torch.tensor([3, 4]), torch.tensor([1.0, 0.0])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(model.forward(user, item), label)
+    penalty = (model.user_mf_embedding(user).pow(2).sum()
+               + model.item_mf_embedding(item).pow(2).sum()) / 2
+    loss = model.train_step((user, item, label))
+    assert float(loss.detach()) == pytest.approx(float((bce + 0.5 * penalty).detach()),
+                                                 rel=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -94,8 +94,9 @@ class TestNeuMF(ModelConformance):
     model_class = NeuMF
     params = [
         {"epochs": 3, "batch_size": 256, "mf_embedding_size": 8, "mlp_embedding_size": 8,
-         "mlp_hidden_size": [16, 8], "dropout": 0.1, "reg_weight": 1e-4},
-        {"epochs": 2, "batch_size": 256, "mf_train": False, "mlp_hidden_size": [8]},
+         "mlp_hidden_size": [16, 8], "dropout": 0.1, "reg_weight": 1e-4, "mlp_train": True},
+        {"epochs": 2, "batch_size": 256, "mf_train": False, "mlp_train": True,
+         "mlp_hidden_size": [8]},
     ]
 
 

@@ -131,7 +131,36 @@ def test_early_stopping_restores_best_weights() -> None:
     assert history.stopped_early and history.epochs_run == 4
     assert (history.best_epoch, history.best_value) == (2, 0.3)
     assert [v["nDCG@10"] for v in history.validation] == [0.1, 0.3, 0.2, 0.25]
-    assert model.w.item() == evaluator.weights[1]
+    assert model.w.item() == evaluator.weights[1] and history.weights_epoch == 2
+
+
+class RisingLoss(Toy):
+    """Toy whose loss grows by a constant each epoch (no effect on the gradients), as a
+    VAE's does while its KL weight grows: the lowest loss is the first epoch's."""
+
+    def on_epoch_start(self, epoch: int) -> None:
+        self.offset = 10.0 * epoch
+
+    def train_step(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().train_step(batch) + self.offset
+
+
+def test_loss_monitor_keeps_last_weights() -> None:
+    model = RisingLoss(PARAMS, INFO)
+    history = Trainer(model, DATA, optimizer="SGD").fit()
+    assert history.monitor == "loss" and history.best_epoch == 1
+    assert history.losses == sorted(history.losses)  # rising: epoch 1 is the lowest
+    # The last epoch's weights (12 SGD steps), not the lowest-loss epoch's (2 steps).
+    assert model.w.item() == pytest.approx(3.0 * (1 - 0.8**12), rel=1e-5)
+    assert history.weights_epoch == 6
+
+
+def test_loss_monitor_early_stopping_keeps_last_weights() -> None:
+    model = RisingLoss(PARAMS, INFO)
+    history = Trainer(model, DATA, optimizer="SGD", patience=2).fit()
+    assert history.stopped_early and history.epochs_run == 3 and history.best_epoch == 1
+    assert model.w.item() == pytest.approx(3.0 * (1 - 0.8**6), rel=1e-5)
+    assert history.weights_epoch == 3
 
 
 def test_min_delta_and_eval_every() -> None:

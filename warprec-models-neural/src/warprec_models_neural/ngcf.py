@@ -45,8 +45,10 @@ class NGCF(GraphRecommender):
     """Weight of the L2 penalty on the batch's layer-0 embeddings."""
     batch_size: int = 2048
     """Training triples per step (each step propagates over the whole graph)."""
-    epochs: int = 30
-    """Maximum passes over the training interactions."""
+    epochs: int = 20
+    """Passes over the training interactions: on MovieLens-100K validation nDCG@10
+    peaks at epoch 18 and then falls (6% lower by epoch 30, the old default; more
+    regularisation only delays the fall, see the CHANGELOG)."""
     learning_rate: float = 5e-3
     """Adam learning rate (the trainer's default optimizer)."""
 

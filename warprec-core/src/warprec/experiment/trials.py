@@ -118,7 +118,9 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
         history = Trainer(model, dataset, evaluator, split=split, epochs=epochs,
                           progress=plan.progress, on_evaluation=on_evaluation,
                           **trainer_options(plan, dataset, split)).fit()
-        fit["best_epoch"] = history.best_epoch or history.epochs_run
+        # The epoch of the weights kept (and scored): the best check's on a metric, the
+        # last one on the loss; a refit trains for this many epochs.
+        fit["best_epoch"] = history.weights_epoch or history.epochs_run
         fit["epochs"] = history.epochs_run
         # Training curves (results.json "history", the report, MLflow); not numbers, so
         # the Ray runner does not report them.

@@ -23,8 +23,20 @@ once per epoch (when a progress bar is shown, also every ``refresh`` batches), s
 or infinite loss is detected at the end of the epoch it occurred in. Every
 ``eval_every`` epochs the evaluator scores the validation split; early stopping watches
 ``monitor`` (a metric such as ``"nDCG@10"``, or ``"loss"``) and ends training after
-``patience`` checks without an improvement larger than ``min_delta``. The weights of the
-best check are restored at the end, also when Ctrl-C interrupts training.
+``patience`` checks without an improvement larger than ``min_delta``.
+
+Which weights the model keeps (``restore_best``, on by default):
+
+- monitoring a metric: those of the best check, restored at the end, also when Ctrl-C
+  interrupts training;
+- monitoring the loss (no validation split, e.g. a refit): those of the last completed
+  epoch. The lowest training loss does not pick a better model: a loss can rise while
+  the model improves (a VAE whose KL weight grows over the epochs: MultVAE refitted on
+  MovieLens-100K tested at nDCG@10 0.362 with its lowest-loss epoch's weights, 0.392
+  with its last), and a refit is asked for a number of epochs, which its last weights
+  are. Early stopping on the loss still ends training after ``patience`` epochs without
+  a lower loss. A non-finite loss or Ctrl-C rolls back to the last completed epoch with
+  a finite loss. ``history.weights_epoch`` tells which epoch the kept weights are from.
 """
 
 from __future__ import annotations
@@ -70,6 +82,10 @@ class TrainingHistory:
     validation: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int | None = None
     best_value: float | None = None
+    weights_epoch: int | None = None
+    """The epoch whose weights the model holds after :meth:`Trainer.fit` (the best check's
+    when monitoring a metric, the last completed epoch's when monitoring the loss; the
+    last epoch run without ``restore_best``)."""
     stopped_early: bool = False
     interrupted: bool = False
     seconds: float = 0.0
@@ -166,7 +182,9 @@ class Trainer:
         mode: ``"min"`` or ``"max"``; default ``"min"`` for the loss, ``"max"`` otherwise.
         patience: checks without improvement before stopping (``None``: never stop).
         min_delta: the smallest change that counts as an improvement.
-        restore_best: load the best check's weights at the end.
+        restore_best: keep the best check's weights (monitoring a metric) or the last
+            completed epoch's (monitoring the loss: see the module docstring) when
+            training ends, stops or fails; ``False``: whatever the last step left.
         progress: show a tqdm bar; ``None``: only when stderr is a terminal.
         split: ``"train"`` or ``"train_validation"`` (refit on train + validation).
         dataloader_kwargs: extra keyword arguments of ``model.get_dataloader``.
@@ -235,6 +253,7 @@ class Trainer:
         self.track = bool(track)
         self.on_evaluation = on_evaluation
         self._best_state: dict[str, Any] | None = None
+        self._best_state_epoch: int | None = None
         self._stale = 0
 
     def _default_monitor(self) -> str:
@@ -265,6 +284,7 @@ class Trainer:
         optimizer = self.configure_optimizer()
         scheduler = _build_scheduler(self.lr_scheduler, optimizer, self.mode)
         self._best_state = None
+        self._best_state_epoch = None
         self._stale = 0
         interactions = getattr(self.dataset, self.split)
         # The histories of the part trained on (a refit trains on train + validation).
@@ -295,6 +315,8 @@ class Trainer:
         finally:
             history.seconds = time.perf_counter() - start
         self._restore()
+        history.weights_epoch = self._best_state_epoch if self.restore_best else (
+            history.epochs_run or None)
         model.eval()
         return history
 
@@ -369,17 +391,24 @@ class Trainer:
                     value = summary[self.monitor]
                     logger.info("epoch %d: %s = %.5f", epoch, self.monitor, value)
         self._step_scheduler(scheduler, value)
-        if self._improved(value, history.best_value):
+        improved = self._improved(value, history.best_value)
+        # The weights kept: the best check's on a metric; on the loss, every epoch's (the
+        # last completed one, whose loss is finite: fit raised before otherwise).
+        if self.restore_best and (improved or not on_metric):
+            self._snapshot(epoch)
+        if improved:
             history.best_value, history.best_epoch = value, epoch
             self._stale = 0
-            if self.restore_best:
-                self._best_state = {
-                    key: tensor.detach().clone() if isinstance(tensor, Tensor) else tensor
-                    for key, tensor in self.model.state_dict().items()
-                }
             return False
         self._stale += 1
         return self.patience is not None and self._stale >= self.patience
+
+    def _snapshot(self, epoch: int) -> None:
+        self._best_state = {
+            key: tensor.detach().clone() if isinstance(tensor, Tensor) else tensor
+            for key, tensor in self.model.state_dict().items()
+        }
+        self._best_state_epoch = epoch
 
     def _validate(self, epoch: int, history: TrainingHistory) -> dict[str, float]:
         assert self.evaluator is not None  # the caller validates only with one
