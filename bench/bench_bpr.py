@@ -91,6 +91,10 @@ def parse_args() -> argparse.Namespace:
                         "print the nDCG@10 spread")
     parser.add_argument("--prefetch", type=int, default=1,
                         help="batches the data loader builds ahead in a thread (0: none)")
+    parser.add_argument("--alternate", type=int, default=0,
+                        help="then train the compiled row and implicit N times each, "
+                        "alternately, for the last checkpoint's epochs: the ratio of each "
+                        "adjacent pair and their median (on a noisy machine)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args()
 
@@ -253,6 +257,26 @@ def _peer_result(dataset: Dataset, curve: list[tuple[int, float, float, float]]
             "curve": curve}
 
 
+def alternate(args: argparse.Namespace, dataset: Dataset, epochs: int) -> dict[str, Any]:
+    """Samples/s of the compiled row and of implicit, ``args.alternate`` times each in
+    turn (``epochs`` epochs, no evaluation): each pair's ratio and the median."""
+    hyper = json.loads(args.compiled_params)
+    warm_up(hyper, args.device)
+    pairs = []
+    for _ in range(args.alternate):
+        ours = run_trainer(BPR(hyper, dataset.info(), device=args.device), dataset,
+                           [epochs], args.prefetch)["samples_per_s"]
+        peer = run_implicit(dataset, [epochs], args.threads,
+                            json.loads(args.implicit_params))["samples_per_s"]
+        pairs.append((ours, peer, ours / peer))
+        print(f"alternate: compiled {ours:,.0f}  implicit {peer:,.0f}  ratio {ours / peer:.2f}",
+              flush=True)
+    median = float(np.median([ratio for *_, ratio in pairs]))
+    print(f"compiled kernel / implicit, {len(pairs)} alternating pairs of {epochs} epochs: "
+          f"median {median:.2f}x (pairs {', '.join(f'{r:.2f}' for *_, r in pairs)})")
+    return {"pairs": pairs, "median_ratio": median}
+
+
 def main() -> None:
     """Run every model, print the table, optionally write JSON."""
     args = parse_args()
@@ -321,6 +345,8 @@ def main() -> None:
         if "samples_per_s" in compiled and "samples_per_s" in results.get(peer, {}):
             ratio = compiled["samples_per_s"] / results[peer]["samples_per_s"]
             print(f"compiled kernel / {peer}: {ratio:.2f}x samples/s (same run)")
+    if args.alternate and args.compiled_params and importlib.util.find_spec("implicit"):
+        results["alternate"] = alternate(args, dataset, checkpoints[-1])
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v
                                                   for k, v in vars(args).items()},

@@ -518,7 +518,8 @@ def block_text(cache: dict[str, Any], package: str, kind: str,
                  f"{anchor['test']['nDCG@10']:.4f}, Recall@10 "
                  f"{anchor['test']['Recall@10']:.4f}; WarpRec's EASE "
                  f"{WARPREC_ANCHOR['nDCG@10']:.4f}, {WARPREC_ANCHOR['Recall@10']:.4f} "
-                 "(`/work/shared/anchors/warprec.md`)."]
+                 "(WarpRec 2.2.8 installed in a scratch environment beside this "
+                 "project)."]
     return "\n".join(text)
 
 

@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["ADAGRAD", "ADAM", "SGD", "bpr_updates", "set_threads", "uniform_negatives"]
+__all__ = ["ADAGRAD", "ADAM", "SGD", "bpr_updates", "draw_run", "set_threads", "shuffled"]
 
 SGD, ADAGRAD, ADAM = 0, 1, 2
 _BETA1, _BETA2 = 0.9, 0.999
@@ -64,20 +64,54 @@ def _unseen(
     return rank + (low - start)
 
 
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """SplitMix64's finaliser: a well-mixed 64-bit value of ``z``."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def shuffled(n: int, seed: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
+    """A uniformly random permutation of ``0..n-1`` (Fisher-Yates on SplitMix64 draws
+    from ``seed``; the modulo's bias is below ``n / 2**64``)."""
+    order = np.arange(n)
+    state = np.uint64(seed)
+    for k in range(n - 1, 0, -1):
+        state += _GOLDEN
+        j = np.int64(_mix(state) % np.uint64(k + 1))
+        order[k], order[j] = order[j], order[k]
+    return order
+
+
 @njit(cache=True, parallel=True, nogil=True)
-def uniform_negatives(
-    indptr: np.ndarray,
-    positives: np.ndarray,
+def draw_run(
+    order: np.ndarray,
     users: np.ndarray,
-    draws: np.ndarray,
+    items: np.ndarray,
+    indptr: np.ndarray,
+    seen: np.ndarray,
     n_items: int,
-    out: np.ndarray,
+    seed: np.uint64,
+    offset: int,
+    out_users: np.ndarray,
+    out_items: np.ndarray,
+    out_negatives: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """``out[s]``: the exact uniform negative of ``users[s]`` for the uniform number
-    ``draws[s]`` (see ``_unseen``), the draw of ``warprec.data.sampling.NegativeSampler``
-    for the same uniform numbers."""
-    for s in prange(users.size):
-        out[s] = _unseen(indptr, positives, users[s], draws[s], n_items)
+    """The training triples of the interactions ``order`` (positions ``offset`` on of
+    an epoch): their users and items, and for each an exact uniform negative, the item
+    ``_unseen`` finds for the uniform number ``_mix(seed + (offset + s + 1) * golden)``
+    of position ``s`` (a counter, so the triples do not depend on the thread count).
+    Two passes, all gathers then all searches: each pass's cache misses are independent
+    of one another (one pass doing both waited on each sample's chain of misses)."""
+    for s in prange(order.size):
+        out_users[s] = users[order[s]]
+        out_items[s] = items[order[s]]
+    for s in prange(order.size):
+        bits = _mix(seed + np.uint64(offset + s + 1) * _GOLDEN)
+        draw = np.float64(bits >> np.uint64(11)) * _UNIT
+        out_negatives[s] = _unseen(indptr, seen, out_users[s], draw, n_items)
 
 
 @njit(cache=True, fastmath=True, inline="always")
@@ -196,5 +230,8 @@ def bpr_updates(
 # float32 constants: float64 literals would promote the per-element arithmetic.
 _ZERO, _HALF, _ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
 _B1, _B2 = np.float32(_BETA1), np.float32(_BETA2)
+# SplitMix64's increment; 2**-53, a 53-bit integer's scale to a double in [0, 1).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_UNIT = 1.0 / 9007199254740992.0
 # Added to the square roots of the Adagrad/Adam second moments.
 _EPS = np.float32(1e-8)

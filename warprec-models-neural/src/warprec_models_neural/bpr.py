@@ -16,13 +16,14 @@ whatever ``batch_size`` is.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
-from warprec.data.dataset import BatchLoader, Interactions, Sessions
+from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError, DataError
 from warprec.recommenders.base_recommender import IterativeRecommender
 
@@ -378,10 +379,8 @@ class BPR(IterativeRecommender):
         # learns it directly (as in Cornac's and implicit's BPR).
         self.item_bias = nn.Parameter(torch.zeros(self.n_items + 1))
         self.to(self.device)
-        # Per-row optimizer state of the compiled kernel (reset by configure_optimizer)
-        # and the training matrix its negatives are drawn from (set by get_dataloader).
+        # Per-row optimizer state of the compiled kernel (reset by configure_optimizer).
         self._kernel_state: dict[str, Any] | None = None
-        self._kernel_csr: tuple[np.ndarray, np.ndarray] | None = None
         if self._uses_kernel():
             load_kernel()
 
@@ -400,13 +399,9 @@ class BPR(IterativeRecommender):
 
     def _kernel_dataloader(
         self, interactions: Interactions, shuffle: bool = True, seed: int = 42, **kwargs: Any
-    ) -> BatchLoader:
-        """The contrastive loader's batches with the negatives left to the kernel:
-        ``(user, pos_item, uniform draw in [0, 1))``. The core's
-        :class:`~warprec.data.dataset.BatchLoader` shuffles and draws exactly as for
-        ``get_contrastive_dataloader`` (same generator, same calls), and the kernel
-        turns each draw into the same exact uniform negative as the core's
-        ``NegativeSampler`` (tested equal), without its per-batch sort."""
+    ) -> KernelRuns:
+        """The training triples, drawn by the kernel: a fresh shuffle per epoch and one
+        exact uniform negative per interaction (:class:`KernelRuns`)."""
         matrix = interactions.get_sparse().tocsr()
         matrix.sum_duplicates()
         matrix.sort_indices()
@@ -420,18 +415,9 @@ class BPR(IterativeRecommender):
         # int32 where it fits: half the cache lines for the negatives' searches (their
         # cost is those misses).
         index = np.int32 if matrix.nnz < 2**31 else np.int64
-        self._kernel_csr = (matrix.indptr.astype(index), matrix.indices.astype(index))
-        users, items = interactions.users, interactions.items
-
-        def collate(index: np.ndarray, rng: np.random.Generator) -> tuple[Tensor, ...]:
-            draws = rng.random(index.size)
-            return (
-                torch.from_numpy(users[index]),
-                torch.from_numpy(items[index]),
-                torch.from_numpy(draws),
-            )
-
-        return BatchLoader(len(interactions), _KERNEL_RUN, collate, shuffle, seed)
+        csr = (matrix.indptr.astype(index), matrix.indices.astype(index))
+        return KernelRuns(interactions.users, interactions.items, csr, self.n_items,
+                          shuffle, seed)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         """:class:`SparseRowOptimizer` (``adagrad``, ``adam``), or :class:`SparseSGD` with
@@ -495,11 +481,6 @@ class BPR(IterativeRecommender):
         user, pos_item, neg_item = batch
         if self._uses_kernel():
             return _KernelStep.apply(self.item_bias, self, user, pos_item, neg_item)
-        if neg_item.is_floating_point():
-            # Draws from the kernel's loader on a model since moved off the CPU.
-            neg_item = torch.from_numpy(
-                self._negatives(user.cpu().numpy(), neg_item.cpu().numpy())
-            ).to(user.device)
         return bpr_loss_sparse(
             self.user_embedding.weight,
             self.item_embedding.weight,
@@ -527,15 +508,41 @@ class BPR(IterativeRecommender):
         return torch.einsum("be,bse->bs", user_e, item_e) + self.item_bias[item_indices]
 
 
-    def _negatives(self, users: np.ndarray, draws: np.ndarray) -> np.ndarray:
-        """The exact uniform negatives of ``users`` for the uniform ``draws``."""
-        if self._kernel_csr is None:
-            raise RuntimeError("BPR: negatives are drawn from get_dataloader's interactions")
+class KernelRuns:
+    """The compiled kernel's data loader: each iteration is an epoch of training triples
+    ``(user, pos_item, neg_item)`` (int64 tensors) in runs of :data:`_KERNEL_RUN`.
+
+    The kernel draws them (:func:`warprec_models_neural._bpr_kernel.shuffled` and
+    ``draw_run``, compiled and parallel): a fresh uniform shuffle of the interactions
+    per epoch and, per interaction, an exact uniform negative among the items its user
+    has not interacted with, both from ``SeedSequence([seed, epoch])``, so one seed
+    gives the same epochs whatever the thread count. The same kind of sampling as the
+    core's ``get_contrastive_dataloader``, at a fraction of its cost (its gathers,
+    shuffle and per-batch sampler were a third of an epoch next to the kernel).
+    """
+
+    def __init__(self, users: np.ndarray, items: np.ndarray,
+                 csr: tuple[np.ndarray, np.ndarray], n_items: int, shuffle: bool = True,
+                 seed: int = 42) -> None:
+        self.users, self.items, self.csr, self.n_items = users, items, csr, n_items
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+
+    def __len__(self) -> int:
+        return -(-len(self.users) // _KERNEL_RUN)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
         kernel = load_kernel()
-        negatives = np.empty(users.size, dtype=np.int64)
-        indptr, positives = self._kernel_csr
-        kernel.uniform_negatives(indptr, positives, users, draws, self.n_items, negatives)
-        return negatives
+        order_seed, draw_seed = np.random.SeedSequence([self.seed, self.epoch]).generate_state(
+            2, dtype=np.uint64)
+        self.epoch += 1
+        n = len(self.users)
+        order = kernel.shuffled(n, order_seed) if self.shuffle else np.arange(n)
+        for start in range(0, n, _KERNEL_RUN):
+            run = order[start : start + _KERNEL_RUN]
+            triple = [np.empty(run.size, dtype=np.int64) for _ in range(3)]
+            kernel.draw_run(run, self.users, self.items, *self.csr, self.n_items,
+                            draw_seed, start, *triple)
+            yield tuple(torch.from_numpy(part) for part in triple)
 
 
 _EXTRA_HINT = "pip install 'warprec-models-neural[compiled]'"
@@ -622,15 +629,11 @@ class _KernelStep(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, item_bias: Tensor, model: BPR, users: Tensor, pos_items: Tensor, third: Tensor
+        ctx: Any, item_bias: Tensor, model: BPR, users: Tensor, pos_items: Tensor,
+        neg_items: Tensor,
     ) -> Tensor:
         kernel = load_kernel()
-        users_np = users.numpy()
-        pos_np = pos_items.numpy()
-        if third.is_floating_point():
-            neg_np = model._negatives(users_np, third.numpy())
-        else:
-            neg_np = third.numpy()
+        users_np, pos_np, neg_np = users.numpy(), pos_items.numpy(), neg_items.numpy()
         if model._kernel_state is None:
             model._kernel_state = _kernel_state(model)
         state = model._kernel_state
@@ -651,7 +654,7 @@ class _KernelStep(torch.autograd.Function):
         batch = max(users_np.size, 1)
         ctx.batch = batch
         ctx.shape = item_bias.shape
-        ctx.save_for_backward(pos_items, torch.from_numpy(neg_np), torch.from_numpy(coefficients))
+        ctx.save_for_backward(pos_items, neg_items, torch.from_numpy(coefficients))
         return torch.tensor(losses.sum() / batch, dtype=item_bias.dtype)
 
     @staticmethod
