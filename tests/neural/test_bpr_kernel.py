@@ -22,7 +22,7 @@ pytest.importorskip("numba")
 
 import warprec_models_neural
 from warprec_models_neural import bpr as bpr_module
-from warprec_models_neural.bpr import BPR, KernelApplied
+from warprec_models_neural.bpr import BPR, KernelApplied, KernelRuns
 
 # The rates and penalty these tests were written for (which the reference loop's rates
 # below spell out): pinned, so default changes do not move them.
@@ -125,6 +125,7 @@ def _epoch(loader) -> tuple[np.ndarray, ...]:
 def test_each_epoch_is_a_fresh_shuffle_of_the_interactions(toy):
     model = BPR(COMPILED, toy.info(), seed=5)
     loader = model.get_dataloader(toy.train)
+    assert isinstance(loader, KernelRuns)
     assert len(loader) == 1  # the kernel takes the epoch in one run here
     training = sorted(zip(toy.train.users.tolist(), toy.train.items.tolist(), strict=True))
     first, second = _epoch(loader), _epoch(loader)

@@ -30,6 +30,7 @@ from warprec.recommenders.base_recommender import IterativeRecommender
 __all__ = [
     "BPR",
     "KernelApplied",
+    "KernelRuns",
     "SparseRowOptimizer",
     "SparseSGD",
     "bpr_loss_sparse",
