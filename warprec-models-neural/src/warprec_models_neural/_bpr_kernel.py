@@ -12,7 +12,7 @@ Per sample, with ``x = u.(i - j) + b_i - b_j`` and ``c = sigmoid(-x)``, the grad
 of ``softplus(-x) + reg / 2 (|u|^2 + |i|^2 + |j|^2 + b_i^2 + b_j^2)`` are
 ``g_u = -c (i - j) + reg u``, ``g_i = -c u + reg i``, ``g_j = c u + reg j``,
 ``g_bi = -c + reg b_i`` and ``g_bj = c + reg b_j``, all taken at the values before the
-sample's update; each row then takes one step of its table's rule:
+sample's update; each row then takes one step of the rule:
 
 - ``SGD``: ``row -= lr g``;
 - ``ADAGRAD`` (row-wise): ``acc[row] += mean(g^2)``, ``row -= lr g / (sqrt(acc[row]) + eps)``;
@@ -157,7 +157,7 @@ def bpr_updates(
     users: np.ndarray,
     positives: np.ndarray,
     negatives: np.ndarray,
-    rules: np.ndarray,
+    rule: int,
     rates: np.ndarray,
     reg: np.float32,
     user_state: tuple,
@@ -171,8 +171,8 @@ def bpr_updates(
     consecutive runs processed in parallel (one run: sequential, deterministic).
 
     ``user_table [n_users, E]``, ``item_table [n_items + 1, E]`` and
-    ``bias_table [n_items + 1, 1]`` (float32) are updated in place; ``rules``/``rates``
-    (float32) give each table's rule and step (users, items, biases); each ``*_state``
+    ``bias_table [n_items + 1, 1]`` (float32) are updated in place by ``rule``, at the
+    steps ``rates`` (float32: users, items, biases); each ``*_state``
     is the ``(acc [rows], moments [rows, 2, width], steps [rows])`` of its table. Writes
     each sample's ``c = sigmoid(-x)`` to ``coefficients`` and each run's summed loss
     (before its update) to ``losses[run]``.
@@ -218,17 +218,17 @@ def bpr_updates(
                 sq_u += g_u * g_u
                 sq_i += g_i * g_i
                 sq_j += g_j * g_j
-            _step(user_table, u, grad_u, rules[0], rates[0], user_state[0], user_state[1],
+            _step(user_table, u, grad_u, rule, rates[0], user_state[0], user_state[1],
                   user_state[2], sq_u)
-            _step(item_table, i, grad_i, rules[1], rates[1], item_state[0], item_state[1],
+            _step(item_table, i, grad_i, rule, rates[1], item_state[0], item_state[1],
                   item_state[2], sq_i)
-            _step(item_table, j, grad_j, rules[1], rates[1], item_state[0], item_state[1],
+            _step(item_table, j, grad_j, rule, rates[1], item_state[0], item_state[1],
                   item_state[2], sq_j)
             grad_b[0] = reg * b_i - c
-            _step(bias_table, i, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
+            _step(bias_table, i, grad_b, rule, rates[2], bias_state[0], bias_state[1],
                   bias_state[2], grad_b[0] * grad_b[0])
             grad_b[0] = reg * b_j + c
-            _step(bias_table, j, grad_b, rules[2], rates[2], bias_state[0], bias_state[1],
+            _step(bias_table, j, grad_b, rule, rates[2], bias_state[0], bias_state[1],
                   bias_state[2], grad_b[0] * grad_b[0])
         losses[chunk] = total
 

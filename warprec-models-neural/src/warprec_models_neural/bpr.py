@@ -589,9 +589,6 @@ class KernelApplied(torch.optim.Optimizer):
             return closure()
 
 
-# Per-table rules of the kernel by ``optimizer``: (users, items, item biases).
-_KERNEL_RULES = {"sgd": ("sgd", "sgd", "sgd"), "adam": ("adam", "adam", "adam"),
-                 "adagrad": ("adagrad", "adagrad", "adagrad")}
 # item_learning_rate when unset, by kernel (see the hyperparameter).
 _TORCH_ITEM_LEARNING_RATE, _KERNEL_ITEM_LEARNING_RATE = 0.005, 0.02
 # Samples per kernel call (at ~5M samples/s per thread, tens of milliseconds: the
@@ -600,26 +597,22 @@ _KERNEL_RUN = 1 << 17
 
 
 def _kernel_state(model: BPR) -> dict[str, Any]:
+    """The kernel's rule and per-table steps (users, items, item biases), and each
+    table's ``(acc, moments, steps)`` state, allocated only where the rule reads it."""
     kernel = load_kernel()
-    codes = {"sgd": kernel.SGD, "adagrad": kernel.ADAGRAD, "adam": kernel.ADAM}
-    rules = _KERNEL_RULES[model.optimizer]
+    rule = {"sgd": kernel.SGD, "adagrad": kernel.ADAGRAD, "adam": kernel.ADAM}[model.optimizer]
     rates = [model.learning_rate, model.learning_rate, model.learning_rate]
     if model.optimizer == "adagrad":
         rates[1] = model.item_learning_rate or _KERNEL_ITEM_LEARNING_RATE
     shapes = ((model.n_users, model.embedding_size), (model.n_items + 1, model.embedding_size),
               (model.n_items + 1, 1))
-    state = []
-    for rule, (rows, width) in zip(rules, shapes, strict=True):
-        # Only what the rule reads is allocated: zero rows stand for the rest.
-        acc = np.zeros(rows if rule == "adagrad" else 0, dtype=np.float32)
-        moments = np.zeros((rows if rule == "adam" else 0, 2, width), dtype=np.float32)
-        steps = np.zeros(rows if rule == "adam" else 0, dtype=np.int64)
-        state.append((acc, moments, steps))
-    return {
-        "rules": np.array([codes[rule] for rule in rules], dtype=np.int64),
-        "rates": np.array(rates, dtype=np.float32),
-        "tables": tuple(state),
-    }
+    adagrad, adam = rule == kernel.ADAGRAD, rule == kernel.ADAM
+    state = tuple(
+        (np.zeros(rows if adagrad else 0, dtype=np.float32),
+         np.zeros((rows if adam else 0, 2, width), dtype=np.float32),
+         np.zeros(rows if adam else 0, dtype=np.int64))
+        for rows, width in shapes)
+    return {"rule": rule, "rates": np.array(rates, dtype=np.float32), "tables": state}
 
 
 class _KernelStep(torch.autograd.Function):
@@ -648,7 +641,7 @@ class _KernelStep(torch.autograd.Function):
             model.item_embedding.weight.detach().numpy(),
             item_bias.detach().numpy().reshape(-1, 1),
             users_np, pos_np, neg_np,
-            state["rules"], state["rates"], np.float32(model.reg_weight),
+            state["rule"], state["rates"], np.float32(model.reg_weight),
             user_state, item_state, bias_state,
             chunks, coefficients, losses,
         )
