@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import WarpRecError
 from warprec.recommenders.base_recommender import IterativeRecommender
@@ -102,6 +102,14 @@ class GraphRecommender(IterativeRecommender):
         self._adjacency: Tensor | None = None
         self._final: tuple[Tensor, Tensor] | None = None
         self.register_load_state_dict_post_hook(lambda module, keys: module._forget())
+
+    def _add_embeddings(self) -> None:
+        """The layer-0 ``user_embedding`` and ``item_embedding`` tables of
+        ``embedding_size`` (the item table with a padding row ``n_items``)."""
+        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
+        self.item_embedding = nn.Embedding(
+            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
+        )
 
     @abc.abstractmethod
     def embeddings(self) -> tuple[Tensor, Tensor]:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import torch
 from annotated_types import Ge, Gt, Le
-from torch import Tensor, nn
+from torch import Tensor
 from warprec.recommenders.losses import BPRLoss
 
 from warprec_models_neural._graph import GraphRecommender, normalized_adjacency, propagate
@@ -46,10 +46,7 @@ class LightGCN(GraphRecommender):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
-        self.item_embedding = nn.Embedding(
-            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
-        )
+        self._add_embeddings()
         self.apply(self._init_weights)
         self.bpr_loss = BPRLoss()
         self.to(self.device)

@@ -55,10 +55,7 @@ class NGCF(GraphRecommender):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.weight_size = list(self.weight_size)
-        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
-        self.item_embedding = nn.Embedding(
-            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
-        )
+        self._add_embeddings()
         sizes = [self.embedding_size, *self.weight_size]
         self.sum_layers = nn.ModuleList(
             nn.Linear(fan_in, fan_out) for fan_in, fan_out in itertools.pairwise(sizes)

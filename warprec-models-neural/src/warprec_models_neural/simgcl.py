@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import torch
 from annotated_types import Ge, Gt, Le
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn import functional as F
 from warprec.recommenders.losses import BPRLoss, EmbLoss
 
@@ -64,10 +64,7 @@ class SimGCL(GraphRecommender):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.user_embedding = nn.Embedding(self.n_users, self.embedding_size)
-        self.item_embedding = nn.Embedding(
-            self.n_items + 1, self.embedding_size, padding_idx=self.n_items
-        )
+        self._add_embeddings()
         self.apply(self._init_weights)
         self.bpr_loss = BPRLoss()
         self.emb_loss = EmbLoss()
