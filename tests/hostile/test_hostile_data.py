@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import World
+from hostile_helpers import World
 
 HEADER = "user_id\titem_id\trating\ttimestamp\n"
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import World, finish, leftovers, results, spawn
+from hostile_helpers import World, finish, leftovers, results, spawn
 from warprec.errors import ConfigError, OutputError
 from warprec.experiment import outputs
 from warprec.output import LOCK_NAME, RunFolder, safe_name

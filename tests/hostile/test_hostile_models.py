@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import World, leftovers, results
+from hostile_helpers import World, leftovers, results
 
 BAD = """
 from typing import Annotated, Any, Literal

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import World
+from hostile_helpers import World
 
 OFFICIAL = "warprec-models-classic,warprec-models-neural"
 

@@ -8,7 +8,7 @@ import os
 import signal
 
 import pytest
-from conftest import SIGNALS, World, finish, leftovers, results, spawn, wait_for
+from hostile_helpers import SIGNALS, World, finish, leftovers, results, spawn, wait_for
 
 SLEEPY = """
 import time

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import World, results
+from hostile_helpers import World, results
 from warprec.errors import DataError, WarpRecError
 from warprec.recommenders.base_recommender import CHECKPOINT_FORMAT, Recommender
 from warprec.recommenders.checkpoint import decode, encode
