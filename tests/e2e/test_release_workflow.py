@@ -72,29 +72,62 @@ def package(tmp_path: Path, name: str, version: str, changelog: str) -> None:
     folder = tmp_path / name
     folder.mkdir()
     (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "{version}"\n')
-    (folder / "CHANGELOG.md").write_text(f"# Changelog — {name}\n\n{changelog}\n")
+    (folder / "CHANGELOG.md").write_text(f"# Changelog\n\n{changelog}\n")
 
 
 @pytest.mark.parametrize("name", MEMBERS)
 def test_tag_of_a_released_version_names_the_package(tmp_path: Path, name: str) -> None:
-    package(tmp_path, name, "0.2.0", "## Unreleased\n\n## 0.2.0 — 2025-03-01\n\n- ...")
+    package(tmp_path, name, "0.2.0",
+            "## [Unreleased]\n\n## [0.2.0] - 2025-03-01\n\n### Added\n- ...")
     code, out, github_output = run_tag_check(tmp_path, f"{name}-v0.2.0")
     assert code == 0, out
     assert github_output == f"package={name}\nversion=0.2.0\n"
 
 
+@pytest.mark.parametrize("name", MEMBERS)
+def test_tag_check_accepts_the_repository_changelog(tmp_path: Path, name: str) -> None:
+    """Each package's own CHANGELOG.md passes the check for its declared version."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in ("pyproject.toml", "CHANGELOG.md"):
+        (folder / file).write_bytes((ROOT / name / file).read_bytes())
+    version = tomllib.loads((folder / "pyproject.toml").read_text())["project"]["version"]
+    code, out, github_output = run_tag_check(tmp_path, f"{name}-v{version}")
+    assert code == 0, out
+    assert github_output == f"package={name}\nversion={version}\n"
+
+
+NOT_KEEP_A_CHANGELOG = ("::error::warprec-models-neural/CHANGELOG.md: '{}' should read "
+                        "'## [0.2.0] - YYYY-MM-DD' (Keep a Changelog)")
+
+
 @pytest.mark.parametrize(
     ("tag", "version", "changelog", "error"),
     [
-        ("warprec-models-neural-v0.3.0", "0.2.0", "## 0.3.0 — 2025-03-01",
+        ("warprec-models-neural-v0.3.0", "0.2.0", "## [0.3.0] - 2025-03-01",
          "::error::tag warprec-models-neural-v0.3.0, but warprec-models-neural/pyproject.toml "
          "says version 0.2.0"),
+        # The marker of the former format, and the same word in the new one.
         ("warprec-models-neural-v0.2.0", "0.2.0", "## 0.2.0 — unreleased",
          "::error::warprec-models-neural/CHANGELOG.md: '## 0.2.0 — unreleased' is still "
          "marked unreleased"),
-        ("warprec-models-neural-v0.2.0", "0.2.0", "## 0.2.01 — 2025-03-01",
-         "::error::warprec-models-neural/CHANGELOG.md has no '## 0.2.0' entry"),
-        ("warprec-models-deep-v0.2.0", "0.2.0", "## 0.2.0 — 2025-03-01",
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [0.2.0] - Unreleased",
+         "::error::warprec-models-neural/CHANGELOG.md: '## [0.2.0] - Unreleased' is still "
+         "marked unreleased"),
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [Unreleased]\n\n### Added\n- ...",
+         "::error::warprec-models-neural/CHANGELOG.md has no '## [0.2.0] - YYYY-MM-DD' entry"),
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [0.2.01] - 2025-03-01",
+         "::error::warprec-models-neural/CHANGELOG.md has no '## [0.2.0] - YYYY-MM-DD' entry"),
+        # Released, but not in Keep a Changelog's format.
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## 0.2.0 — 2025-03-01",
+         NOT_KEEP_A_CHANGELOG.format("## 0.2.0 — 2025-03-01")),
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [0.2.0]",
+         NOT_KEEP_A_CHANGELOG.format("## [0.2.0]")),
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [0.2.0] - 2025-3-1",
+         NOT_KEEP_A_CHANGELOG.format("## [0.2.0] - 2025-3-1")),
+        ("warprec-models-neural-v0.2.0", "0.2.0", "## [0.2.0] - 2025-02-30",
+         NOT_KEEP_A_CHANGELOG.format("## [0.2.0] - 2025-02-30")),
+        ("warprec-models-deep-v0.2.0", "0.2.0", "## [0.2.0] - 2025-03-01",
          "::error::tag warprec-models-deep-v0.2.0: expected <package>-v<version> for "
          "warprec-core, warprec-models-classic or warprec-models-neural"),
     ],
