@@ -9,6 +9,7 @@ so that it is known to catch drift, on the former format and on broken examples.
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def _order(releases: list[Release]) -> list[str]:
         problems.append("more than one '## [Unreleased]'")
     released = [r for r in releases if r.version != "Unreleased"]
     problems += [f"[{r.version}] has no group" for r in released if not r.groups]
-    for newer, older in zip(released, released[1:], strict=False):
+    for newer, older in itertools.pairwise(released):
         if Version(newer.version) <= Version(older.version):
             problems.append(f"[{newer.version}] is listed above [{older.version}]: versions "
                             "must decrease")
