@@ -85,8 +85,8 @@ class BPR(IterativeRecommender):
     """Maximum passes over the training interactions."""
     learning_rate: float = 0.1
     """The step of the optimizer (see the rule in the module docstring): ``adagrad``'s
-    on the user rows and item biases, ``adam``'s on every row (0.01 suits it),
-    ``sgd``'s per training sample (above ~0.3 training may diverge)."""
+    on the user rows and item biases, ``adam``'s on every row, ``sgd``'s per training
+    sample (the package README gives values that suit each)."""
     item_learning_rate: Annotated[float, Gt(0), Le(100)] | None = None
     """``adagrad``: the step of the item rows; unset, 0.005 for the torch path (Adam on
     the item rows) and 0.02 for the compiled kernel (row-wise Adagrad, one step per
