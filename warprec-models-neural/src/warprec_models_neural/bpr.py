@@ -111,7 +111,8 @@ class BPR(IterativeRecommender):
     of 131,072 (one trainer step each). Needs
     ``pip install 'warprec-models-neural[compiled]'``; on CUDA the torch step runs."""
 
-    weight_decay: Literal[0.0] = 0.0
+    # A float Literal (PEP 586 admits int and str ones only; pydantic checks it as is).
+    weight_decay: Literal[0.0] = 0.0  # type: ignore[valid-type]
     """Fixed at 0: sparse updates apply no weight decay (it would touch every row at
     every step). BPR's L2 penalty is ``reg_weight``, on the rows each sample touches."""
 

@@ -40,7 +40,7 @@ def declares_domains(model_class: type, fail: Callable[[str], None]) -> None:
              "out-of-range value is refused (docs/writing-models.md)")
 
 
-def accepted_params_construct(model_class: type, params: dict[str, Any],
+def accepted_params_construct(model_class: Any, params: dict[str, Any],
                               build: Callable[[dict[str, Any]], Any],
                               fail: Callable[[str], None], seed: int = 42) -> None:
     """Build ``model_class`` with every drawn combination ``validate_params`` accepts;
