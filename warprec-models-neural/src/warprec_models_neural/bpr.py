@@ -5,24 +5,8 @@ The model is the guide's ``MyBPR`` (plus an item bias) made fast. A batch touche
 ``3 x batch_size`` embedding rows, so the loss returns *sparse* row gradients that
 sparse optimizers apply to those rows only (:mod:`._bpr_sparse`); on the CPU,
 ``kernel: compiled`` instead updates one triple at a time in a numba kernel
-(:mod:`._bpr_compiled`, :mod:`._bpr_kernel`).
-
-What sets BPR's optimizer and learning rate, one rule:
-
-1. ``optimization.optimizer`` (``Adam``, ``Adagrad`` or ``SGD``), when the config names
-   one: that optimizer as torch defines it, on the batch-mean loss, at
-   ``learning_rate`` on every row the batch touches (``SGD``: a step of
-   ``learning_rate`` on the batch-mean gradient). BPR's ``optimizer`` then does not
-   apply; ``item_learning_rate`` and ``kernel: compiled`` (which applies its own
-   per-sample rules) are refused before anything runs.
-2. Otherwise BPR's ``optimizer`` picks the rule, on either kernel, and
-   ``learning_rate`` is its step on the user rows and item biases, and on the item rows
-   too except with ``adagrad``, whose item rows step at ``item_learning_rate``. With
-   ``sgd`` the step is per training sample whatever ``batch_size`` is (the torch path
-   scales the batch-mean gradient by the batch size).
-
-``weight_decay`` is not applied by sparse updates: it is fixed at 0, and ``reg_weight``
-is BPR's L2 penalty (on the rows each sample touches).
+(:mod:`._bpr_compiled`, :mod:`._bpr_kernel`). :class:`BPR`'s docstring gives the one
+rule for what sets its optimizer and learning rate.
 """
 
 from __future__ import annotations
@@ -68,8 +52,24 @@ class BPR(IterativeRecommender):
 
     Scores are dot products of user and item embeddings plus an item bias; training
     samples one negative per training interaction, uniformly among the items the user
-    has not interacted with, afresh each epoch. The module docstring gives the rule for
-    the optimizer and the learning rate.
+    has not interacted with, afresh each epoch.
+
+    What sets BPR's optimizer and learning rate, one rule:
+
+    1. ``optimization.optimizer`` (``Adam``, ``Adagrad`` or ``SGD``), when the config names
+       one: that optimizer as torch defines it, on the batch-mean loss, at
+       ``learning_rate`` on every row the batch touches (``SGD``: a step of
+       ``learning_rate`` on the batch-mean gradient). BPR's ``optimizer`` then does not
+       apply; ``item_learning_rate`` and ``kernel: compiled`` (which applies its own
+       per-sample rules) are refused before anything runs.
+    2. Otherwise BPR's ``optimizer`` picks the rule, on either kernel, and
+       ``learning_rate`` is its step on the user rows and item biases, and on the item rows
+       too except with ``adagrad``, whose item rows step at ``item_learning_rate``. With
+       ``sgd`` the step is per training sample whatever ``batch_size`` is (the torch path
+       scales the batch-mean gradient by the batch size).
+
+    ``weight_decay`` is not applied by sparse updates: it is fixed at 0, and ``reg_weight``
+    is BPR's L2 penalty (on the rows each sample touches).
     """
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
@@ -84,7 +84,7 @@ class BPR(IterativeRecommender):
     epochs: int = 40
     """Maximum passes over the training interactions."""
     learning_rate: float = 0.1
-    """The step of the optimizer (see the rule in the module docstring): ``adagrad``'s
+    """The step of the optimizer (see the rule in the class docstring): ``adagrad``'s
     on the user rows and item biases, ``adam``'s on every row, ``sgd``'s per training
     sample (the package README gives values that suit each)."""
     item_learning_rate: Annotated[float, Gt(0), Le(100)] | None = None
@@ -117,7 +117,7 @@ class BPR(IterativeRecommender):
     every step). BPR's L2 penalty is ``reg_weight``, on the rows each sample touches."""
 
     # optimization.optimizer names BPR honours (with these constructor arguments), as
-    # WarpRec's configs mean them: rule 1 of the module docstring.
+    # WarpRec's configs mean them: rule 1 of the class docstring.
     optimizers_honoured: ClassVar[dict[str, tuple[str, ...]]] = {
         "Adam": ("betas", "eps"), "Adagrad": ("eps",), "SGD": ()}
 
@@ -177,7 +177,7 @@ class BPR(IterativeRecommender):
                            kwargs["seed"])
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
-        """The optimizer the rule of the module docstring names: the configured one on
+        """The optimizer the rule of the class docstring names: the configured one on
         the touched rows (:class:`SparseRowOptimizer`, :class:`SparseSGD`), or BPR's
         own; with the compiled kernel, which applies its updates inside
         :meth:`train_step`, :class:`KernelApplied` (a no-op) and a fresh per-row state
