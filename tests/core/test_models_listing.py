@@ -129,7 +129,8 @@ def test_static_reading_follows_bases_aliases_and_renames(tricky_package: str) -
                                  "doc": "Size from the base."}
     assert described["scale"]["type"] == "float >= -256, < 1.5"
     assert described["widths"]["type"] == "list[int > 0, <= 1024]"
-    assert described["pair"] == {"type": "tuple[int, ...]", "default": (1, -2), "doc": ""}
+    assert described["pair"] == {"type": "tuple[int, ...]", "default": (1, -2), "doc": "",
+                                 "no_domain": True}
     assert described["maybe"]["type"] == "float | None"
     assert described["either"]["type"] == "int | str"
     assert described["nested"]["type"] == "int >= 1, <= 1024, < 100"

@@ -31,6 +31,7 @@ class Diagnosis:
     status: str
     checked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def diagnose(smoke: bool = True) -> list[Diagnosis]:
@@ -62,6 +63,8 @@ def diagnose(smoke: bool = True) -> list[Diagnosis]:
                 problem = _check_entry(kind, entry, smoke)
                 if problem:
                     diagnosis.problems.append(f"{label}: {problem}")
+                elif kind == "models":
+                    diagnosis.warnings += _domain_warnings(label, entry.load())
     return results
 
 
@@ -93,6 +96,14 @@ def _check_entry(kind: str, entry: object, smoke: bool) -> str | None:
     if not callable(target):
         return f"{target!r} is not a class or function"
     return None
+
+
+def _domain_warnings(label: str, cls: type) -> list[str]:
+    """A warning per numeric hyperparameter without a domain (the kit fails on them)."""
+    from warprec.recommenders.hyperparameters import undeclared_domains
+
+    return [f"{label}: hyperparameter {name!r} is numeric without a domain (any value "
+            "passes); declare a bound or a Literal" for name in undeclared_domains(cls)]
 
 
 def _smoke(cls: type) -> str | None:

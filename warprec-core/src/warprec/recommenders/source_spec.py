@@ -24,6 +24,7 @@ import importlib.util
 import inspect
 import itertools
 import operator
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,6 +224,8 @@ class _Reader:
             if default is not _MISSING:
                 entry["default"] = default
             entry["doc"] = declared.doc
+            if _UNBOUNDED_NUMBER.search(entry["type"]):  # as hyperparameters.has_domain
+                entry["no_domain"] = True
             described[name] = entry
         return described
 
@@ -426,6 +429,11 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.BitOr: operator.or_, ast.BitAnd: operator.and_, ast.BitXor: operator.xor,
 }
 
+
+
+# A rendered type with an ``int`` or ``float`` that no bound follows (``float``,
+# ``tuple[int, ...]``, ``float | None``) declares no domain for that number.
+_UNBOUNDED_NUMBER = re.compile(r"(?<![\w'\"])(?:int|float)\b(?! [<>])")
 
 def describe_reference(reference: str) -> dict[str, dict[str, Any]]:
     """``{name: {"type", "default" (if any), "doc"}}`` of the class ``"module:Class"``
