@@ -44,13 +44,14 @@ from warprec.data.stash import MODEL_ARGUMENTS, check_stash
 from warprec.data.timing import DataPreparationTimes
 from warprec.evaluation import build_evaluator
 from warprec.recommenders.reranking import build_reranker
+from warprec.utils.callback import WarpRecCallback
 from warprec.utils.config import load_design_configuration
 from warprec.utils.helpers import build_evaluation_dataloader_kwargs, retrieve_evaluation_dataloader
 from warprec.utils.registry import model_registry
 
 config = load_design_configuration(sys.argv[1])
 dataset, _, _ = initialize_datasets(reader=ReaderFactory.get_reader(config=config),
-    callback=None, config=config, timings=DataPreparationTimes())
+    callback=WarpRecCallback(), config=config, timings=DataPreparationTimes())
 evaluator = build_evaluator(config.evaluation, dataset, build_reranker(config.rerank, dataset))
 out = {"n_users": dataset.info()["n_users"], "n_items": dataset.info()["n_items"]}
 for name, params in config.models.items():
@@ -66,7 +67,9 @@ for name, params in config.models.items():
     evaluator.evaluate(model=model, dataloader=loader, strategy=config.evaluation.strategy,
                        dataset=dataset, device="cpu", verbose=False)
     results = evaluator.compute_results()
-    out[name] = {f"{metric}@{k}": float(value) for k, row in results.items()
+    # Per-user values are averaged as WarpRec's own log does (nanmean).
+    out[name] = {f"{metric}@{k}": float(value.nanmean()) if hasattr(value, "nanmean")
+                 else float(value) for k, row in results.items()
                  for metric, value in row.items()}
 print("RESULTS " + json.dumps(out))
 """
@@ -107,12 +110,12 @@ def warprec_side(python: str, config: Path) -> dict:
 
 def our_side(config: Path, folder: Path) -> dict:
     run = folder / "ours"
-    subprocess.run([sys.executable, "-m", "warprec.cli", "run", str(config), "-o", str(run),
-                    "-q"], check=True)
+    subprocess.run([sys.executable, "-c", "from warprec.cli import main; main()", "run",
+                    str(config), "-o", str(run), "-q"], check=True)
     results = json.loads((run / "results.json").read_text())
     out = {"n_users": results["data"]["n_users"], "n_items": results["data"]["n_items"]}
     for model in results["models"]:
-        out[model["name"]] = {key: value for key, value in model["test"].items()}
+        out[model["model"]] = dict(model["test"])
     return out
 
 

@@ -28,7 +28,7 @@ from warprec.recommenders.base_recommender import ItemSimRecommender, Recommende
 from warprec_models_classic._features import FeatureSimilarity, item_features, tfidf, topk_rows
 from warprec_models_classic.ease import ease_weights
 
-__all__ = ["AddEASE", "AttributeItemKNN", "AttributeUserKNN", "CEASE"]
+__all__ = ["CEASE", "AddEASE", "AttributeItemKNN", "AttributeUserKNN"]
 
 
 class AttributeItemKNN(ItemSimRecommender):
