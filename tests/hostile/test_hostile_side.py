@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_helpers import World
+from hostile_helpers import World, results
 
 HEADER = "user_id\titem_id\trating\ttimestamp\n"
 ITEMS = 10
@@ -25,7 +25,7 @@ def good_side() -> str:
 
 
 def side_config(world: World, side_text: str | bytes | None, models: dict | None = None,
-                **side: object) -> Path:
+                metrics: tuple[str, ...] = ("nDCG",), **side: object) -> Path:
     """A config reading the interactions and, unless ``side_text`` is None, a side file."""
     data = world.root / "data"
     (data / "d.tsv").write_text(interactions())
@@ -36,7 +36,7 @@ def side_config(world: World, side_text: str | bytes | None, models: dict | None
                                         else side_text.encode())
         reader["side"] = {"local_path": "data/side.tsv", **side}
     return world.config(
-        models=models, reader=reader,
+        models=models, reader=reader, evaluation={"top_k": [5], "metrics": list(metrics)},
         splitter={"test_splitting": {"strategy": "temporal_leave_k_out", "k": 1}})
 
 
@@ -105,8 +105,11 @@ def test_a_model_that_reads_features_needs_reader_side(cli, world: World) -> Non
             "expected reader.side")
 
 
-def test_the_good_side_file_runs(cli, world: World) -> None:
-    config = side_config(world, good_side(), models={"AttributeItemKNN": {"k": 3}})
+def test_the_good_side_file_runs_and_feeds_srecall(cli, world: World) -> None:
+    config = side_config(world, good_side(), models={"AttributeItemKNN": {"k": 3}},
+                         metrics=("nDCG", "SRecall"))
     result = cli("run", config, "-o", world.root / "run", "-q")
     assert result.code == 0, result.err
-    assert (world.root / "run" / "results.json").is_file()
+    (model,) = results(world.root / "run")["models"]
+    assert model["status"] == "ok"
+    assert 0 < model["test"]["SRecall@5"] <= 1

@@ -116,3 +116,20 @@ def test_the_kit_toy_dataset_carries_item_features():
     mixed = dataset.item_feature_names.index("genre=mixed")
     np.testing.assert_array_equal(features[:, mixed], dataset.item_ids % 5 == 0)
     assert dataset.train.item_features is dataset.item_features
+
+
+def test_pre_split_files_keep_only_items_with_features(tmp_path):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    write(folder / "train.tsv", "user_id\titem_id\n0\t1\n0\t2\n1\t2\n1\t3\n")
+    write(folder / "test.tsv", "user_id\titem_id\n0\t3\n1\t1\n")
+    write(tmp_path / "side.tsv", "item_id\tyear\n1\t1990\n3\t2001\n")
+    config_path = write(tmp_path / "c.yaml", yaml.safe_dump({
+        "reader": {"loading_strategy": "split", "split": {"local_path": "split"},
+                   "side": {"local_path": "side.tsv"}},
+        "evaluation": {"top_k": [1], "metrics": ["nDCG", "SRecall"]},
+        "models": {"Pop": {}}}))
+    main = load_data(load_config(config_path)).main
+    assert main.item_ids.tolist() == [1, 3]
+    assert main.report["train_without_features"] == 2
+    np.testing.assert_array_equal(main.item_features.toarray(), [[1990.0], [2001.0]])
