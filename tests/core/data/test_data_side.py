@@ -133,3 +133,27 @@ def test_pre_split_files_keep_only_items_with_features(tmp_path):
     assert main.item_ids.tolist() == [1, 3]
     assert main.report["train_without_features"] == 2
     np.testing.assert_array_equal(main.item_features.toarray(), [[1990.0], [2001.0]])
+
+
+def test_the_kit_fixture_dataset_carries_item_features(warprec_dataset):
+    assert warprec_dataset.train.item_features is not None
+    assert warprec_dataset.item_features.shape[0] == warprec_dataset.n_items
+    assert "genre=mixed" in warprec_dataset.item_feature_names
+
+
+def test_a_wrong_separator_is_named(tmp_path):
+    path = write(tmp_path / "s.csv", "item_id,genre\n1,drama\n")
+    with pytest.raises(DataError, match=r"no id column 'item_id'; found item_id,genre .*"
+                                        r"is '\\t' its separator \(reader.side.sep\)\?"):
+        read_side(path, id_column="item_id", id_dtype=np.int64)
+
+
+def test_a_parquet_side_file_reads_like_a_text_one(tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"item_id": [1, 1, 2], "genre": ["a", "b", None],
+                          "year": [1990.0, 1990.0, 2000.0]})
+    frame.to_parquet(tmp_path / "s.parquet")
+    matrix, names = dense(read_side(tmp_path / "s.parquet", id_column="item_id",
+                                    id_dtype=np.int64), [1, 2])
+    assert names == ["genre=a", "genre=b", "year"]
+    np.testing.assert_array_equal(matrix, [[1, 1, 1990], [0, 0, 2000]])

@@ -147,9 +147,11 @@ def read_side(
         raise DataError(f"{source}: has no rows; expected an id column and feature columns")
     if header or path.suffix.lower() in _PARQUET:
         if id_column not in frame.columns:
+            hint = (f"; is {sep!r} its separator (reader.side.sep)?"
+                    if frame.shape[1] == 1 else "")
             raise DataError(f"{source}: no id column {id_column!r}; found "
                             f"{shorten(', '.join(map(str, frame.columns)))} (expected the "
-                            "item id column of reader.labels)")
+                            f"item id column of reader.labels){hint}")
         frame = frame[[id_column, *[c for c in frame.columns if c != id_column]]]
     if frame.shape[1] < 2:
         raise DataError(f"{source}: has only the id column; expected feature columns "

@@ -15,7 +15,8 @@ from warprec.data.dataset import Dataset
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.data.side import side_information
 
-__all__ = ["toy_dataset", "toy_frame", "toy_item_features", "toy_splits"]
+__all__ = ["toy_dataset", "toy_frame", "toy_item_features", "toy_splits",
+           "with_toy_item_features"]
 
 
 def toy_frame(
@@ -108,11 +109,17 @@ def toy_dataset(validation: bool = True, **kwargs: object) -> Dataset:
     """A :class:`~warprec.data.dataset.Dataset` of :func:`toy_frame` (same keyword
     arguments), split by :func:`toy_splits`, carrying :func:`toy_item_features` as its
     item features (so models that read features can be checked too)."""
-    frame = toy_frame(**kwargs)  # type: ignore[arg-type]
-    train, valid, test = toy_splits(frame, validation)
-    dataset = Dataset(train, test, valid)
-    n_items = int(frame[ITEM].max()) + 1
+    train, valid, test = toy_splits(toy_frame(**kwargs), validation)  # type: ignore[arg-type]
     n_clusters = int(kwargs.get("n_clusters", 4))  # type: ignore[call-overload]
-    side = side_information(toy_item_features(n_items, n_clusters), train[ITEM].dtype)
+    return with_toy_item_features(Dataset(train, test, valid), n_clusters)
+
+
+def with_toy_item_features(dataset: Dataset, n_clusters: int = 4) -> Dataset:
+    """``dataset`` given :func:`toy_item_features` for its items (integer item ids, as
+    :func:`toy_frame` makes them; other ids are left without features)."""
+    if not np.issubdtype(dataset.item_ids.dtype, np.integer):
+        return dataset
+    frame = toy_item_features(int(dataset.item_ids.max()) + 1, n_clusters)
+    side = side_information(frame, dataset.item_ids.dtype)
     dataset.set_item_features(*side.matrix(dataset.item_ids))
     return dataset
