@@ -157,3 +157,11 @@ def test_a_parquet_side_file_reads_like_a_text_one(tmp_path):
                                     id_dtype=np.int64), [1, 2])
     assert names == ["genre=a", "genre=b", "year"]
     np.testing.assert_array_equal(matrix, [[1, 1, 1990], [0, 0, 2000]])
+
+
+def test_a_value_repeated_across_an_items_rows_counts_once(tmp_path):
+    path = write(tmp_path / "s.tsv", "item_id\tgenre\ttag\n1\tdrama\tcult\n"
+                                     "1\tcomedy\tcult\n")
+    matrix, names = dense(read_side(path, id_column="item_id", id_dtype=np.int64), [1])
+    assert names == ["genre=comedy", "genre=drama", "tag=cult"]
+    np.testing.assert_array_equal(matrix, [[1, 1, 1]])

@@ -48,11 +48,6 @@ class SideInformation:
     ids: pd.Series
     columns: dict[str, pd.Series]
 
-    @property
-    def numeric(self) -> list[str]:
-        """The names of the numeric feature columns."""
-        return [name for name, values in self.columns.items() if _is_numeric(values)]
-
     def restrict(self, frames: dict[str, pd.DataFrame | None], item_column: str,
                  report: dict[str, int]) -> dict[str, pd.DataFrame | None]:
         """``frames`` without the rows of items that have no side row (WarpRec drops
@@ -85,6 +80,7 @@ class SideInformation:
         rows_of = pd.Index(item_ids).get_indexer(self.ids)
         known = rows_of >= 0
         rows, cols, data, names = [], [], [], []
+        numeric_columns: list[int] = []
         for name, values in self.columns.items():
             values = values[known]
             item_rows = rows_of[known]
@@ -96,6 +92,7 @@ class SideInformation:
                 rows.append(item_rows[given])
                 cols.append(np.full(given.size, len(names)))
                 data.append(numbers[given])
+                numeric_columns.append(len(names))
                 names.append(name)
                 continue
             present = values.notna().to_numpy()
@@ -109,10 +106,10 @@ class SideInformation:
             return sp.csr_matrix(shape, dtype=np.float32), names
         matrix = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows),
                                 np.concatenate(cols))), shape=shape, dtype=np.float32)
-        # A long layout repeats an item's indicator rows; each value counts once.
+        # A long layout with several categorical columns repeats an item's values across
+        # its rows; each value counts once (WarpRec adds the repeats up).
         matrix.sum_duplicates()
-        indicator = ~np.isin(matrix.indices, [names.index(n) for n in self.numeric])
-        matrix.data[indicator] = 1.0
+        matrix.data[~np.isin(matrix.indices, numeric_columns)] = 1.0
         return matrix, names
 
 
