@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import yaml
 from warprec.config import load_config
 from warprec.data.side import read_side, side_information
@@ -165,3 +166,12 @@ def test_a_value_repeated_across_an_items_rows_counts_once(tmp_path):
     matrix, names = dense(read_side(path, id_column="item_id", id_dtype=np.int64), [1])
     assert names == ["genre=comedy", "genre=drama", "tag=cult"]
     np.testing.assert_array_equal(matrix, [[1, 1, 1]])
+
+
+def test_the_evaluator_keeps_item_features_only_for_a_metric_that_reads_them():
+    from warprec.evaluation import Evaluator
+
+    features = sp.random(50, 400, density=0.01, format="csr", random_state=0)
+    assert Evaluator(["nDCG"], [5], item_features=features).item_features is None
+    kept = Evaluator(["nDCG", "SRecall"], [5], item_features=features).item_features
+    np.testing.assert_array_equal(kept, features.toarray())
