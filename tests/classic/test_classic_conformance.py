@@ -6,10 +6,12 @@ from warprec.testing import ModelConformance
 from warprec_models_classic.als import iALS, iALS2008
 from warprec_models_classic.baselines import Pop, Random
 from warprec_models_classic.ease import EASE
+from warprec_models_classic.hybrid import CEASE, AddEASE, AttributeItemKNN, AttributeUserKNN
 from warprec_models_classic.knn import ItemKNN, ItemKNNTD, UserKNN, UserKNNTD
 from warprec_models_classic.rp3beta import RP3beta
 from warprec_models_classic.sansa import SANSA
 from warprec_models_classic.slim import ADMMSlim, Slim
+from warprec_models_classic.vsm import VSM
 
 
 class TestEASE(ModelConformance):
@@ -73,3 +75,28 @@ class TestItemKNNTD(ModelConformance):
 class TestUserKNNTD(ModelConformance):
     model_class = UserKNNTD
     params = [{"k": 5, "beta": 0.5}]
+
+
+class TestAttributeItemKNN(ModelConformance):
+    model_class = AttributeItemKNN
+    params = [{"k": 5}, {"k": 5, "similarity": "euclidean"}]
+
+
+class TestAttributeUserKNN(ModelConformance):
+    model_class = AttributeUserKNN
+    params = [{"k": 5}, {"k": 5, "similarity": "dot", "user_profile": "binary"}]
+
+
+class TestCEASE(ModelConformance):
+    model_class = CEASE
+    params = [{"l2": 10.0, "alpha": 0.5}]
+
+
+class TestAddEASE(ModelConformance):
+    model_class = AddEASE
+    params = [{"l2": 10.0, "alpha": 0.5}]
+
+
+class TestVSM(ModelConformance):
+    model_class = VSM
+    params = [{}, {"similarity": "manhattan", "user_profile": "binary", "item_profile": "binary"}]

@@ -84,3 +84,13 @@ def test_config_snippet_is_valid_for_the_example(scripts: Path) -> None:
     trials = checked[1] if isinstance(checked, tuple) else {
         name: len(model.trials) for name, model in checked.models.items()}
     assert trials == {"PointwiseMF": 3}
+
+
+def test_the_item_features_snippet_keeps_the_contract() -> None:
+    (code,) = [code for code in blocks("python") if "class FeatureCosine" in code]
+    namespace: dict = {}
+    exec(compile(code, "writing-models.md", "exec"), namespace)  # the doc's own code
+    report = check_model(namespace["FeatureCosine"], {}, dataset=toy_dataset())
+    assert report.ok, str(report)
+    assert {"constructs", "save_load", "sampled_matches_full"} <= {
+        r.name for r in report.with_status("passed")}

@@ -16,6 +16,11 @@ MODELS = {
     "SANSA": "warprec_models_classic.sansa:SANSA",
     "ItemKNNTD": "warprec_models_classic.knn:ItemKNNTD",
     "UserKNNTD": "warprec_models_classic.knn:UserKNNTD",
+    "AttributeItemKNN": "warprec_models_classic.hybrid:AttributeItemKNN",
+    "AttributeUserKNN": "warprec_models_classic.hybrid:AttributeUserKNN",
+    "CEASE": "warprec_models_classic.hybrid:CEASE",
+    "AddEASE": "warprec_models_classic.hybrid:AddEASE",
+    "VSM": "warprec_models_classic.vsm:VSM",
 }
 
 

@@ -167,6 +167,35 @@ class Clustering(Section):
         return self
 
 
+class Side(Section):
+    local_path: str | None = None
+    """The side-information file: an item id column, then feature columns."""
+    file_format: FileFormat = "tabular"
+    """File format (parquet is read by its extension)."""
+    sep: str = "\t"
+    """Column separator of a text file."""
+    header: bool = True
+    """Whether the first row holds the column names (the id column is then found by
+    reader.labels.item_id_label; without a header it is the first column)."""
+    column_names: list[str] | None = None
+    """Column names of a file without a header (the first is the item id)."""
+    keep_unseen_items: bool = False
+    """Keep items that have features but no interaction (only false is supported)."""
+    list_sep: str | None = None
+    """Splits the cells of categorical columns into several values (e.g. '|' for
+    'Action|Comedy'); not a WarpRec key: without it a cell is one value, as there."""
+
+    @model_validator(mode="after")
+    def _supported(self) -> Side:
+        if self.local_path is None:
+            raise KeyProblem("local_path", "missing; expected the path of the side file")
+        if self.keep_unseen_items:
+            raise KeyProblem("keep_unseen_items", "true is not supported by this version "
+                                                  "(items without interactions are dropped); "
+                                                  "expected false")
+        return self
+
+
 class Reader(Section):
     loading_strategy: Annotated[Literal["dataset", "split"],
                                 _choice_of(("dataset", "split"))] = "dataset"
@@ -195,6 +224,8 @@ class Reader(Section):
     """Pre-split data (loading_strategy: split)."""
     clustering: Clustering | None = None
     """User and item groups for the fairness metrics (WarpRec's cluster files)."""
+    side: Side | None = None
+    """Item features (WarpRec's side information) for the models that read them."""
 
 
 class SplitPart(Section):

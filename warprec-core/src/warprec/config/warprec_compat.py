@@ -40,7 +40,8 @@ _IGNORED: dict[str, dict[str, Any]] = {
 # WarpRec keys that would change results and that this project does not support.
 _UNSUPPORTED: dict[str, set[str]] = {
     "": {"training", "rerank", "remote"},
-    "reader": {"side", "knowledge", "azure_blob_name"},
+    "reader": {"knowledge", "azure_blob_name"},
+    "reader.side": {"azure_blob_name"},
     "reader.clustering": {"user_azure_blob_name", "item_azure_blob_name"},
     "reader.labels": {"context_labels"},
     "writer": {"azure_blob_experiment_container"},

@@ -133,6 +133,11 @@ class Interactions:
         timestamps: interaction times, if known.
     """
 
+    item_features: sp.csr_matrix | None = None
+    """The ``(n_items, n_features)`` item feature matrix (``reader.side``), rows in item
+    index order; ``None`` without side information. Set by
+    :meth:`Dataset.set_item_features`."""
+
     def __init__(
         self,
         users: np.ndarray,
@@ -399,6 +404,8 @@ class Dataset:
         self.train_validation = self._merge(self.train, self.validation)
         self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
+        self.item_features: sp.csr_matrix | None = None
+        self.item_feature_names: list[str] = []
 
     @property
     def train_sessions(self) -> Sessions:
@@ -514,6 +521,17 @@ class Dataset:
                 "report": dict(self.report),
             }
         return self._info
+
+    def set_item_features(self, matrix: sp.csr_matrix, names: Sequence[str]) -> None:
+        """Give every part the item features (rows in item index order) and their names."""
+        if matrix.shape[0] != self.n_items:
+            raise DataError(f"item features have {matrix.shape[0]} rows; expected one per "
+                            f"item ({self.n_items})")
+        self.item_features = sp.csr_matrix(matrix, dtype=np.float32)
+        self.item_feature_names = list(names)
+        for part in (self.train, self.validation, self.test, self.train_validation):
+            if part is not None:
+                part.item_features = self.item_features
 
     def user_index(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Indices of original user ids; :class:`DataError` names the first unknown one."""

@@ -152,7 +152,7 @@ class Evaluator:
         self.short_head_share = float(short_head_share)
         self.user_groups = _groups(user_groups, "user_groups")
         self.item_groups = _groups(item_groups, "item_groups")
-        self.item_features = _features(item_features)
+        self.item_features = item_features  # densified below if a metric reads it
         self.propensity_power = float(propensity_power)
         self.propensity_clip = float(propensity_clip)
         if isinstance(propensity, str) or propensity is None:
@@ -169,9 +169,11 @@ class Evaluator:
         n_user_groups = _group_count(self.user_groups)
         n_item_groups = _group_count(self.item_groups)
         self.keys: list[str] = []
+        needed: set[str] = set()
         for spec, k in self._slots():
             metric = spec.build(k)  # fails here, not mid-run, on bad parameters
             self._check_requirements(spec.name, metric)
+            needed |= metric.requirements()
             self.keys += [
                 _key(spec.name, metric, suffix, k)
                 for suffix in metric.result_suffixes(n_user_groups, n_item_groups)
@@ -179,6 +181,9 @@ class Evaluator:
         duplicates = sorted({key for key in self.keys if self.keys.count(key) > 1})
         if duplicates:
             raise ConfigError(f"metrics report the same result twice: {', '.join(duplicates)}")
+        # Dense item features can be large: kept only when a metric reads them.
+        self.item_features = (_features(item_features) if "item_features" in needed
+                              else None)
 
     def _check_requirements(self, name: str, metric: Metric) -> None:
         needed = metric.requirements()

@@ -83,9 +83,10 @@ def build_splitter(part: SplitPart, path: str) -> Any:
         raise ConfigError(f"{path}: {call_error(exc)}") from exc
 
 
-def build_evaluator(ev: Evaluation, user_groups: Any = None, item_groups: Any = None
-                    ) -> Any:
-    """The evaluator of the ``evaluation`` section (with the data's groups, once read)."""
+def build_evaluator(ev: Evaluation, user_groups: Any = None, item_groups: Any = None,
+                    item_features: Any = None) -> Any:
+    """The evaluator of the ``evaluation`` section (with the data's groups and item
+    features, once read)."""
     from warprec.evaluation import Evaluator
 
     metrics = [*ev.metrics, *({"name": m.name, "params": m.params} for m in ev.complex_metrics)]
@@ -94,7 +95,8 @@ def build_evaluator(ev: Evaluation, user_groups: Any = None, item_groups: Any = 
                          num_negatives=ev.num_negatives, sampling=ev.negative_sampling,
                          seed=ev.seed or 0, batch_size=ev.batch_size,
                          short_head_share=ev.pop_ratio, user_groups=user_groups,
-                         item_groups=item_groups, propensity=ev.propensity.estimator,
+                         item_groups=item_groups, item_features=item_features,
+                         propensity=ev.propensity.estimator,
                          propensity_power=ev.propensity.power,
                          propensity_clip=ev.propensity.clip)
     except WarpRecError as exc:

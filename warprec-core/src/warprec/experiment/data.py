@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from warprec.config import Config
 from warprec.errors import ConfigError, DataError
 from warprec.experiment.build import build_filters, build_splitter
+
+if TYPE_CHECKING:
+    from warprec.data.side import SideInformation
 
 __all__ = ["RunData", "load_data", "resolve_path"]
 
@@ -28,7 +31,8 @@ class RunData:
     validation: list[Any]
     frames: dict[str, pd.DataFrame | None] = field(default_factory=dict)
     refit_required: bool = False
-    groups: dict[str, Any] = field(default_factory=dict)  # user_groups / item_groups
+    # What the evaluator takes from the data: user_groups, item_groups, item_features.
+    groups: dict[str, Any] = field(default_factory=dict)
 
     @property
     def selection_split(self) -> str:
@@ -69,6 +73,10 @@ def load_data(config: Config) -> RunData:
         if df.empty:
             raise DataError("filtering: no interactions left after the filters")
         train, validation, test, folds = _split(config, df)
+    side = _read_side(config, train)
+    if side is not None:
+        train, validation, test, folds = _restrict_to_described(
+            side, train, validation, test, folds, report)
     logger.info("Data: %d train, %s validation, %d test interactions", len(train),
                 "no" if validation is None else len(validation), len(test))
     frames = {"train": train, "validation": validation, "test": test}
@@ -79,7 +87,13 @@ def load_data(config: Config) -> RunData:
     else:
         main = Dataset(train, test, validation, implicit=implicit, report=report)
         data = RunData(main, [main] if validation is not None else [], frames)
+    if side is not None:
+        for dataset in {id(d): d for d in (main, *data.validation)}.values():
+            dataset.set_item_features(*side.matrix(dataset.item_ids))
+        logger.info("Item features: %d per item", main.item_features.shape[1])
     data.groups = _groups(config, main)
+    if side is not None:
+        data.groups["item_features"] = main.item_features  # SRecall's features
     logger.info("Dataset: %d users, %d items", main.n_users, main.n_items)
     pre_split = reader.loading_strategy == "split"
     _check_evaluable(main, "test", len(test),
@@ -115,6 +129,41 @@ def _groups(config: Config, dataset: Any) -> dict[str, Any]:
             path, ids, kind=kind, id_column=id_column, cluster_column=label.cluster_label,
             sep=getattr(clustering, f"{kind}_sep"), header=getattr(clustering, f"{kind}_header"))
     return groups
+
+
+def _read_side(config: Config, train: pd.DataFrame) -> SideInformation | None:
+    """The ``reader.side`` table, its ids read as the interactions' item ids."""
+    from warprec.data.schema import ITEM
+    from warprec.data.side import read_side
+
+    side = config.model.reader.side
+    if side is None:
+        return None
+    assert side.local_path is not None
+    path = resolve_path(side.local_path, "reader.side.local_path", config)
+    _check_format(path, side.file_format, "reader.side.file_format")
+    return read_side(path, id_column=config.model.reader.labels.item_id_label,
+                     id_dtype=train[ITEM].dtype, sep=side.sep, header=side.header,
+                     column_names=side.column_names, list_sep=side.list_sep)
+
+
+def _restrict_to_described(side: SideInformation, train: pd.DataFrame,
+                           validation: pd.DataFrame | None, test: pd.DataFrame,
+                           folds: list[Any] | None, report: dict[str, int]) -> tuple[Any, ...]:
+    """The parts without the interactions of items that have no features (WarpRec
+    drops them after the split)."""
+    from warprec.data.schema import ITEM
+
+    parts = side.restrict({"train": train, "validation": validation, "test": test},
+                          ITEM, report)
+    if folds is not None:
+        folds = [tuple(side.restrict({"train": t, "validation": v}, ITEM, {}).values())
+                 for t, v in folds]
+    dropped = sum(report.get(f"{p}_without_features", 0) for p in parts)
+    if dropped:
+        logger.warning("reader.side: %d interactions of items without features dropped",
+                       dropped)
+    return parts["train"], parts["validation"], parts["test"], folds
 
 
 def _check_evaluable(dataset: Any, split: str, rows: int | None, where: str) -> None:

@@ -88,7 +88,9 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
         spec = getattr(cfg.splitter, part)
         if spec is not None:
             build_splitter(spec, f"splitter.{part}")
-    evaluator = build_evaluator(cfg.evaluation)
+    # Until the data is read, one zero row stands for reader.side's item features.
+    evaluator = build_evaluator(cfg.evaluation,
+                                item_features=[[0.0]] if cfg.reader.side is not None else None)
     warnings = list(config.warnings)
     models = {name: _model_plan(name, block, config, evaluator, warnings)
               for name, block in cfg.models.items()}
@@ -148,6 +150,9 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
         cls = entry.load()
     except WarpRecError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    if getattr(cls, "needs_item_features", False) and config.model.reader.side is None:
+        raise ConfigError(f"{path}: {name} reads item features; expected reader.side "
+                          "naming a side-information file")
     opt = block.optimization
     try:
         resolve_device(str(opt.device))

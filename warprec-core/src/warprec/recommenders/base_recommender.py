@@ -84,6 +84,12 @@ class Recommender(nn.Module, abc.ABC):
     that sets it must keep what it learns in buffers (or extra state), because loading a
     checkpoint builds it without training data. See :func:`needs_interactions`."""
 
+    needs_item_features: ClassVar[bool] = False
+    """Whether the model reads item features (``reader.side``): the training
+    interactions it receives then carry them as ``interactions.item_features``, and a
+    config without ``reader.side`` is refused before any data is read. Implies
+    :attr:`needs_training_data`."""
+
     def __init__(
         self, params: dict | None, info: dict, *args: Any, seed: int = 42, **kwargs: Any
     ) -> None:
@@ -450,7 +456,10 @@ def needs_interactions(cls: type) -> bool:
     sets it. Otherwise, as before the attribute existed, the constructor's signature
     decides: a required positional parameter after ``(params, info)`` means yes. That
     guess is deprecated (a ``DeprecationWarning`` says which class to fix) and will go.
+    A model that reads item features (``needs_item_features``) always gets them.
     """
+    if getattr(cls, "needs_item_features", False):
+        return True
     for klass in cls.__mro__:
         if klass is Recommender:
             break

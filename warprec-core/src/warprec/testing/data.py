@@ -13,8 +13,10 @@ import pandas as pd
 
 from warprec.data.dataset import Dataset
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
+from warprec.data.side import side_information
 
-__all__ = ["toy_dataset", "toy_frame", "toy_splits"]
+__all__ = ["toy_dataset", "toy_frame", "toy_item_features", "toy_splits",
+           "with_toy_item_features"]
 
 
 def toy_frame(
@@ -91,8 +93,33 @@ def _reset(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return None if frame is None else frame.reset_index(drop=True)
 
 
+def toy_item_features(n_items: int = 32, n_clusters: int = 4) -> pd.DataFrame:
+    """Item features of :func:`toy_frame`'s items, in WarpRec's long side layout: a
+    categorical ``genre`` (the item's cluster, ``g0``, ``g1``...; items ``0, 5, 10...``
+    take a second genre ``mixed``: a multi-valued attribute) and a numeric ``length``
+    (``0``, ``0.5`` or ``1``)."""
+    items = np.arange(n_items)
+    frame = pd.DataFrame({ITEM: items, "genre": [f"g{i % n_clusters}" for i in items],
+                          "length": (items % 3) / 2.0})
+    extra = frame[items % 5 == 0].assign(genre="mixed")
+    return pd.concat([frame, extra], ignore_index=True)
+
+
 def toy_dataset(validation: bool = True, **kwargs: object) -> Dataset:
     """A :class:`~warprec.data.dataset.Dataset` of :func:`toy_frame` (same keyword
-    arguments), split by :func:`toy_splits`."""
+    arguments), split by :func:`toy_splits`, carrying :func:`toy_item_features` as its
+    item features (so models that read features can be checked too)."""
     train, valid, test = toy_splits(toy_frame(**kwargs), validation)  # type: ignore[arg-type]
-    return Dataset(train, test, valid)
+    n_clusters = int(kwargs.get("n_clusters", 4))  # type: ignore[call-overload]
+    return with_toy_item_features(Dataset(train, test, valid), n_clusters)
+
+
+def with_toy_item_features(dataset: Dataset, n_clusters: int = 4) -> Dataset:
+    """``dataset`` given :func:`toy_item_features` for its items (integer item ids, as
+    :func:`toy_frame` makes them; other ids are left without features)."""
+    if not np.issubdtype(dataset.item_ids.dtype, np.integer):
+        return dataset
+    frame = toy_item_features(int(dataset.item_ids.max()) + 1, n_clusters)
+    side = side_information(frame, dataset.item_ids.dtype)
+    dataset.set_item_features(*side.matrix(dataset.item_ids))
+    return dataset

@@ -6,7 +6,8 @@ Fixtures (all prefixed ``warprec_`` to stay out of other projects' way):
 
 - ``warprec_frame``: the toy interactions as a pandas DataFrame
   (``user_id``, ``item_id``, ``timestamp``).
-- ``warprec_dataset``: a ``Dataset`` of it with train, validation and test.
+- ``warprec_dataset``: a ``Dataset`` of it with train, validation and test, its items
+  carrying the toy item features (``interactions.item_features``).
 - ``warprec_interactions``, ``warprec_sessions``, ``warprec_info``: its training
   ``Interactions``, training ``Sessions`` and ``info()`` dict.
 - ``warprec_model_checker``: a factory ``(ModelClass, params) -> ModelChecker`` on
@@ -31,12 +32,13 @@ def warprec_frame() -> Any:
 
 @pytest.fixture
 def warprec_dataset(warprec_frame: Any) -> Any:
-    """A ``Dataset`` with train, validation and test (temporal leave-one-out)."""
+    """A ``Dataset`` with train, validation and test (temporal leave-one-out), with item
+    features."""
     from warprec.data.dataset import Dataset
-    from warprec.testing.data import toy_splits
+    from warprec.testing.data import toy_splits, with_toy_item_features
 
     train, validation, test = toy_splits(warprec_frame)
-    return Dataset(train, test, validation)
+    return with_toy_item_features(Dataset(train, test, validation))
 
 
 @pytest.fixture
