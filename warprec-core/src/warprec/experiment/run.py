@@ -119,7 +119,8 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
             logger.warning("Warning: %s", warning)
         if data.groups:
             plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
-        smoke_check_models(plan, data)
+        with thread_limit(threads):
+            smoke_check_models(plan, data)
         # Created once config and data are known good, so a fix-and-rerun can reuse --output.
         with RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
                               plan.output) as folder:
