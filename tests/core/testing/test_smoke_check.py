@@ -124,6 +124,8 @@ def test_config_check_with_data_runs_the_smoke_check(tmp_path: Path,
                        r"expected \(\d+, 30\) \(the contract smoke check on a sample of the "
                        r"data, before training; "):
         check_config(config, read_data=True)
+    config["models"]["Short"]["meta"] = {"smoke_check": False}
+    check_config(config, read_data=True)
 
 
 def test_official_models_skip_it(tmp_path: Path, fresh_plugins: None,

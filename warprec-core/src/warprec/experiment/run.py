@@ -171,9 +171,11 @@ def _finish(folder: RunFolder, results: dict[str, Any], status: str, error: str 
 def smoke_check_models(plan: Plan, data: RunData) -> None:
     """The contract smoke check (:func:`warprec.testing.smoke.smoke_check`) of every model
     the run trains that is not official, on one sample of the data with its first
-    trial's hyperparameters: a broken rule is a :class:`ModelError` before anything is
-    written; a model that cannot be built on the sample is a warning (the run goes on)."""
-    models = [m for m in plan.models.values() if m.block.meta.load_from is None
+    trial's hyperparameters (unless its ``meta.smoke_check`` is false): a broken rule is
+    a :class:`ModelError` before anything is written; a model that cannot be built on the
+    sample is a warning (the run goes on)."""
+    models = [m for m in plan.models.values()
+              if m.block.meta.smoke_check and m.block.meta.load_from is None
               and m.provider.get("distribution") not in OFFICIAL_DISTRIBUTIONS]
     if not models:
         return

@@ -1,12 +1,12 @@
 """The contract smoke check a run makes before it trains a model that is not official.
 
-:func:`smoke_check` runs the conformance kit's own checks of a trained step's
-``train_step`` loss, of ``predict``'s shapes and NaN-free scores and of the seen-item
-masking of ``recommend`` (:data:`SMOKE_CHECKS`), on a small sample of the run's data
-(:func:`data_sample`) with the run's hyperparameters, so that a model breaking the
-contract fails the run in seconds, before its first epoch, with the message the kit
-gives. Training is cut to one optimizer step on one batch, and the sample bounds the
-work of a model fitted in its constructor.
+:func:`smoke_check` runs three of the conformance kit's checks (:data:`SMOKE_CHECKS`):
+the ``train_step`` loss, ``predict``'s shapes and NaN-free scores, and the seen-item
+masking of ``recommend``, on a small sample of the run's data (:func:`data_sample`) with
+the run's hyperparameters, so that a model breaking the contract fails the run in
+seconds, before its first epoch, with the message the kit gives. Training is cut to one
+optimizer step on one batch, and the sample bounds the work of a model fitted in its
+constructor.
 """
 
 from __future__ import annotations
