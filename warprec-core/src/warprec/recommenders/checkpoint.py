@@ -94,7 +94,8 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if version == _UNCHECKED_FORMAT:
         logger.warning("Warning: %s: a checkpoint of warprec-core 0.2 (format 2), which "
                        "records no digest: loaded without an integrity check; save the "
-                       "model again (meta.save_model) to write format %d", path,
+                       "model again (Recommender.save, or meta.save_model in a run) to "
+                       "write format %d", path,
                        CHECKPOINT_FORMAT)
         contents.setdefault("fitted", {})  # 0.2 kept fitted state in state_dict
     for key, kind in _KEYS.items():
@@ -107,17 +108,14 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
 def _verified_payload(path: Path, header: bytes, handle: IO[bytes]) -> bytes:
     """The payload after ``header``, once its SHA-256 matches the header's."""
     match = _HEADER.fullmatch(header)
-    if match is None:
+    if match is None or int(match.group(1)) < CHECKPOINT_FORMAT:  # no format < 3 has one
         raise DataError(f"{path}: damaged checkpoint: its header line is not "
-                        "'WARPREC-CHECKPOINT <format> sha256=<digest>'; expected the file "
-                        "as Recommender.save wrote it")
-    version = int(match.group(1))
-    if version != CHECKPOINT_FORMAT:
-        newer = "a newer" if version > CHECKPOINT_FORMAT else "an older"
-        raise DataError(f"{path}: checkpoint format {version}, written by {newer} "
-                        f"warprec-core; this one reads format {CHECKPOINT_FORMAT} (and 2, of "
-                        "0.2): load it with the warprec-core that wrote it, or save the "
-                        "model again with this one")
+                        f"'WARPREC-CHECKPOINT {CHECKPOINT_FORMAT} sha256=<digest>'; expected "
+                        "the file as Recommender.save wrote it")
+    if int(match.group(1)) > CHECKPOINT_FORMAT:
+        raise DataError(f"{path}: checkpoint format {match.group(1).decode()}, written by a "
+                        f"newer warprec-core; this one reads format {CHECKPOINT_FORMAT} (and "
+                        "2, of 0.2): load it with the warprec-core that wrote it")
     payload = handle.read()
     if hashlib.sha256(payload).hexdigest().encode() != match.group(2):
         raise DataError(f"{path}: damaged checkpoint: the SHA-256 of its contents is not "
