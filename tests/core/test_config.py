@@ -91,7 +91,8 @@ def test_model_defaults_inherit_general_settings() -> None:
         "reduction_factor": None, "n_startup_trials": None, "min_samples_required": None,
         "min_time_slice": None, "hard_stop": None}
     assert model["optimization"]["validation_metric"] == "nDCG@10"
-    assert model["meta"] == {"save_model": False, "save_recs": False, "load_from": None}
+    assert model["meta"] == {"save_model": False, "save_recs": False, "load_from": None,
+                             "smoke_check": True}
     assert model["early_stopping"] is None
     assert model_params(model) == {"l2": 10.0}
 

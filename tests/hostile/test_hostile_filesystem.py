@@ -211,11 +211,11 @@ def test_write_error_of_a_checkpoint_is_one_line_and_recorded(
         cli, world: World, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
     run = world.root / "run"
 
-    def save(obj, path, *args, **kwargs):
+    def save(contents, path):
         Path(path).write_bytes(b"half")  # what a failing write leaves in the temporary
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr("torch.save", save)
+    monkeypatch.setattr("warprec.recommenders.base_recommender.write_checkpoint", save)
     result = cli("run", world.config({"Pop": {}, "EASE": {"meta": {"save_model": True}}}),
                  "-o", run, "-q")
     line = result.error_line()

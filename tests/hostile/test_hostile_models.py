@@ -1,6 +1,8 @@
-"""Models that misbehave at run time: a wrong ``predict`` is caught on the first batch
-(the model failed, its reason in the conformance kit's words, the others kept), NaN
-results are never reported as complete, a failed allocation is one line."""
+"""Models that misbehave at run time: a wrong ``predict`` of a model that is not official
+is caught by the contract smoke check before anything trains or is written, and one
+wrong only on the run's own batches on the first such batch (the model failed, its
+reason in the conformance kit's words, the others kept); NaN results are never reported
+as complete; a failed allocation is one line."""
 
 from __future__ import annotations
 
@@ -10,25 +12,26 @@ import pytest
 from hostile_helpers import World, leftovers, results
 
 BAD = """
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 from annotated_types import Ge, Le
 
-from warprec.recommenders.base_recommender import Recommender
+from warprec.recommenders.base_recommender import IterativeRecommender, Recommender
 from warprec.utils.registry import model_registry
 
 
 @model_registry.register(name="Bad")
 class Bad(Recommender):
     mode: Literal["ok", "wide", "short", "transposed", "int", "nan", "list", "neginf",
-                  "nan_metric", "sampled_wide"] = "ok"
+                  "nan_metric", "sampled_wide", "wide_in_batches_of_7"] = "ok"
 
     def predict(self, user_indices, *args, item_indices=None, **kwargs):
         n, b = self.n_items, len(user_indices)
         scores = torch.rand(b, n, generator=torch.Generator().manual_seed(0))
-        if self.mode == "wide":
+        if self.mode == "wide" or (self.mode == "wide_in_batches_of_7" and b == 7):
             scores = torch.rand(b, n + 1)
         elif self.mode == "short":
             scores = scores[:, : n - 1]
@@ -47,6 +50,36 @@ class Bad(Recommender):
         if item_indices is not None and scores.dim() == 2 and scores.shape[1] == n:
             return scores.gather(1, item_indices)
         return scores
+
+
+@model_registry.register(name="Slow")
+class Slow(IterativeRecommender):
+    # Trains for many epochs, then scores one item too few.
+
+    epochs = 200
+    batch_size = 16
+    learning_rate = 0.01
+
+    def __init__(self, params, info, *args, **kwargs):
+        super().__init__(params, info, *args, **kwargs)
+        self.user = torch.nn.Embedding(self.n_users, 4)
+        self.item = torch.nn.Embedding(self.n_items, 4)
+
+    def get_dataloader(self, interactions, sessions=None, **kwargs):
+        return interactions.get_contrastive_dataloader(batch_size=16, seed=self.seed)
+
+    def train_step(self, batch, *args, **kwargs):
+        user, positive, negative = batch
+        gap = self.item(positive) - self.item(negative)
+        return -torch.nn.functional.logsigmoid((self.user(user) * gap).sum(-1)).mean()
+
+    def on_epoch_end(self, epoch):
+        with open(Path(__file__).with_name("epochs.txt"), "a") as log:
+            log.write(f"{epoch}\\n")
+
+    def predict(self, user_indices, *args, item_indices=None, **kwargs):
+        scores = self.user(user_indices) @ self.item.weight[:-1].T
+        return scores if item_indices is None else scores.gather(1, item_indices)
 
 
 @model_registry.register(name="Greedy")
@@ -87,16 +120,41 @@ def bad_config(world: World, model: dict, **sections) -> tuple:
 
 
 @pytest.mark.parametrize("mode", list(WRONG))
-def test_a_wrong_predict_fails_the_model_with_the_contract_words(cli, world: World,
-                                                                 mode: str) -> None:
-    config, run = bad_config(world, {"Bad": {"mode": mode}},
-                             evaluation={"batch_size": 64})
+def test_a_wrong_predict_fails_the_run_before_training(cli, world: World, mode: str) -> None:
+    config, run = bad_config(world, {"Bad": {"mode": mode}})
     before = world.fingerprint()
     result = cli("run", config, "-o", run, "-q")
     line = result.error_line()
     assert result.code == 2
     assert re.fullmatch(r"Error: models\.Bad: Bad \(from hostile_models\w*\) breaks the "
-                        r"model contract: " + WRONG[mode], line), line
+                        r"model contract: predict_shapes: " + WRONG[mode] + r" \(the contract "
+                        r"smoke check on a sample of the data, before training; .*\)", line), line
+    assert not run.exists() and world.fingerprint() == before
+
+
+def test_a_wrong_iterative_model_fails_before_its_first_epoch(cli, world: World) -> None:
+    config, run = bad_config(world, {"Slow": {}})
+    result = cli("run", config, "-o", run, "-q")
+    line = result.error_line()
+    assert result.code == 2 and "models.Slow: Slow (from hostile_models" in line
+    assert "breaks the model contract: predict_shapes: raised RuntimeError" in line, line
+    # The smoke check's one step ran the epoch hooks once; the trainer, which starts
+    # after the run folder exists, never did.
+    assert (world.root / "epochs.txt").read_text().split() == ["1"] and not run.exists()
+
+
+def test_a_predict_wrong_only_on_the_runs_batches_fails_the_model(cli, world: World) -> None:
+    # The smoke check scores its whole sample at once: the evaluator's per-batch check
+    # catches what only some batch sizes break.
+    config, run = bad_config(world, {"Bad": {"mode": "wide_in_batches_of_7"}},
+                             evaluation={"batch_size": 7})
+    before = world.fingerprint()
+    result = cli("run", config, "-o", run, "-q")
+    line = result.error_line()
+    assert result.code == 2
+    assert re.fullmatch(r"Error: models\.Bad: Bad \(from hostile_models\w*\) breaks the "
+                        r"model contract: full predict has shape \(7, 21\), expected \(7, 20\)",
+                        line), line
     data = results(run)
     assert data["status"] == "failed"
     pop, bad = data["models"]

@@ -66,6 +66,9 @@ class SleepyTrainer(IterativeRecommender):
 
 def _sleepy_config(world: World, model: dict) -> tuple:
     module = world.module(SLEEPY)
+    # The models sleep where they build and train: so would the smoke check before the run.
+    for block in model.values():
+        block["meta"] = {"smoke_check": False}
     config = world.config({"Pop": {}, **model}, general={"custom_modules": [module]})
     return config, world.root / "run"
 

@@ -128,6 +128,7 @@ class SANSA(Recommender):
     factors of ``(X^T X + l2 I)^-1``, for catalogues whose dense inverse does not fit."""
 
     needs_training_data = True
+    fitted_state = ("train_matrix", "encoder", "decoder")
 
     l2: Annotated[float, Gt(0)] = 100.0
     """L2 regularisation added to the diagonal of ``X^T X`` (as in EASE)."""
@@ -159,24 +160,3 @@ class SANSA(Recommender):
         if item_indices is None:
             return scores
         return scores.gather(1, item_indices.to(scores.device))
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The training matrix and both factors, saved with the checkpoint."""
-        return {"train_matrix": self.train_matrix, "encoder": self.encoder,
-                "decoder": self.decoder}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.train_matrix = state["train_matrix"]
-        self.encoder = state["encoder"]
-        self.decoder = state["decoder"]
-
-    @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        # Built without training data; load_state_dict then restores the matrices.
-        model = cls.__new__(cls)
-        Recommender.__init__(model, params, info, seed=seed)
-        empty = sp.csr_matrix((model.n_items, model.n_items), dtype=np.float32)
-        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
-        model.encoder, model.decoder = empty, empty.copy()
-        return model

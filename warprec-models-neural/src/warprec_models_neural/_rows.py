@@ -2,7 +2,7 @@
 autoencoders MultiDAE and CDAE).
 
 The model keeps the training matrix given to :meth:`UserRowsRecommender.get_dataloader`
-(saved with the checkpoint as extra state), trains on batches of ``(users, rows)`` and
+(its fitted state, saved with the checkpoint), trains on batches of ``(users, rows)`` and
 reads the users' rows again at prediction time.
 """
 
@@ -23,6 +23,8 @@ __all__ = ["UserRowsRecommender"]
 
 class UserRowsRecommender(IterativeRecommender):
     """Base of the models that read users' training rows (``train_matrix``)."""
+
+    fitted_state = ("train_matrix",)
 
     def __init__(self, params: dict | None, info: dict, *args: Any, seed: int = 42,
                  **kwargs: Any) -> None:
@@ -46,14 +48,6 @@ class UserRowsRecommender(IterativeRecommender):
         users = user_indices.detach().cpu().numpy()
         dense = self.train_matrix[users].toarray().astype(np.float32, copy=False)
         return torch.from_numpy(dense).to(self.device)
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The training rows, saved with the checkpoint."""
-        return {"train_matrix": self.train_matrix}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.train_matrix = state["train_matrix"]
 
     @staticmethod
     def gather(scores: Tensor, item_indices: Tensor | None) -> Tensor:

@@ -29,6 +29,8 @@ class _MultinomialVAE(IterativeRecommender):
     """The network and training step both VAEs share; subclasses declare the
     hyperparameters and say how the KL weight grows (:meth:`kl_weight`)."""
 
+    fitted_state = ("train_matrix", "steps")
+
     latent_dim: Annotated[int, Gt(0), Le(65536)] = 200
     """Dimension of the latent user representation."""
     anneal_cap: Annotated[float, Ge(0), Le(1e6)] = 1.0
@@ -116,15 +118,6 @@ class _MultinomialVAE(IterativeRecommender):
         if item_indices is None:
             return logits
         return logits.gather(1, item_indices.to(self.device))
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The training rows and the step counter, saved with the checkpoint."""
-        return {"train_matrix": self.train_matrix, "steps": self.steps}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.train_matrix = state["train_matrix"]
-        self.steps = int(state["steps"])
 
 
 class MultVAE(_MultinomialVAE):

@@ -96,8 +96,9 @@ A plain ``Recommender`` states two things the runner relies on:
 
 - ``needs_training_data = True``: the runner passes the training ``Interactions`` as the
   third positional constructor argument (without it, the constructor gets none);
-- what the model learns lives in buffers (``register_buffer``), so ``save``/``load``
-  restore it: loading a checkpoint builds the model without training data.
+- what the model learns lives in buffers (``register_buffer``; numpy or scipy state
+  goes in attributes named by the class's ``fitted_state``), so ``save``/``load`` restore
+  it: loading a checkpoint builds the model without running its constructor.
 
 Replace :func:`truncated_svd` and :meth:`predict` with your own model.
 """

@@ -535,6 +535,9 @@ class Meta(Section):
     """Write recommendations/<model>.tsv."""
     load_from: str | None = None
     """Checkpoint to load instead of training."""
+    smoke_check: bool = True
+    """Before training a model that is not official, check it on a sample of the data
+    (the conformance kit's loss, predict and seen-item checks); false skips it."""
 
 
 class ModelBlock(Section):

@@ -1,9 +1,11 @@
 """The experiment a configuration drives (``warprec run``).
 
 config -> plan (everything checked, nothing read or written) -> data (read, filtered,
-split, validated) -> run folder -> for each model, for each trial: build, fit, score on
-validation -> the best trial (by the validation metric) evaluated on test, after a refit
-on train+validation when asked -> results, outputs, the resolved config and ``run.log``.
+split, validated) -> the contract smoke check of every model that is not official (on a
+sample of the data; see :mod:`warprec.testing.smoke`) -> run folder -> for each model,
+for each trial: build, fit, score on validation -> the best trial (by the validation
+metric) evaluated on test, after a refit on train+validation when asked -> results,
+outputs, the resolved config and ``run.log``.
 
 ``results.json`` is rewritten after every model, so a run that is interrupted or whose
 model fails keeps what finished; the failure is recorded in the model's entry.
@@ -19,8 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from warprec._registry import OFFICIAL_PLUGINS
 from warprec.config import Config, load_config
-from warprec.errors import ConfigError, DataError, OutputError, WarpRecError
+from warprec.errors import ConfigError, DataError, ModelError, OutputError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
 from warprec.experiment import trials as trial_runs
 from warprec.experiment.build import build_evaluator
@@ -38,12 +41,15 @@ from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
 from warprec.reporting import finish_run, write_per_user
 from warprec.utils import interrupts
+from warprec.utils.checks import shorten
 from warprec.utils.threads import thread_limit
 
-__all__ = ["check_config", "log_plugin_problems", "run_experiment"]
+__all__ = ["check_config", "log_plugin_problems", "run_experiment", "smoke_check_models"]
 
 logger = logging.getLogger("warprec")
 THREADS_ENV = "WARPREC_THREADS"
+# Distributions whose models skip the smoke check: their own tests run the whole kit.
+OFFICIAL_DISTRIBUTIONS = frozenset({"warprec-core", *OFFICIAL_PLUGINS.values()})
 
 
 def check_config(
@@ -54,10 +60,13 @@ def check_config(
     read_data: bool = False,
 ) -> Plan:
     """Plan a run without training: everything ``warprec run`` checks before it writes
-    anything, and with ``read_data`` the data too. Returns the plan."""
+    anything, and with ``read_data`` the data and the contract smoke check too. Returns
+    the plan."""
     plan = make_plan(load_config(source, overrides=overrides), output)
     if read_data:
-        plan.warnings.extend(_selection_warnings(plan, load_data(plan.config)))
+        data = load_data(plan.config)
+        plan.warnings.extend(_selection_warnings(plan, data))
+        smoke_check_models(plan, data)
     return plan
 
 
@@ -110,6 +119,8 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
             logger.warning("Warning: %s", warning)
         if data.groups:
             plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
+        with thread_limit(threads):
+            smoke_check_models(plan, data)
         # Created once config and data are known good, so a fix-and-rerun can reuse --output.
         with RunFolder.create(writer.local_experiment_path, str(writer.dataset_name),
                               plan.output) as folder:
@@ -155,6 +166,42 @@ def _finish(folder: RunFolder, results: dict[str, Any], status: str, error: str 
             write_results(folder, results)
         except OutputError:
             logger.debug("results.json could not be updated; its last version stays")
+
+
+def smoke_check_models(plan: Plan, data: RunData) -> None:
+    """The contract smoke check (:func:`warprec.testing.smoke.smoke_check`) of every model
+    the run trains that is not official, on one sample of the data with its first
+    trial's hyperparameters (unless its ``meta.smoke_check`` is false): a broken rule is
+    a :class:`ModelError` before anything is written; a model that cannot be built on the
+    sample is a warning (the run goes on)."""
+    models = [m for m in plan.models.values()
+              if m.block.meta.smoke_check and m.block.meta.load_from is None
+              and m.provider.get("distribution") not in OFFICIAL_DISTRIBUTIONS]
+    if not models:
+        return
+    from warprec.testing.conformance import CheckSkipped, ConformanceError
+    from warprec.testing.smoke import data_sample, smoke_check
+
+    sample = data_sample(data.main)
+    for model_plan in models:
+        opt = model_plan.block.optimization
+        start = time.perf_counter()
+        try:
+            smoke_check(model_plan.cls, model_plan.trials[0], sample,
+                        seed=opt.properties.seed, device=str(opt.device))
+        except ConformanceError as exc:
+            raise ModelError(
+                f"models.{model_plan.name}: {model_plan.cls.__name__} (from "
+                f"{model_plan.provider.get('distribution')}) breaks the model contract: "
+                f"{shorten(str(exc), 300)} (the contract smoke check on a sample of the "
+                "data, before training; warprec.testing.check_model runs every check of "
+                "the conformance kit)") from None
+        except CheckSkipped as exc:
+            logger.warning("Warning: models.%s: no contract smoke check: %s; training goes "
+                           "on", model_plan.name, shorten(str(exc), 300))
+        else:
+            logger.info("models.%s: contract smoke check passed (%.2f s)", model_plan.name,
+                        time.perf_counter() - start)
 
 
 def log_plugin_problems() -> None:

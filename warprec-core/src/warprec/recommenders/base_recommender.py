@@ -14,6 +14,9 @@ hyperparameter (see :func:`hyperparameters`).
 
 - :class:`Recommender`: the common base (hyperparameters, seeding, device, top-k
   recommendation, checkpoints). Subclasses implement :meth:`Recommender.predict`.
+  What a model learnt lives in parameters, buffers and the attributes its
+  ``fitted_state`` names; :meth:`Recommender.save` writes all three and
+  :meth:`Recommender.load` restores them, for every model.
 - :class:`ItemSimRecommender`: models that learn an item-item similarity; the base
   implements ``predict`` as ``train_rows @ item_similarity``.
 - :class:`IterativeRecommender`: models trained by :class:`warprec.recommenders.trainer.Trainer`
@@ -24,9 +27,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-import pickle
 import random
-import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,7 +40,7 @@ from annotated_types import Ge, Gt, Le
 from torch import Tensor, nn
 
 from warprec.errors import ConfigError, DataError, WarpRecError
-from warprec.recommenders.checkpoint import decode, encode
+from warprec.recommenders.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, write_checkpoint
 from warprec.recommenders.hyperparameters import describe_hyperparameters, validate
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
 from warprec.utils.checks import shorten
@@ -54,9 +55,6 @@ __all__ = [
     "needs_interactions",
     "set_seed",
 ]
-
-# 2: tensors and plain values only, read with weights_only=True (1: pickled objects).
-CHECKPOINT_FORMAT = 2
 
 
 def set_seed(seed: int) -> None:
@@ -78,11 +76,18 @@ class Recommender(nn.Module, abc.ABC):
     """
 
     needs_training_data: ClassVar[bool] = False
-    """Whether the runner passes the training :class:`~warprec.data.dataset.Interactions`
-    as the constructor's third positional argument (``cls(params, info, interactions,
-    seed=..., device=...)``). Models fitted in the constructor set it to ``True``; a model
-    that sets it must keep what it learns in buffers (or extra state), because loading a
-    checkpoint builds it without training data. See :func:`needs_interactions`."""
+    """Whether the model is fitted from data in its constructor: the runner then passes
+    the training :class:`~warprec.data.dataset.Interactions` as the constructor's third
+    positional argument (``cls(params, info, interactions, seed=..., device=...)``), and
+    :meth:`load` rebuilds the model without running its constructor (there is no data at
+    load time), so what it learns must be in buffers or :attr:`fitted_state`. See
+    :func:`needs_interactions`."""
+
+    fitted_state: ClassVar[tuple[str, ...]] = ()
+    """Names of the attributes, besides parameters and buffers, that hold what the model
+    learnt or keeps from its training data (numpy arrays, scipy sparse matrices,
+    tensors, plain values). :meth:`save` writes them and :meth:`load` sets them back; a
+    class lists its own names, and those its bases list are kept."""
 
     needs_item_features: ClassVar[bool] = False
     """Whether the model reads item features (``reader.side``): the training
@@ -203,38 +208,40 @@ class Recommender(nn.Module, abc.ABC):
         return top_k(scores, k, rank)
 
     def save(self, path: str | Path) -> None:
-        """Write a checkpoint: parameters, hyperparameters, dataset info, format version.
+        """Write a checkpoint: parameters and buffers, the :attr:`fitted_state`,
+        hyperparameters, dataset information and seed.
 
-        The file holds tensors and plain values only (numpy and scipy state is converted),
-        so :meth:`load` reads it with ``torch.load(weights_only=True)``.
+        The file records the SHA-256 of its contents, and holds tensors and plain values
+        only (numpy and scipy state is converted), so :meth:`load` detects a damaged file
+        and reads it with ``torch.load(weights_only=True)``
+        (:mod:`warprec.recommenders.checkpoint`).
         """
-        torch.save(
-            encode(
-                {
-                    "format_version": CHECKPOINT_FORMAT,
-                    "name": type(self).__name__,
-                    "params": self.get_params(),
-                    "info": self.info,
-                    "seed": self.seed,
-                    "state_dict": self.state_dict(),
-                },
-                self.name,
-            ),
-            Path(path),
-        )
+        fitted = {}
+        for name in _fitted_state_names(type(self)):
+            if not hasattr(self, name):
+                raise WarpRecError(f"cannot save {self.name}: its fitted_state names "
+                                   f"{name!r}, which the model does not have")
+            fitted[name] = getattr(self, name)
+        write_checkpoint({"format_version": CHECKPOINT_FORMAT, "name": self.name,
+                          "params": self.get_params(), "info": self.info, "seed": self.seed,
+                          "state_dict": self.state_dict(), "fitted": fitted}, Path(path))
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Recommender:
         """Rebuild a model saved by :meth:`save` (on ``map_location``).
 
-        The file is read with ``torch.load(weights_only=True)``: it can hold no code.
-        Called on a model class, the checkpoint must hold that model; called on an
-        abstract base (``Recommender.load``), the class is found in the model registry by
-        the name the checkpoint records, never imported from a name read in the file.
-        Any problem (an unreadable, foreign or old-format file, a model of another
-        class) is one :class:`~warprec.errors.DataError` line naming the file.
+        The file's digest is checked first, then it is read with
+        ``torch.load(weights_only=True)``: it can hold no code. Called on a model class,
+        the checkpoint must hold that model; called on an abstract base
+        (``Recommender.load``), the class is found in the model registry by the name the
+        checkpoint records, never imported from a name read in the file. The model is
+        built by its constructor, or without it when it is fitted in it
+        (:attr:`needs_training_data`); parameters, buffers and fitted state then come
+        from the file. Any problem (an unreadable, damaged, foreign or old-format file,
+        a model of another class) is one :class:`~warprec.errors.DataError` line naming
+        the file.
         """
-        checkpoint = _read_checkpoint(Path(path), map_location)
+        checkpoint = read_checkpoint(Path(path), map_location)
         name = checkpoint["name"]
         if not inspect.isabstract(cls):
             if name != cls.__name__:
@@ -244,17 +251,9 @@ class Recommender(nn.Module, abc.ABC):
         else:
             model_cls = _registered_class(name, Path(path), cls)
         try:
-            model = model_cls._from_checkpoint(
-                checkpoint["params"], checkpoint["info"], checkpoint["seed"]
-            )
-            state = checkpoint["state_dict"]
-            own = model.state_dict()
-            for key, tensor in state.items():
-                # Buffers a data-dependent __init__ would have created.
-                if key not in own and "." not in key and key != "_extra_state" \
-                        and isinstance(tensor, Tensor):
-                    model.register_buffer(key, tensor)
-            model.load_state_dict(state)
+            model = model_cls._unfitted(checkpoint["params"], checkpoint["info"],
+                                        checkpoint["seed"])
+            model._restore(checkpoint["state_dict"], checkpoint["fitted"])
         except WarpRecError as exc:
             raise DataError(f"{path}: {exc}") from exc
         except Exception as exc:  # a state that does not fit the class (shapes, keys)
@@ -263,17 +262,35 @@ class Recommender(nn.Module, abc.ABC):
         return model.to(map_location)
 
     @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        """An instance ready for ``load_state_dict``.
-
-        Models that need training data (:func:`needs_interactions`) are built without
-        running their constructor: their state must live in buffers or extra state.
-        """
+    def _unfitted(cls, params: dict, info: dict, seed: int) -> Recommender:
+        """An instance for a checkpoint's state: built by the constructor, or by the base
+        constructor alone for a model fitted from data in its constructor."""
         if needs_interactions(cls):
             model = cls.__new__(cls)
             Recommender.__init__(model, params, info, seed=seed)
             return model
         return cls(params, info, seed=seed)
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        """Set parameters, buffers and fitted state from a checkpoint's."""
+        state = dict(state)
+        if "_extra_state" in state and \
+                type(self).set_extra_state is nn.Module.set_extra_state:
+            fitted = {**state.pop("_extra_state"), **fitted}  # 0.2 saved it as extra state
+        own = {name for name, _ in self.named_parameters(recurse=False)}
+        own.update(name for name, _ in self.named_buffers(recurse=False))
+        for key, tensor in state.items():
+            # Buffers a data-dependent __init__ or get_dataloader would have created.
+            if key not in own and "." not in key and key != "_extra_state" \
+                    and isinstance(tensor, Tensor):
+                self.register_buffer(key, tensor)
+        self.load_state_dict(state)
+        declared = _fitted_state_names(type(self))
+        if set(fitted) != set(declared):
+            raise WarpRecError(f"the checkpoint's fitted state {sorted(fitted)} is not the "
+                               f"one {self.name} declares {sorted(declared)}")
+        for name in declared:
+            setattr(self, name, fitted[name])
 
 
 class ItemSimRecommender(Recommender):
@@ -285,6 +302,7 @@ class ItemSimRecommender(Recommender):
     """
 
     needs_training_data: ClassVar[bool] = True
+    fitted_state: ClassVar[tuple[str, ...]] = ("train_matrix", "item_similarity")
 
     def __init__(
         self,
@@ -344,24 +362,6 @@ class ItemSimRecommender(Recommender):
         if item_indices is None:
             return scores
         return scores.gather(1, item_indices.to(scores.device))
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The training matrix and the similarity, saved with the checkpoint."""
-        return {"train_matrix": self.train_matrix, "item_similarity": self._similarity}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.train_matrix = state["train_matrix"]
-        self.item_similarity = state["item_similarity"]
-
-    @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        model = cls.__new__(cls)
-        Recommender.__init__(model, params, info, seed=seed)
-        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
-        model._similarity = None
-        model._cached = None
-        return model
 
 
 def _sparse_rows(rows: sp.csr_matrix, device: torch.device) -> Tensor:
@@ -447,6 +447,15 @@ def hyperparameters(cls: type) -> dict[str, dict[str, Any]]:
     return describe_hyperparameters(cls)
 
 
+def _fitted_state_names(cls: type) -> tuple[str, ...]:
+    """The :attr:`~Recommender.fitted_state` names of ``cls`` and of its bases, bases
+    first, each once."""
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        names.update(dict.fromkeys(vars(klass).get("fitted_state", ())))
+    return tuple(names)
+
+
 def needs_interactions(cls: type) -> bool:
     """Whether the runner passes the training interactions to ``cls``'s constructor.
 
@@ -482,39 +491,6 @@ def needs_interactions(cls: type) -> bool:
             stacklevel=2,
         )
     return inferred
-
-
-def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
-    """The decoded contents of a checkpoint of the current format; a one-line
-    :class:`DataError` for anything else."""
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    except pickle.UnpicklingError as exc:
-        named = re.search(r"GLOBAL (\S+)", str(exc))
-        if named is None:  # not a pickle torch understands at all
-            raise DataError(f"{path}: not a checkpoint file (unreadable as a torch "
-                            "checkpoint); expected a file written by Recommender.save") from None
-        raise DataError(
-            f"{path}: not a WarpRec checkpoint of format {CHECKPOINT_FORMAT}: it names the "
-            f"Python object {shorten(named.group(1), 80)}, which is never loaded (checkpoints "
-            "hold tensors and plain values only); expected a file written by Recommender.save "
-            "of this warprec-core (re-create checkpoints of older versions)"
-        ) from None
-    except Exception as exc:  # not a torch file at all: zip, pickle or EOF errors
-        raise DataError(f"{path}: not a checkpoint file ({type(exc).__name__}: "
-                        f"{shorten(str(exc), 120)})") from None
-    version = checkpoint.get("format_version") if isinstance(checkpoint, dict) else None
-    if version != CHECKPOINT_FORMAT:
-        raise DataError(f"{path}: unsupported checkpoint format {version!r}; expected "
-                        f"{CHECKPOINT_FORMAT} (re-create the checkpoint with this warprec-core)")
-    expected = {"name": str, "params": dict, "info": dict, "seed": int, "state_dict": dict}
-    for key, kind in expected.items():
-        if not isinstance(checkpoint.get(key), kind):
-            raise DataError(f"{path}: the checkpoint's {key!r} is missing or not a "
-                            f"{kind.__name__}; expected a file written by Recommender.save")
-    return decode(checkpoint)
 
 
 def _registered_class(name: str, path: Path, base: type) -> type[Recommender]:

@@ -43,6 +43,11 @@ class ProxyRecommender(Recommender):
     user with no list ranks the catalogue by the evaluator's tie-break only.
     """
 
+    # Fitted in the constructor from the file (which may be gone when a checkpoint is
+    # loaded): restored from the checkpoint without running the constructor.
+    needs_training_data = True
+    fitted_state = ("scores", "dropped")
+
     recommendation_file: str
     """Path of the recommendation file (absolute, or relative to the working folder)."""
     separator: str = "\t"
@@ -105,24 +110,6 @@ class ProxyRecommender(Recommender):
         if item_indices is None:
             return scores
         return scores.gather(1, item_indices.to(scores.device))
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The scores read from the file, saved with a checkpoint (the file may be gone
-        when it is loaded)."""
-        return {"scores": self.scores, "dropped": self.dropped}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.scores = state["scores"]
-        self.dropped = state["dropped"]
-
-    @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        model = cls.__new__(cls)
-        Recommender.__init__(model, params, info, seed=seed)
-        model.scores = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
-        model.dropped = {}
-        return model
 
 
 def _as_text(mapping: dict[Any, int]) -> dict[str, int]:

@@ -5,6 +5,8 @@
 - :class:`ModelConformance`: a pytest base class, one test per check; subclass it with
   ``model_class`` and ``params`` (a dict, or a list of dicts to run several).
 - :func:`toy_dataset` / :func:`toy_frame`: tiny, learnable data.
+- :mod:`warprec.testing.smoke`: the part of the kit a run applies, on a sample of its
+  data, before it trains a model that is not official.
 - The pytest plugin :mod:`warprec.testing.pytest_plugin` (loaded automatically where
   warprec-core is installed) provides the ``warprec_*`` fixtures.
 

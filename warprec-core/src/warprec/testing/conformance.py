@@ -239,8 +239,10 @@ class ModelChecker:
                      f"{type(scores).__name__}, expected a torch.Tensor")
             _require(tuple(scores.shape) == shape,
                      f"{label} predict has shape {tuple(scores.shape)}, expected {shape}")
-            _require(scores.is_floating_point(), f"{label} predict has dtype {scores.dtype}")
-            _require(not torch.isnan(scores).any(), f"{label} predict contains NaN")
+            _require(scores.is_floating_point(),
+                     f"{label} predict has dtype {scores.dtype}, expected a floating dtype")
+            _require(not torch.isnan(scores).any(), f"{label} predict contains NaN "
+                     f"({int(torch.isnan(scores).sum())} of {scores.numel()} scores)")
 
     def check_sampled_matches_full(self) -> None:
         """``predict(item_indices=I)`` equals the full scores gathered at ``I``."""
