@@ -55,6 +55,7 @@ class AttributeUserKNN(Recommender):
     similar users' interactions."""
 
     needs_item_features: ClassVar[bool] = True
+    fitted_state = ("train_matrix", "user_similarity")
 
     k: Annotated[int, Ge(1), Le(2**31 - 1)] = 60
     """Neighbours kept per user (the user among them, as in WarpRec)."""
@@ -83,23 +84,6 @@ class AttributeUserKNN(Recommender):
             return scores
         return scores.gather(1, item_indices.to(scores.device))
 
-    def get_extra_state(self) -> dict[str, Any]:
-        """The training matrix and the user similarity, saved with the checkpoint."""
-        return {"train_matrix": self.train_matrix, "user_similarity": self.user_similarity}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.train_matrix = state["train_matrix"]
-        self.user_similarity = state["user_similarity"]
-
-    @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        # Built without training data; load_state_dict then restores the matrices.
-        model = cls.__new__(cls)
-        Recommender.__init__(model, params, info, seed=seed)
-        model.train_matrix = sp.csr_matrix((model.n_users, model.n_items), dtype=np.float32)
-        model.user_similarity = sp.csr_matrix((model.n_users, model.n_users), dtype=np.float32)
-        return model
 
 
 class _ClosedForm(ItemSimRecommender):

@@ -27,6 +27,7 @@ class VSM(Recommender):
     """Vector space model: ``score(u, i) = sim(profile(u), profile(i))``."""
 
     needs_item_features: ClassVar[bool] = True
+    fitted_state = ("user_profiles", "item_profiles")
 
     similarity: FeatureSimilarity = "cosine"
     """Similarity between a user's profile and an item's."""
@@ -59,20 +60,3 @@ class VSM(Recommender):
             return scores
         return scores.gather(1, item_indices.to(scores.device))
 
-    def get_extra_state(self) -> dict[str, Any]:
-        """The two profile matrices, saved with the checkpoint."""
-        return {"user_profiles": self.user_profiles, "item_profiles": self.item_profiles}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_extra_state` saved."""
-        self.user_profiles = state["user_profiles"]
-        self.item_profiles = state["item_profiles"]
-
-    @classmethod
-    def _from_checkpoint(cls, params: dict, info: dict, seed: int) -> Recommender:
-        # Built without training data; load_state_dict then restores the profiles.
-        model = cls.__new__(cls)
-        Recommender.__init__(model, params, info, seed=seed)
-        model.user_profiles = sp.csr_matrix((model.n_users, 0), dtype=np.float32)
-        model.item_profiles = sp.csr_matrix((model.n_items, 0), dtype=np.float32)
-        return model
