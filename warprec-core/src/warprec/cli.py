@@ -18,6 +18,10 @@ from warprec.errors import WarpRecError
 from warprec.utils.checks import shorten
 from warprec.utils.registry import Entry, command_registry, registries
 
+POST_RUN_FAILED = 3
+"""Exit status of a run whose results are complete but whose report or MLflow logging
+failed."""
+
 __all__ = ["cli", "main"]
 
 
@@ -352,6 +356,8 @@ def run_command(config_file: str, output: str | None, device: str | None,
     click.echo(results.table())
     if not quiet:
         click.echo(f"\nResults written to {results.path}", err=True)
+    if results.data.get("post_run_failures"):  # the report or MLflow (warned above)
+        raise click.exceptions.Exit(POST_RUN_FAILED)
 
 
 @cli.command("report")
@@ -400,9 +406,11 @@ def config_check(config_file: str, read_data: bool, output: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point.
 
-    User errors (config, data, file system, plugins) become one ``Error:`` line with exit
-    status 2, unexpected failures (bugs) one line with status 1 (``--debug`` shows the
-    traceback); Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal).
+    User errors (config, data, file system, plugins) and exhausted resources (memory)
+    become one ``Error:`` line with exit status 2, unexpected failures (bugs) one line
+    with status 1 (``--debug`` shows the traceback); a run whose results are complete
+    but whose report or MLflow logging failed exits 3 (:data:`POST_RUN_FAILED`, after a
+    warning); Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal).
     """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -427,6 +435,13 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except MemoryError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: out of memory ({shorten(str(exc) or 'MemoryError', 200)}); "
+                   "expected smaller data or hyperparameters, or a higher memory limit",
+                   err=True)
         sys.exit(2)
     except OSError as exc:
         if debug:

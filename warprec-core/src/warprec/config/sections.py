@@ -346,6 +346,9 @@ class MLflow(Section):
     MLFLOW_TRACKING_URI)."""
     experiment: str = "warprec"
     """MLflow experiment the run is logged to (created when missing)."""
+    timeout: Annotated[float, Gt(0), Le(3600)] = 60.0
+    """Seconds the logging may take at most (a remote server: the connection within 10 s);
+    past them the run warns, keeps its results and exits 3."""
 
 
 class General(Section):

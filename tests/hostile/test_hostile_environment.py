@@ -1,0 +1,79 @@
+"""Hostile environments: ``WARPREC_THREADS`` with the bounds of ``general.threads``,
+threads capped by the CPUs the process may use, and models under a real address-space
+limit (``RLIMIT_AS`` set in the child process): a run succeeds or ends in one line."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+import pytest
+from hostile_helpers import Outcome, World, finish, results, spawn
+from warprec.utils.threads import default_threads
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS semantics")
+
+
+def run(world: World, config: Path, env: dict[str, str] | None = None,
+        limit_bytes: int | None = None, timeout: float = 90) -> Outcome:
+    def limited() -> None:
+        if limit_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    process = spawn(["run", config, "-o", world.root / "run", "-q"], world.root, env=env,
+                    preexec_fn=limited)
+    return finish(process, timeout=timeout)
+
+
+@pytest.mark.parametrize("value", ["99999999", " ", "0", "-1", "1e3", "٣", "4097", "2 2"])
+def test_warprec_threads_has_the_bounds_of_general_threads(world: World, value: str) -> None:
+    result = run(world, world.config(), env={"WARPREC_THREADS": value})
+    line = result.error_line()
+    assert result.code == 2 and line == (f"Error: WARPREC_THREADS: got {value!r}; expected "
+                                         "an integer from 1 to 4096")
+    assert not (world.root / "run").exists()
+
+
+def test_an_empty_warprec_threads_means_the_default(world: World) -> None:
+    result = run(world, world.config(), env={"WARPREC_THREADS": ""})
+    assert result.code == 0, result.err
+    assert results(world.root / "run")["threads"] == default_threads()
+
+
+@pytest.mark.parametrize("source", ["general.threads", "WARPREC_THREADS"])
+def test_threads_beyond_the_cpus_are_capped_with_a_warning(world: World, source: str) -> None:
+    cpus = default_threads()
+    asked = 4096
+    if source == "general.threads":
+        result = run(world, world.config(general={"threads": asked}))
+    else:
+        result = run(world, world.config(), env={"WARPREC_THREADS": str(asked)})
+    assert result.code == 0, result.err
+    warning = (f"Warning: {source}: {asked} is more than the {cpus} CPU(s) this process "
+               f"may use; using {cpus}")
+    assert warning in result.err.splitlines()
+    data = results(world.root / "run")
+    assert data["threads"] == cpus and warning.removeprefix("Warning: ") in data["warnings"]
+
+
+@linux_only
+def test_ease_with_4096_threads_under_an_address_space_limit(world: World) -> None:
+    """``ulimit -v 6000000`` and ``general.threads: 4096``: the run completes (threads
+    capped) within the finish timeout instead of hanging in the thread pools."""
+    config = world.config({"EASE": {}}, general={"threads": 4096})
+    result = run(world, config, limit_bytes=6_000_000 * 1024)
+    assert result.code == 0, result.err
+    assert results(world.root / "run")["threads"] == default_threads()
+
+
+@linux_only
+def test_an_allocation_beyond_the_limit_is_one_line(world: World) -> None:
+    """A real MemoryError: EASE's item-item matrix of 40,000 items (6.4 GB) under a
+    3 GB address space."""
+    config = world.config({"EASE": {}}, reader={"dataset_params": {
+        "n_users": 50, "n_items": 40_000, "n_interactions": 40_000}})
+    result = run(world, config, limit_bytes=3 << 30)
+    line = result.error_line()
+    assert result.code == 2 and "models.EASE" in line and "more memory" in line, result.err
+    assert results(world.root / "run")["models"][0]["status"] == "failed"
