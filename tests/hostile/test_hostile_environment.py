@@ -26,29 +26,44 @@ def run(world: World, config: Path, env: dict[str, str] | None = None,
     return finish(process, timeout=timeout)
 
 
-@pytest.mark.parametrize("value", ["99999999", " ", "0", "-1", "1e3", "٣", "4097", "2 2"])
-def test_warprec_threads_has_the_bounds_of_general_threads(world: World, value: str) -> None:
-    result = run(world, world.config(), env={"WARPREC_THREADS": value})
-    line = result.error_line()
-    assert result.code == 2 and line == (f"Error: WARPREC_THREADS: got {value!r}; expected "
-                                         "an integer from 1 to 4096")
+@pytest.mark.parametrize("value", [" ", "0", "-1", "1e3", "٣", "4097", "2 2"])
+def test_warprec_threads_has_the_bounds_of_general_threads(cli, world: World, value: str,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setenv("WARPREC_THREADS", value)
+    result = cli("run", world.config(), "-o", world.root / "run", "-q")
+    assert result.code == 2 and result.error_line() == (
+        f"Error: WARPREC_THREADS: got {value!r}; expected an integer from 1 to 4096")
     assert not (world.root / "run").exists()
 
 
-def test_an_empty_warprec_threads_means_the_default(world: World) -> None:
-    result = run(world, world.config(), env={"WARPREC_THREADS": ""})
-    assert result.code == 0, result.err
+def test_warprec_threads_far_beyond_the_bound_never_reaches_openmp(world: World) -> None:
+    """In a real process: 99,999,999 OpenMP threads would exhaust memory."""
+    result = run(world, world.config(), env={"WARPREC_THREADS": "99999999"})
+    assert result.code == 2 and result.error_line() == (
+        "Error: WARPREC_THREADS: got '99999999'; expected an integer from 1 to 4096")
+    assert not (world.root / "run").exists()
+
+
+def test_an_empty_warprec_threads_means_the_default(cli, world: World,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARPREC_THREADS", "")
+    assert cli("run", world.config(), "-o", world.root / "run", "-q").code == 0
     assert results(world.root / "run")["threads"] == default_threads()
 
 
 @pytest.mark.parametrize("source", ["general.threads", "WARPREC_THREADS"])
-def test_threads_beyond_the_cpus_are_capped_with_a_warning(world: World, source: str) -> None:
+def test_threads_beyond_the_cpus_are_capped_with_a_warning(cli, world: World, source: str,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
     cpus = default_threads()
     asked = 4096
     if source == "general.threads":
-        result = run(world, world.config(general={"threads": asked}))
+        config = world.config(general={"threads": asked})
     else:
-        result = run(world, world.config(), env={"WARPREC_THREADS": str(asked)})
+        config = world.config()
+        monkeypatch.setenv("WARPREC_THREADS", str(asked))
+    result = cli("run", config, "-o", world.root / "run", "-q")
     assert result.code == 0, result.err
     warning = (f"Warning: {source}: {asked} is more than the {cpus} CPU(s) this process "
                f"may use; using {cpus}")
@@ -69,10 +84,10 @@ def test_ease_with_4096_threads_under_an_address_space_limit(world: World) -> No
 
 @linux_only
 def test_an_allocation_beyond_the_limit_is_one_line(world: World) -> None:
-    """A real MemoryError: EASE's item-item matrix of 40,000 items (6.4 GB) under a
+    """A real MemoryError: EASE's item-item matrix of ~37,000 items (5.5 GB) under a
     3 GB address space."""
     config = world.config({"EASE": {}}, reader={"dataset_params": {
-        "n_users": 50, "n_items": 40_000, "n_interactions": 40_000}})
+        "n_users": 50, "n_items": 40_000, "n_interactions": 120_000}})
     result = run(world, config, limit_bytes=3 << 30)
     line = result.error_line()
     assert result.code == 2 and "models.EASE" in line and "more memory" in line, result.err

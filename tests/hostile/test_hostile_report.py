@@ -91,10 +91,12 @@ def test_results_that_are_not_a_results_file(cli, world: World, run: Path,
     refused(cli, world, run, "results.json: not a warprec results file: ")
 
 
-def test_results_larger_than_the_bound_are_not_read(cli, world: World, run: Path) -> None:
+def test_results_larger_than_the_bound_are_not_read(cli, run: Path) -> None:
     (run / "results.json").write_text("{")
     os.truncate(run / "results.json", 300 << 20)  # sparse: no disk used
-    refused(cli, world, run, "results.json: larger than 256 MiB")
+    result = cli("report", run)  # (no fingerprint: it would read the 300 MB)
+    assert result.code == 2 and "results.json: larger than 256 MiB" in result.error_line()
+    assert not (run / "report.html").exists()
 
 
 @pytest.mark.parametrize("path", ["../data/victim.txt", "{victim}", "per_user/../../x.tsv"])

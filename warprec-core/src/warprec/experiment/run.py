@@ -241,7 +241,7 @@ def _env_threads() -> int | None:
         return None
     text = value.strip()
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_THREADS:
-        raise ConfigError(f"{THREADS_ENV}: got {shorten(value, 40)!r}; expected an integer "
+        raise ConfigError(f"{THREADS_ENV}: got {value[:40]!r}; expected an integer "
                           f"from 1 to {MAX_THREADS}")
     return int(text)
 
