@@ -92,3 +92,28 @@ def test_an_allocation_beyond_the_limit_is_one_line(world: World) -> None:
     line = result.error_line()
     assert result.code == 2 and "models.EASE" in line and "more memory" in line, result.err
     assert results(world.root / "run")["models"][0]["status"] == "failed"
+
+
+LIMIT_AT_IMPORT = """
+import resource
+
+# Leave 64 MB of address space above what the process maps now (torch loaded): too
+# little to map numba's LLVM library later.
+with open("/proc/self/status") as status:
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + (64 << 20),) * 2)
+"""
+
+
+@linux_only
+def test_the_compiled_kernel_under_an_address_space_limit(world: World) -> None:
+    """A real failure to map ``libllvmlite.so`` (numba's LLVM) under ``RLIMIT_AS``: one
+    line naming the model and the reason, not an unexpected ``OSError``."""
+    pytest.importorskip("numba")
+    config = world.config({"BPR": {"kernel": "compiled", "epochs": 1, "embedding_size": 4}},
+                          general={"custom_modules": [world.module(LIMIT_AT_IMPORT)]})
+    result = run(world, config, env={"WARPREC_DISABLE_PLUGINS": ""})
+    line = result.error_line()
+    assert result.code == 2 and line.startswith("Error: models.BPR: building BPR"), line
+    assert "needs more memory than there is" in line and "libllvmlite" in line
+    assert results(world.root / "run")["models"][0]["status"] == "failed"
