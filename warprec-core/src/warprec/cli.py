@@ -181,6 +181,10 @@ def plugins_new(output_dir: str, no_input: bool, answers: tuple[str, ...],
     except (CookiecutterException, ValueError) as exc:
         reason = " ".join(str(exc).removeprefix("Error: ").split())  # one line
         raise WarpRecError(f"cannot create the plugin: {reason}") from None
+    except OSError as exc:  # an output folder under a file, a full disk...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise WarpRecError(f"cannot create the plugin in {output_dir}: {where}"
+                           f"{exc.strerror or shorten(str(exc), 200)}") from None
     click.echo(f"Created {path}\nNext: cd {path} && pip install -e '.[test]' && python -m pytest")
 
 
@@ -188,6 +192,10 @@ def _key_value(answer: str) -> tuple[str, str]:
     key, sep, value = answer.partition("=")
     if not sep or not key.strip():
         raise WarpRecError(f"--set {answer!r}: expected KEY=VALUE, e.g. model_name=MyModel")
+    if any(mark in value for mark in ("{{", "{%", "{#")):
+        # cookiecutter renders answers as Jinja templates, which can run code.
+        raise WarpRecError(f"--set {key.strip()}: {shorten(value, 80)!r} holds template "
+                           "markup ('{{', '{%' or '{#'); expected plain text")
     return key.strip(), value
 
 
