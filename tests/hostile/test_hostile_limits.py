@@ -84,12 +84,14 @@ def test_cutoffs_above_the_items_are_capped_with_a_warning(cli, world: World) ->
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS semantics")
 def test_memory_follows_the_cap(world: World) -> None:
-    """``top_k: 100000`` on 20 items under a 3 GB address space: the metrics' lists are
-    20 long (the uncapped ideal-gain table of a batch alone is 3.2 GB)."""
-    config = world.config(evaluation={"top_k": [100_000], "metrics": ["nDCG"]})
+    """``top_k: 100000`` on 500 items under a 2.5 GB address space: the metrics' lists
+    are 500 long (uncapped, the ideal gains of 2,000 users alone take 1.6 GB)."""
+    config = world.config(reader={"dataset_params": {
+        "n_users": 2000, "n_items": 500, "n_interactions": 20_000}},
+        evaluation={"top_k": [100_000], "metrics": ["nDCG"]})
 
     def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (2500 << 20, 2500 << 20))
 
     result = finish(spawn(["run", config, "-o", world.root / "run", "-q"], world.root,
                           preexec_fn=limited), timeout=60)
