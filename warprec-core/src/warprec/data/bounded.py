@@ -14,8 +14,9 @@ import bz2
 import gzip
 import io
 import lzma
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from warprec.errors import DataError
 
@@ -26,7 +27,8 @@ MAX_LINE_BYTES = 1 << 20
 MAX_FIELD_CHARS = 1 << 12
 """Longest id (user or item) of an interaction file, in characters."""
 
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open,
+                                           ".xz": lzma.open}
 
 
 class BoundedLines(io.RawIOBase):
@@ -76,5 +78,5 @@ def open_bounded(path: Path) -> IO[bytes] | None:
     suffix = path.suffix.lower()
     if suffix in (".zip", ".zst"):
         return None
-    opener = _OPENERS.get(suffix, open)
+    opener: Callable[..., Any] = _OPENERS.get(suffix, open)
     return io.BufferedReader(BoundedLines(opener(path, "rb"), path))

@@ -38,7 +38,6 @@ from warprec.experiment.trials import LocalTrials, TrialRunner, check_defined
 from warprec.output import RunFolder, format_table, results_rows
 from warprec.reporting import finish_run, write_per_user
 from warprec.utils import interrupts
-from warprec.utils.checks import shorten
 from warprec.utils.threads import thread_limit
 
 __all__ = ["check_config", "log_plugin_problems", "run_experiment"]
