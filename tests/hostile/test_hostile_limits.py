@@ -74,9 +74,9 @@ def test_cutoffs_above_the_items_are_capped_with_a_warning(cli, world: World) ->
     assert result.code == 0, result.err
     data = results(world.root / "run")
     n_items = data["data"]["n_items"]
-    warning = (f"evaluation.top_k: 100000 above the {n_items} items of the data; capped at "
-               f"{n_items} (the results keep the configured names: each list holds every "
-               "item)")
+    warning = (f"evaluation.top_k: 100000 above the {n_items} items of the data; its lists "
+               f"are capped at {n_items} (every item; the metrics keep their definition: "
+               "Precision divides by the cut-off)")
     assert f"Warning: {warning}" in result.err.splitlines() and warning in data["warnings"]
     test = data["models"][0]["test"]
     assert test["Recall@100000"] == pytest.approx(1.0)  # every item listed
@@ -84,8 +84,8 @@ def test_cutoffs_above_the_items_are_capped_with_a_warning(cli, world: World) ->
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS semantics")
 def test_memory_follows_the_cap(world: World) -> None:
-    """``top_k: 100000`` on 500 items under a 2.5 GB address space: the metrics' lists
-    are 500 long (uncapped, the ideal gains of 2,000 users alone take 1.6 GB)."""
+    """``top_k: 100000`` on 500 items under a 2.5 GB address space: the metrics' tables
+    are 500 wide (padded to the cut-off, nDCG's ideal gains of 2,000 users took 1.6 GB)."""
     config = world.config(reader={"dataset_params": {
         "n_users": 2000, "n_items": 500, "n_interactions": 20_000}},
         evaluation={"top_k": [100_000], "metrics": ["nDCG"]})

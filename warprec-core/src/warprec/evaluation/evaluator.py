@@ -94,8 +94,8 @@ class Evaluator:
             subclasses, or metrics with parameters as ``{"name": "F1", "params":
             {"beta": 2}}`` (WarpRec's ``evaluation.complex_metrics`` entries) or
             ``("F1", {"beta": 2})``.
-        top_k: cutoffs; every metric with a cutoff is computed at each (one above the
-            number of items as that number: :meth:`capped_cutoffs`).
+        top_k: cutoffs; every metric with a cutoff is computed at each (a list is never
+            longer than the number of items: :meth:`capped_cutoffs`).
         strategy: ``"full"`` or ``"sampled"``.
         num_negatives: sampled negatives per user (sampled strategy).
         sampling: ``"uniform"`` or ``"popularity"`` (sampled strategy).
@@ -201,7 +201,7 @@ class Evaluator:
         n_users, n_items = target.shape
         counts = np.diff(target.indptr)
         users = np.flatnonzero(counts > 0)
-        metrics = self._instantiate(n_items)
+        metrics = self._instantiate()
         context = self._context(known, model.device)
         was_training = model.training
         model.to(model.device).eval()
@@ -242,13 +242,13 @@ class Evaluator:
             for k in (self.top_k if spec.cls.uses_cutoff else [None])
         ]
 
-    def _instantiate(self, n_items: int) -> list[Metric]:
-        """The metrics, each cut-off capped at ``n_items``: no list is longer, and the
-        memory of a metric follows its cut-off. Results keep the configured names."""
-        return [spec.build(k if k is None else min(k, n_items)) for spec, k in self._slots()]
+    def _instantiate(self) -> list[Metric]:
+        return [spec.build(k) for spec, k in self._slots()]
 
     def capped_cutoffs(self, n_items: int) -> list[int]:
-        """The cut-offs above ``n_items``, which :meth:`evaluate` computes as ``n_items``."""
+        """The cut-offs above ``n_items``: their lists hold every item (``n_items`` long,
+        and so is the memory of their metrics); the metrics keep their definition
+        (``Precision@k`` divides by ``k``)."""
         return [k for k in self.top_k if k > n_items]
 
     def _context(self, known: sp.csr_matrix, device: torch.device) -> _Context:

@@ -203,15 +203,15 @@ def _selection_warnings(plan: Plan, data: RunData) -> list[str]:
 
 
 def cap_cutoffs(plan: Plan, data: RunData) -> list[str]:
-    """A cut-off above the number of items is computed as that number (no list is
-    longer; the memory of the metrics follows): said, never silent."""
+    """A cut-off above the number of items: its lists hold every item (capped at that
+    number, and so is the memory of the metrics): said, never silent."""
     n_items = data.main.n_items
     capped = plan.evaluator.capped_cutoffs(n_items) if plan.evaluator is not None else []
     if not capped:
         return []
     return [f"evaluation.top_k: {', '.join(map(str, capped))} above the {n_items:,} items of "
-            f"the data; capped at {n_items:,} (the results keep the configured names: "
-            "each list holds every item)"]
+            f"the data; its lists are capped at {n_items:,} (every item; the metrics keep "
+            "their definition: Precision divides by the cut-off)"]
 
 
 def run_threads(config: Config) -> tuple[int, str | None]:
