@@ -368,7 +368,8 @@ class General(Section):
     """Address of an existing Ray cluster (backend: ray; default: a local Ray)."""
     threads: Annotated[int, Ge(1), Le(4096)] | None = None
     """Threads of torch's intra-op pool and the BLAS/OpenMP pools during the run (default:
-    the WARPREC_THREADS environment variable, else the CPUs this process may use)."""
+    the WARPREC_THREADS environment variable, else the CPUs this process may use; never
+    more than those CPUs: a larger value is capped with a warning)."""
     max_trials: PositiveInt = 1000
     """Largest search space a model may have; a larger one is refused before anything runs."""
     mlflow: MLflow | None = None
