@@ -5,6 +5,7 @@ the memory follows the cap), a significance test with one model (said and record
 from __future__ import annotations
 
 import gzip
+import os
 import resource
 import sys
 from pathlib import Path
@@ -109,3 +110,15 @@ def test_significance_with_one_model_is_said_and_recorded(cli, world: World) -> 
     assert f"Warning: {warning}" in result.err.splitlines()
     data = results(world.root / "run")
     assert warning in data["warnings"] and "significance" not in data
+
+
+def test_a_recommendation_file_without_newlines_is_refused(tmp_path: Path) -> None:
+    """The proxy model's input (another framework's top-k lists), read with the bound."""
+    from warprec.errors import DataError
+    from warprec.io_formats import read_recommendations
+
+    path = tmp_path / "recs.tsv"
+    path.write_text("user_id\titem_id\trating\n1\t2\t0.5\n")
+    os.truncate(path, 2 << 30)  # sparse
+    with pytest.raises(DataError, match=r"recs\.tsv, line 3: longer than 1,048,576 bytes"):
+        read_recommendations(path)

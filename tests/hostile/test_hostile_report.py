@@ -144,3 +144,11 @@ def test_the_cli_never_prints_a_traceback(world: World, run: Path) -> None:
     edit(run, lambda data: data["models"][1]["test"].update({"nDCG@5": [1]}))
     result = finish(spawn(["report", run], world.root), timeout=60)
     assert result.code == 2 and "models[1].test.nDCG@5" in result.error_line()
+
+
+def test_warnings_are_shown_as_text(cli, run: Path) -> None:
+    edit(run, lambda data: data.update(warnings=["<script>alert(1)</script> $x$"]))
+    assert cli("report", run).code == 0
+    page = (run / "report.html").read_text()
+    assert "<li>&lt;script&gt;alert(1)&lt;/script&gt; $x$</li>" in page
+    assert "<script>" not in page

@@ -3,6 +3,8 @@
 Read from the run folder only (``results.json``, ``config.yaml``, ``per_user/``), so a
 run can be reported any time after it ran. The page holds:
 
+- the run's warnings (``results.json`` ``warnings``: capped threads or cut-offs, a
+  significance test that could not run...);
 - the test metrics, with a 95% confidence interval per metric (Student's t over the
   per-user values, when the run saved them: ``evaluation.save_per_user``);
 - the significance tests the run computed (``evaluation.stat_significance``);
@@ -72,6 +74,7 @@ def _page(folder: Path, results: dict[str, Any]) -> str:
     per_user = {m["model"]: _read_per_user(folder, m, f"models[{i}].per_user")
                 for i, m in enumerate(models)}
     sections = [
+        _warnings_section(results.get("warnings") or []),
         _test_section(models, per_user),
         _significance_section(results.get("significance") or []),
         _validation_section(models),
@@ -141,6 +144,13 @@ def _test_section(models: list[dict[str, Any]], per_user: dict[str, Any]) -> str
     header = "".join(f"<th>{html.escape(m)}</th>" for m in ["model", *metrics])
     return (f"<h2>Test metrics</h2><table><tr>{header}</tr>{''.join(rows)}</table>"
             f"<p class=note>{html.escape(note)}</p>")
+
+
+def _warnings_section(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return f"<h2>Warnings</h2><ul class=note>{items}</ul>"
 
 
 def _significance_section(rows: list[dict[str, Any]]) -> str:

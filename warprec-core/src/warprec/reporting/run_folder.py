@@ -77,6 +77,7 @@ class Results(_Open):
     data: dict[str, Any] | None = None
     models: list[ModelEntry]
     significance: list[SignificanceRow] | None = None
+    warnings: list[Text] | None = None
 
 
 def read_results(folder: Path) -> dict[str, Any]:
