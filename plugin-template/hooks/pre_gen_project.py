@@ -23,8 +23,13 @@ DISTRIBUTION = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNOR
 VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
 
 
+MAX_NAME = 100  # a file name (model_module.py) must stay well under the OS's 255 bytes
+
+
 def identifier_problem(value: str) -> str | None:
     """Why ``value`` cannot be a Python module or class name, or None."""
+    if len(value) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
     if not value.isidentifier():
         return "is not a Python identifier (letters, digits and '_', not starting with a digit)"
     if keyword.iskeyword(value):
@@ -35,7 +40,9 @@ def identifier_problem(value: str) -> str | None:
 def problems(answers: dict[str, str]) -> list[str]:
     """One line per invalid answer."""
     found = []
-    if not DISTRIBUTION.match(answers["project_slug"]):
+    if len(answers["project_slug"]) > MAX_NAME:
+        found.append(f"project_slug is longer than {MAX_NAME} characters")
+    elif not DISTRIBUTION.match(answers["project_slug"]):
         found.append(
             f"project_slug {answers['project_slug']!r} is not a valid distribution name "
             "(letters, digits, '-', '_' and '.', starting and ending with a letter or digit)"
@@ -43,7 +50,9 @@ def problems(answers: dict[str, str]) -> list[str]:
     for key in ("package_name", "model_module", "model_name"):
         problem = identifier_problem(answers[key])
         if problem:
-            found.append(f"{key} {answers[key]!r} {problem}")
+            value = answers[key]
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            found.append(f"{key} {shown!r} {problem}")
     if answers["package_name"] != answers["package_name"].lower():
         found.append(f"package_name {answers['package_name']!r} must be lower case (PEP 8)")
     if answers["model_module"] == "plugin":

@@ -18,6 +18,10 @@ from warprec.errors import WarpRecError
 from warprec.utils.checks import shorten
 from warprec.utils.registry import Entry, command_registry, registries
 
+POST_RUN_FAILED = 3
+"""Exit status of a run whose results are complete but whose report or MLflow logging
+failed."""
+
 __all__ = ["cli", "main"]
 
 
@@ -179,6 +183,10 @@ def plugins_new(output_dir: str, no_input: bool, answers: tuple[str, ...],
     except (CookiecutterException, ValueError) as exc:
         reason = " ".join(str(exc).removeprefix("Error: ").split())  # one line
         raise WarpRecError(f"cannot create the plugin: {reason}") from None
+    except OSError as exc:  # an output folder under a file, a full disk...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise WarpRecError(f"cannot create the plugin in {output_dir}: {where}"
+                           f"{exc.strerror or shorten(str(exc), 200)}") from None
     click.echo(f"Created {path}\nNext: cd {path} && pip install -e '.[test]' && python -m pytest")
 
 
@@ -186,6 +194,10 @@ def _key_value(answer: str) -> tuple[str, str]:
     key, sep, value = answer.partition("=")
     if not sep or not key.strip():
         raise WarpRecError(f"--set {answer!r}: expected KEY=VALUE, e.g. model_name=MyModel")
+    if any(mark in value for mark in ("{{", "{%", "{#")):
+        # cookiecutter renders answers as Jinja templates, which can run code.
+        raise WarpRecError(f"--set {key.strip()}: {shorten(value, 80)!r} holds template "
+                           "markup ('{{', '{%' or '{#'); expected plain text")
     return key.strip(), value
 
 
@@ -360,6 +372,8 @@ def run_command(config_file: str, output: str | None, device: str | None,
     click.echo(results.table())
     if not quiet:
         click.echo(f"\nResults written to {results.path}", err=True)
+    if results.data.get("post_run_failures"):  # the report or MLflow (warned above)
+        raise click.exceptions.Exit(POST_RUN_FAILED)
 
 
 @cli.command("report")
@@ -408,9 +422,11 @@ def config_check(config_file: str, read_data: bool, output: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point.
 
-    User errors (config, data, file system, plugins) become one ``Error:`` line with exit
-    status 2, unexpected failures (bugs) one line with status 1 (``--debug`` shows the
-    traceback); Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal).
+    User errors (config, data, file system, plugins) and exhausted resources (memory)
+    become one ``Error:`` line with exit status 2, unexpected failures (bugs) one line
+    with status 1 (``--debug`` shows the traceback); a run whose results are complete
+    but whose report or MLflow logging failed exits 3 (:data:`POST_RUN_FAILED`, after a
+    warning); Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal).
     """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -435,6 +451,13 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except MemoryError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: out of memory ({shorten(str(exc) or 'MemoryError', 200)}); "
+                   "expected smaller data or hyperparameters, or a higher memory limit",
+                   err=True)
         sys.exit(2)
     except OSError as exc:
         if debug:

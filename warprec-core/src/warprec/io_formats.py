@@ -12,7 +12,9 @@ reader taking the first three columns (WarpRec's) still reads the score.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from os import PathLike
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -108,8 +110,10 @@ def read_recommendations(
     """
     name = getattr(source, "name", source)
     try:
-        frame = pd.read_csv(source, sep=sep, header=0 if header else None, dtype=str,
-                            keep_default_na=False, engine="c" if len(sep) == 1 else "python")
+        with _bounded(source) as handle:
+            frame = pd.read_csv(handle, sep=sep, header=0 if header else None, dtype=str,
+                                keep_default_na=False,
+                                engine="c" if len(sep) == 1 else "python")
     except FileNotFoundError:
         raise DataError(f"recommendation file {name}: not found") from None
     except pd.errors.EmptyDataError:
@@ -132,3 +136,12 @@ def read_recommendations(
         raise DataError(f"recommendation file {name}, line {row}: score "
                         f"{frame['score'].iloc[row - (2 if header else 1)]!r} is not a number")
     return frame.assign(score=scores.astype(np.float64))
+
+
+def _bounded(source: str | PathLike[str] | IO[str]) -> Any:
+    """A file named by path, opened with the reader's bound on the length of a line."""
+    if not isinstance(source, str | PathLike):
+        return nullcontext(source)
+    from warprec.data.bounded import open_bounded
+
+    return open_bounded(Path(source)) or nullcontext(source)

@@ -167,7 +167,13 @@ class RunFolder:
         """Let ``writer(tmp_path)`` write a file (e.g. a checkpoint), then rename it."""
         target = self._target(relative)
         with _writing(target), atomic_path(target) as tmp:
-            writer(tmp)
+            try:
+                writer(tmp)
+            except RuntimeError as exc:
+                reason = _os_error(exc, tmp)
+                if reason is None:
+                    raise
+                raise reason from exc
         self._written.add(target)
         return target
 
@@ -193,6 +199,28 @@ def _writing(target: Path) -> Iterator[None]:
         if not re.search(r"write|inline_container|PytorchStreamWriter", str(exc), re.I):
             raise
         raise OutputError(f"cannot write {target}: {shorten(str(exc), 120)}") from exc
+
+
+def _os_error(exc: RuntimeError, tmp: Path) -> OSError | None:
+    """The OS's reason of a failed write that torch's writer reports as its own
+    ``RuntimeError`` ("[enforce fail at inline_container.cc] unexpected pos"): the
+    ``OSError`` it chained (a file object), else the error of writing on at the end of
+    the temporary file (``ENOSPC`` on a full disk, ``EFBIG`` past ``RLIMIT_FSIZE``)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    if not re.search(r"write|inline_container|PytorchStreamWriter", str(exc), re.I):
+        return None
+    try:
+        with open(tmp, "ab") as handle:
+            for _ in range(2):  # the first write may be cut short, the next one fails
+                handle.write(bytes(1 << 20))
+                handle.flush()
+    except OSError as error:
+        return error
+    return None
 
 
 def _claim(path: Path, where: str) -> Path:

@@ -377,6 +377,9 @@ class MLflow(Section):
     MLFLOW_TRACKING_URI)."""
     experiment: str = "warprec"
     """MLflow experiment the run is logged to (created when missing)."""
+    timeout: Annotated[float, Gt(0), Le(3600)] = 60.0
+    """Seconds the logging may take at most (a remote server: the connection within 10 s);
+    past them the run warns, keeps its results and exits 3."""
 
 
 class General(Section):
@@ -396,7 +399,8 @@ class General(Section):
     """Address of an existing Ray cluster (backend: ray; default: a local Ray)."""
     threads: Annotated[int, Ge(1), Le(4096)] | None = None
     """Threads of torch's intra-op pool and the BLAS/OpenMP pools during the run (default:
-    the WARPREC_THREADS environment variable, else the CPUs this process may use)."""
+    the WARPREC_THREADS environment variable, else the CPUs this process may use; never
+    more than those CPUs: a larger value is capped with a warning)."""
     max_trials: PositiveInt = 1000
     """Largest search space a model may have; a larger one is refused before anything runs."""
     mlflow: MLflow | None = None

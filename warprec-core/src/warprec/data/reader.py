@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from warprec.data.bounded import MAX_FIELD_CHARS, open_bounded
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.errors import DataError
 from warprec.utils.checks import shorten
@@ -168,6 +169,7 @@ def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, in
     if raw.empty:
         raise DataError(f"{path}: no data rows")
     frame = _select(raw, path, options)
+    _check_id_lengths(frame, where, options)
     dropped: dict[str, int] = {}
     frame = _numeric(frame, where, RATING, dropped, options)
     frame = _numeric(frame, where, TIMESTAMP, dropped, options)
@@ -194,16 +196,15 @@ def _format_suffix(path: Path) -> str:
 def _read_text(path: Path, options: _Options) -> pd.DataFrame:
     sep = options.sep or _SEPARATORS.get(_format_suffix(path), "\t")
     try:
-        return pd.read_csv(
-            path,
-            sep=sep,
-            header=0 if options.header else None,
-            names=None if options.header else options.names,
-            engine="c" if len(sep) == 1 else "python",
-            skipinitialspace=sep != "\t" and len(sep) == 1,
-        )
+        source = open_bounded(path)
+        if source is None:  # an archive pandas decompresses itself
+            return _parse_text(path, sep, options)
+        with source:
+            return _parse_text(source, sep, options)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
+    except DataError:
+        raise
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         detail = str(error).strip().splitlines()[-1]
         raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {detail}") from None
@@ -212,6 +213,17 @@ def _read_text(path: Path, options: _Options) -> pd.DataFrame:
         # A truncated or mislabelled archive (.gz that is not gzip), an unreadable file.
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise DataError(f"{path}: cannot be read: {shorten(reason, 160)}") from None
+
+
+def _parse_text(source: Any, sep: str, options: _Options) -> pd.DataFrame:
+    return pd.read_csv(
+        source,
+        sep=sep,
+        header=0 if options.header else None,
+        names=None if options.header else options.names,
+        engine="c" if len(sep) == 1 else "python",
+        skipinitialspace=sep != "\t" and len(sep) == 1,
+    )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -258,6 +270,20 @@ class _Where:
     def row(self, frame: pd.DataFrame | pd.Series, mask: np.ndarray) -> str:
         label = int(frame.index[np.flatnonzero(mask)[0]])
         return f"{self.path}, {self.unit} {self.first_line + label}"
+
+
+def _check_id_lengths(frame: pd.DataFrame, where: _Where, options: _Options) -> None:
+    """An id longer than :data:`MAX_FIELD_CHARS` is not an id (a field swallowed the
+    file, a wrong separator): refused, naming its line."""
+    for column in (USER, ITEM):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        long = (values.str.len() > MAX_FIELD_CHARS).to_numpy(dtype=bool, na_value=False)
+        if long.any():
+            raise DataError(f"{where.row(frame, long)}: column {options.columns[column]!r} "
+                            f"has a value longer than {MAX_FIELD_CHARS:,} characters; "
+                            "expected an id (is the separator right?)")
 
 
 def _drop_or_raise(

@@ -94,7 +94,8 @@ class Evaluator:
             subclasses, or metrics with parameters as ``{"name": "F1", "params":
             {"beta": 2}}`` (WarpRec's ``evaluation.complex_metrics`` entries) or
             ``("F1", {"beta": 2})``.
-        top_k: cutoffs; every metric with a cutoff is computed at each.
+        top_k: cutoffs; every metric with a cutoff is computed at each (a list is never
+            longer than the number of items: :meth:`capped_cutoffs`).
         strategy: ``"full"`` or ``"sampled"``.
         num_negatives: sampled negatives per user (sampled strategy).
         sampling: ``"uniform"`` or ``"popularity"`` (sampled strategy).
@@ -248,6 +249,12 @@ class Evaluator:
 
     def _instantiate(self) -> list[Metric]:
         return [spec.build(k) for spec, k in self._slots()]
+
+    def capped_cutoffs(self, n_items: int) -> list[int]:
+        """The cut-offs above ``n_items``: their lists hold every item (``n_items`` long,
+        and so is the memory of their metrics); the metrics keep their definition
+        (``Precision@k`` divides by ``k``)."""
+        return [k for k in self.top_k if k > n_items]
 
     def _context(self, known: sp.csr_matrix, device: torch.device) -> _Context:
         n_users, n_items = known.shape

@@ -95,12 +95,21 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
     models = {name: _model_plan(name, block, config, evaluator, warnings)
               for name, block in cfg.models.items()}
     check_extras(cfg)
+    if any(m.ray for m in models.values()):
+        check_ray_address(cfg.general.ray_address)
     if cfg.writer.report or cfg.general.mlflow is not None:
         for model_plan in models.values():
             model_plan.track = True
     destination = Path(output) if output is not None else None
     check_output(destination, Path(cfg.writer.local_experiment_path) / str(cfg.writer.dataset_name))
     return Plan(config, models, evaluator, destination, warnings)
+
+
+def check_ray_address(address: str | None) -> None:
+    """A ``ray://`` address (Ray Client) needs Ray's client extra: refused without it."""
+    if address and address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise ConfigError(f"general.ray_address {address!r}: a ray:// address needs Ray's "
+                          "client extra (grpcio); pip install 'ray[client]'")
 
 
 def check_names(cfg: ExperimentConfig) -> None:

@@ -25,10 +25,12 @@ from typing import Any
 
 from warprec.config import Config
 from warprec.config.search_space import to_tune
+from warprec.errors import ConfigError
 from warprec.experiment.data import RunData
-from warprec.experiment.plan import ModelPlan, searcher_class
+from warprec.experiment.plan import ModelPlan, check_ray_address, searcher_class
 from warprec.experiment.trials import TrialOutcome, score_trial
 from warprec.output import safe_name
+from warprec.utils.checks import shorten
 from warprec.utils.threads import thread_limit
 
 __all__ = ["RayTrials"]
@@ -52,8 +54,7 @@ class RayTrials:
         general = self.config.model.general
         opt = plan.block.optimization
         if not ray.is_initialized():
-            ray.init(address=general.ray_address, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            start_ray(ray, general.ray_address)
         setup = {"plan": dataclasses.replace(plan, cls=None, progress=False),
                  "custom_modules": general.custom_modules,
                  "base_dir": str(self.config.base_dir)}
@@ -85,6 +86,23 @@ class RayTrials:
             raise RuntimeError(f"Ray Tune trials of {plan.name}: every suggested trial was "
                                f"refused by the model; first: {outcomes[0].error}")
         yield from sorted(outcomes, key=lambda o: o.index)
+
+
+def start_ray(ray: Any, address: str | None) -> None:
+    """Start a local Ray, or connect to ``address``; one :class:`ConfigError` line naming
+    the address (or the local start) when Ray cannot."""
+    where = f"general.ray_address {address!r}" if address else \
+        "general.backend 'ray': the local Ray"
+    check_ray_address(address)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    except Exception as exc:
+        # Ray's messages run over many lines (banners, hints): the first says what failed.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = shorten(lines[0] if lines else type(exc).__name__, 200)
+        raise ConfigError(f"{where}: Ray could not {'connect' if address else 'start'}: "
+                          f"{reason}") from None
 
 
 def trial_resources(plan: ModelPlan) -> dict[str, float]:

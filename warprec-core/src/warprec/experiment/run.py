@@ -50,6 +50,7 @@ logger = logging.getLogger("warprec")
 THREADS_ENV = "WARPREC_THREADS"
 # Distributions whose models skip the smoke check: their own tests run the whole kit.
 OFFICIAL_DISTRIBUTIONS = frozenset({"warprec-core", *OFFICIAL_PLUGINS.values()})
+MAX_THREADS = 4096  # general.threads' bound
 
 
 def check_config(
@@ -63,6 +64,9 @@ def check_config(
     anything, and with ``read_data`` the data and the contract smoke check too. Returns
     the plan."""
     plan = make_plan(load_config(source, overrides=overrides), output)
+    capped = run_threads(plan.config)[1]
+    if capped is not None:
+        plan.warnings.append(capped)
     if read_data:
         data = load_data(plan.config)
         plan.warnings.extend(_selection_warnings(plan, data))
@@ -106,7 +110,9 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
          overrides: Mapping[str, Any] | None, quiet: bool, raise_on_failure: bool
          ) -> ExperimentResults:
     plan = make_plan(load_config(config, overrides=overrides), output)
-    threads = run_threads(plan.config)
+    threads, capped = run_threads(plan.config)
+    if capped is not None:
+        plan.warnings.append(capped)
     for model_plan in plan.models.values():
         model_plan.progress = False if quiet else None
     writer = plan.config.model.writer
@@ -115,7 +121,8 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
             logger.warning("Warning: %s", warning)
         log_plugin_problems()
         data = load_data(plan.config)
-        for warning in _selection_warnings(plan, data):
+        data_warnings = [*_selection_warnings(plan, data), *cap_cutoffs(plan, data)]
+        for warning in data_warnings:
             logger.warning("Warning: %s", warning)
         if data.groups:
             plan.evaluator = build_evaluator(plan.config.model.evaluation, **data.groups)
@@ -128,7 +135,9 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
             attach_log(folder)
             logger.info("Run folder: %s", folder.path)
             results: dict[str, Any] = {"status": "running", "data": data.summary(),
-                                       "threads": threads, "models": []}
+                                       "threads": threads,
+                                       "warnings": [*plan.warnings, *data_warnings],
+                                       "models": []}
             try:
                 folder.write_text("config.yaml", resolved_yaml(plan))
                 write_results(folder, results)
@@ -146,7 +155,7 @@ def _run(config: str | Path | Mapping[str, Any], output: str | Path | None,
                 _finish(folder, results, "failed", str(exc))
                 raise
             logger.debug("Results (test):\n%s", format_table(*results_rows(results["models"])))
-            finish_run(plan, folder, results)
+            _after_run(plan, folder, results)
     outcome = ExperimentResults(folder.path, results)
     failure = results.pop("_failure", None)
     if failure is not None and raise_on_failure:
@@ -204,6 +213,20 @@ def smoke_check_models(plan: Plan, data: RunData) -> None:
                         time.perf_counter() - start)
 
 
+def _after_run(plan: Plan, folder: RunFolder, results: dict[str, Any]) -> None:
+    """The report and MLflow: what fails there is recorded (``post_run_failures``; the
+    CLI exits 3), the results stay complete."""
+    problems = finish_run(plan, folder, results)
+    if problems:
+        results["warnings"].extend(problems)
+        results["post_run_failures"] = problems
+        with interrupts.deferred():
+            try:
+                write_results(folder, results)
+            except OutputError:
+                logger.debug("results.json could not be updated; its last version stays")
+
+
 def log_plugin_problems() -> None:
     """Plugins that failed to load, as warnings (stderr and run.log): a model they
     provide is unknown to this run."""
@@ -226,18 +249,47 @@ def _selection_warnings(plan: Plan, data: RunData) -> list[str]:
             for name, m in plan.models.items() if len(m.trials) > 1]
 
 
-def run_threads(config: Config) -> int:
-    """``general.threads``, else ``WARPREC_THREADS``, else the CPUs this process may use."""
+def cap_cutoffs(plan: Plan, data: RunData) -> list[str]:
+    """A cut-off above the number of items: its lists hold every item (capped at that
+    number, and so is the memory of the metrics): said, never silent."""
+    n_items = data.main.n_items
+    capped = plan.evaluator.capped_cutoffs(n_items) if plan.evaluator is not None else []
+    if not capped:
+        return []
+    return [f"evaluation.top_k: {', '.join(map(str, capped))} above the {n_items:,} items of "
+            f"the data; its lists are capped at {n_items:,} (every item; the metrics keep "
+            "their definition: Precision divides by the cut-off)"]
+
+
+def run_threads(config: Config) -> tuple[int, str | None]:
+    """The run's threads and a warning when they were capped: ``general.threads``, else
+    ``WARPREC_THREADS`` (the same bounds), else the CPUs this process may use; never more
+    than those CPUs (more threads than CPUs only contend, and thousands of OpenMP threads
+    exhaust memory)."""
     from warprec.utils.threads import default_threads
 
-    if config.model.general.threads is not None:
-        return config.model.general.threads
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if not value:
-        return default_threads()
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{THREADS_ENV}: got {value!r}; expected a positive integer")
-    return int(value)
+    asked, source = config.model.general.threads, "general.threads"
+    if asked is None:
+        asked, source = _env_threads(), THREADS_ENV
+    available = default_threads()
+    if asked is None:
+        return available, None
+    if asked > available:
+        return available, (f"{source}: {asked} is more than the {available} CPU(s) this "
+                           f"process may use; using {available}")
+    return asked, None
+
+
+def _env_threads() -> int | None:
+    """``WARPREC_THREADS`` checked as ``general.threads`` is: unset means the default."""
+    value = os.environ.get(THREADS_ENV)
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_THREADS:
+        raise ConfigError(f"{THREADS_ENV}: got {value[:40]!r}; expected an integer "
+                          f"from 1 to {MAX_THREADS}")
+    return int(text)
 
 
 def _trial_runner(plan: Plan, model_plan: ModelPlan) -> TrialRunner:
@@ -288,10 +340,17 @@ def _run_models(plan: Plan, data: RunData, folder: RunFolder, results: dict[str,
         write_results(folder, results)
     results["status"] = "failed" if failure is not None else "complete"
     options = plan.config.data["evaluation"]["stat_significance"]
-    if len(test_results) > 1 and any(options[flag] for flag in TESTS):
+    tests = [flag for flag in TESTS if options[flag]]
+    if tests and len(test_results) > 1:
         results["significance"] = significance(test_results, options)
         logger.info("Significance: %d comparisons written to results.json",
                     len(results["significance"]))
+    elif tests:
+        warning = (f"evaluation.stat_significance: {', '.join(tests)} compare models, but "
+                   f"{len(test_results)} model(s) finished; no test was run (expected at "
+                   "least two models)")
+        logger.warning("Warning: %s", warning)
+        results["warnings"].append(warning)
     write_results(folder, results)
     if failure is not None:
         results["_failure"] = failure

@@ -24,8 +24,11 @@ __all__ = ["LocalTrials", "TrialOutcome", "TrialRunner", "check_defined", "fit_m
 # "CUDA out of memory", "value cannot be converted to type int64_t without overflow",
 # "Trying to create tensor with negative dimension") and numpy ("array is too big",
 # "Maximum allowed size exceeded", "Unable to allocate").
+# Under an address-space limit (ulimit -v) a shared library fails to map: dlopen's
+# "failed to map segment", llvmlite's "Could not find/load shared object file".
 _ALLOCATION = re.compile(r"alloc|out of memory|too big|too large|overflow|exceed|"
-                         r"negative dimension|dimension.*(large|size)", re.IGNORECASE)
+                         r"negative dimension|dimension.*(large|size)|map segment|"
+                         r"load shared object", re.IGNORECASE)
 
 
 @dataclass
@@ -103,13 +106,14 @@ def fit_model(plan: ModelPlan, params: dict[str, Any], dataset: Any, evaluator: 
     try:
         model = plan.cls(dict(params), dataset.info(), *args, seed=opt.properties.seed,
                          device=opt.device)
-    except (MemoryError, RuntimeError, ValueError, OverflowError, TypeError) as exc:
+    except (MemoryError, RuntimeError, ValueError, OverflowError, TypeError, OSError) as exc:
         if not _allocation_failure(exc):
             raise
         raise ConfigError(f"models.{plan.name}: building {plan.cls.__name__} with "
                           f"{describe_params(params)} needs more memory than there is "
-                          f"({type(exc).__name__}: {shorten(str(exc), 120)}); expected "
-                          "smaller hyperparameters or data") from None
+                          f"({type(exc).__name__}: {shorten(' '.join(str(exc).split()), 120)}"
+                          "); expected smaller hyperparameters or data, or a higher memory "
+                          "limit") from None
     fit: dict[str, Any] = {}
     if isinstance(model, IterativeRecommender):
         if opt.optimizer.name is not None:

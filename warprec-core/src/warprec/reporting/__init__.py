@@ -35,13 +35,18 @@ def missing_extra(key: str) -> str | None:
 
 
 def check_extras(cfg: Any) -> None:
-    """Refuse ``writer.report``/``general.mlflow`` when their extra is missing."""
+    """Refuse ``writer.report``/``general.mlflow`` when their extra is missing, and an
+    MLflow store the run could not log to."""
     wanted = {"writer.report": cfg.writer.report,
               "general.mlflow": cfg.general.mlflow is not None}
     for key, on in wanted.items():
         problem = missing_extra(key) if on else None
         if problem:
             raise ConfigError(problem)
+    if cfg.general.mlflow is not None:
+        from warprec.reporting.tracking import check_store
+
+        check_store(cfg.general.mlflow)
 
 
 def write_per_user(folder: Any, name: str, result: Any, dataset: Any) -> str:
@@ -60,27 +65,41 @@ def write_per_user(folder: Any, name: str, result: Any, dataset: Any) -> str:
     return relative
 
 
-def finish_run(plan: Any, folder: Any, results: dict[str, Any]) -> None:
+def finish_run(plan: Any, folder: Any, results: dict[str, Any]) -> list[str]:
     """At the end of ``warprec run``: the report (``writer.report``), then MLflow
-    (``general.mlflow``, which uploads the finished run folder)."""
+    (``general.mlflow``, which uploads the finished run folder). The results are on disk
+    already: a failure is a warning, returned (``warprec run`` then exits 3)."""
     cfg = plan.config.model
-    # The results are on disk already: a failure here is a warning, not a failed run.
+    problems = []
     if cfg.writer.report:
         from warprec.reporting.page import write_report
 
         try:
-            path = write_report(folder.path)
-            logger.info("Report written to %s", path)
+            logger.info("Report written to %s", write_report(folder.path))
         except Exception as exc:
-            logger.warning("Warning: report.html not written: %s: %s (warprec report %s "
-                           "retries)", type(exc).__name__, exc, folder.path)
+            problems.append(f"writer.report: report.html not written: {_reason(exc)} "
+                            f"(warprec report {folder.path} retries)")
     if cfg.general.mlflow is not None:
-        from warprec.reporting.tracking import log_run
+        from warprec.reporting.tracking import log_run_bounded
 
         try:
-            run_id = log_run(cfg.general.mlflow, folder.path, results)
+            run_id = log_run_bounded(cfg.general.mlflow, folder.path, results)
             logger.info("Logged to MLflow: experiment %r, run %s",
                         cfg.general.mlflow.experiment, run_id)
         except Exception as exc:
-            logger.warning("Warning: the run was not logged to MLflow: %s: %s",
-                           type(exc).__name__, exc)
+            problems.append(f"general.mlflow: the run was not logged to MLflow: "
+                            f"{_reason(exc)}")
+    for problem in problems:
+        logger.warning("Warning: %s", problem)
+    return problems
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: the error's type unless it is one of ours, and its shortened message."""
+    from warprec.errors import WarpRecError
+    from warprec.utils.checks import shorten
+
+    text = " ".join(str(exc).split())
+    prefix = "" if isinstance(exc, WarpRecError | TimeoutError | ConnectionError) \
+        else f"{type(exc).__name__}: "
+    return prefix + shorten(text, 300)

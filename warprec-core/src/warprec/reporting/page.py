@@ -3,6 +3,8 @@
 Read from the run folder only (``results.json``, ``config.yaml``, ``per_user/``), so a
 run can be reported any time after it ran. The page holds:
 
+- the run's warnings (``results.json`` ``warnings``: capped threads or cut-offs, a
+  significance test that could not run...);
 - the test metrics, with a 95% confidence interval per metric (Student's t over the
   per-user values, when the run saved them: ``evaluation.save_per_user``);
 - the significance tests the run computed (``evaluation.stat_significance``);
@@ -13,6 +15,10 @@ run can be reported any time after it ran. The page holds:
 
 Charts are matplotlib PNGs embedded as base64 ``data:`` URIs: the page needs no other
 file and no network. Needs ``warprec-core[report]``.
+
+A run folder is untrusted input (:mod:`warprec.reporting.run_folder`): ``results.json``
+is validated, the files it names must lie in the folder, and every text from it is
+rendered as text (HTML-escaped on the page, no math markup in the charts).
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from warprec.errors import WarpRecError
+from warprec.reporting.run_folder import confined, read_results
 
 __all__ = ["build_report", "confidence_interval", "write_report"]
 
 REPORT_FILE = "report.html"
+# Names from the run folder are text: "$" is not matplotlib's math markup there.
+_TEXT = {"parse_math": False}
 _COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
            "#8C8C8C", "#CCB974", "#64B5CD"]
 
@@ -51,18 +60,21 @@ def write_report(run_dir: str | Path) -> Path:
 def build_report(run_dir: str | Path) -> str:
     """The HTML of the report of the run in ``run_dir``."""
     folder = Path(run_dir)
-    results_file = folder / "results.json"
-    if not results_file.is_file():
-        raise WarpRecError(f"{folder}: no results.json; expected the folder of a warprec "
-                           "run (runs/<dataset>/<run id>)")
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-        models = list(results["models"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WarpRecError(f"{results_file}: not a warprec results file ({exc})") from None
+    results = read_results(folder)
     _matplotlib()  # the one-line error naming the extra before any work
-    per_user = {m["model"]: _read_per_user(folder, m) for m in models}
+    try:
+        return _page(folder, results)
+    except RecursionError:
+        raise WarpRecError(f"{folder / 'results.json'}: nested too deeply; expected the "
+                           "results.json of a warprec run") from None
+
+
+def _page(folder: Path, results: dict[str, Any]) -> str:
+    models = results["models"]
+    per_user = {m["model"]: _read_per_user(folder, m, f"models[{i}].per_user")
+                for i, m in enumerate(models)}
     sections = [
+        _warnings_section(results.get("warnings") or []),
         _test_section(models, per_user),
         _significance_section(results.get("significance") or []),
         _validation_section(models),
@@ -134,6 +146,13 @@ def _test_section(models: list[dict[str, Any]], per_user: dict[str, Any]) -> str
             f"<p class=note>{html.escape(note)}</p>")
 
 
+def _warnings_section(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+    return f"<h2>Warnings</h2><ul class=note>{items}</ul>"
+
+
 def _significance_section(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
@@ -166,7 +185,7 @@ def _validation_section(models: list[dict[str, Any]]) -> str:
             scores, split = model.get("test") or {}, "test"
         if metric not in scores:
             metric = next(iter(scores), None)
-        if metric is not None:
+        if metric is not None and scores[metric] is not None:
             bars.append((model["model"], metric, float(scores[metric]), split))
     if not bars:
         return ""
@@ -176,9 +195,9 @@ def _validation_section(models: list[dict[str, Any]]) -> str:
     colors = [_COLORS[i % len(_COLORS)] for i in positions]
     drawn = axes.bar(list(positions), [b[2] for b in bars], color=colors)
     axes.bar_label(drawn, fmt="%.4f", fontsize=8)
-    axes.set_xticks(list(positions), [b[0] for b in bars])
+    axes.set_xticks(list(positions), [b[0] for b in bars], **_TEXT)
     metrics = sorted({f"{b[1]} ({b[3]})" for b in bars})
-    axes.set_ylabel(", ".join(metrics))
+    axes.set_ylabel(", ".join(metrics), **_TEXT)
     axes.set_title("Models on the validation metric")
     axes.margins(y=0.15)
     return f"<h2>Validation</h2>{_image(figure, 'models on the validation metric')}"
@@ -204,14 +223,16 @@ def _curves_section(models: list[dict[str, Any]]) -> str:
                   color=_COLORS[0])
         axes.set_xlabel("epoch")
         axes.set_ylabel("training loss")
-        axes.set_title(f"{model['model']}: loss")
+        axes.set_title(f"{model['model']}: loss", **_TEXT)
         if validation and metric:
             right = figure.add_subplot(1, 2, 2)
-            right.plot([v["epoch"] for v in validation], [v[metric] for v in validation],
+            points = [(v["epoch"], v[metric]) for v in validation
+                      if v.get("epoch") is not None and v.get(metric) is not None]
+            right.plot([p[0] for p in points], [p[1] for p in points],
                        marker="o", markersize=3, color=_COLORS[1])
             right.set_xlabel("epoch")
-            right.set_ylabel(f"{metric} (validation)")
-            right.set_title(f"{model['model']}: {metric}")
+            right.set_ylabel(f"{metric} (validation)", **_TEXT)
+            right.set_title(f"{model['model']}: {metric}", **_TEXT)
         images.append(_image(figure, f"training curves of {model['model']}"))
     if not images:
         return ""
@@ -226,6 +247,7 @@ def _search_section(models: list[dict[str, Any]]) -> str:
         trials = [t for t in model.get("trials") or [] if t.get("validation")]
         metric = model.get("validation_metric") or next(
             iter(trials[0]["validation"]), None) if trials else None
+        trials = [t for t in trials if t["validation"].get(metric) is not None]
         if len(trials) < 2 or metric is None:
             continue
         names = [n for n in _keys(t["params"] for t in trials)
@@ -246,10 +268,11 @@ def _search_section(models: list[dict[str, Any]]) -> str:
                 labels = sorted({json.dumps(v, default=str) for v in values})
                 where = [labels.index(json.dumps(v, default=str)) for v in values]
                 axes.scatter(where, scores, color=_COLORS[i % len(_COLORS)])
-                axes.set_xticks(range(len(labels)), [label.strip('"') for label in labels])
-            axes.set_xlabel(name)
-            axes.set_ylabel(f"{metric} (validation)" if i == 1 else "")
-        figure.suptitle(f"{model['model']}: {len(trials)} trials")
+                axes.set_xticks(range(len(labels)), [label.strip('"') for label in labels],
+                               **_TEXT)
+            axes.set_xlabel(name, **_TEXT)
+            axes.set_ylabel(f"{metric} (validation)" if i == 1 else "", **_TEXT)
+        figure.suptitle(f"{model['model']}: {len(trials)} trials", **_TEXT)
         images.append(_image(figure, f"search of {model['model']}"))
     if not images:
         return ""
@@ -301,14 +324,22 @@ def _image(figure: Any, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
-def _read_per_user(folder: Path, model: dict[str, Any]) -> dict[str, Any] | None:
+def _read_per_user(folder: Path, model: dict[str, Any], key: str) -> dict[str, Any] | None:
     relative = model.get("per_user")
-    if not relative or not (folder / relative).is_file():
+    if not relative:
+        return None
+    path = confined(folder, relative, key)
+    if not path.is_file():
         return None
     import pandas as pd
 
-    table = pd.read_csv(folder / relative, sep="\t")
-    return {str(c): table[c].to_numpy() for c in table.columns if c != "user_id"}
+    from warprec.data.bounded import open_bounded
+
+    with open_bounded(path) or open(path, "rb") as source:
+        table = pd.read_csv(source, sep="\t")
+    # A value that is not a number (an edited file) counts as missing.
+    return {str(c): pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float)
+            for c in table.columns if c != "user_id"}
 
 
 def _keys(mappings: Any) -> list[str]:

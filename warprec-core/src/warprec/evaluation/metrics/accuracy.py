@@ -40,8 +40,11 @@ def _cut(batch: RankingBatch, k: int | None) -> Tensor:
 
 
 def _ideal_binary_dcg(n_relevant: Tensor, k: int) -> Tensor:
-    cumulative = torch.cumsum(discounts(max(k, 1), n_relevant), dim=0)
-    return cumulative[n_relevant.clamp(min=1, max=max(k, 1)).long() - 1]
+    # Discounts up to the largest relevant count only: k may be far above the catalogue.
+    longest = int(n_relevant.max()) if n_relevant.numel() else 1
+    size = max(min(k, longest), 1)
+    cumulative = torch.cumsum(discounts(size, n_relevant), dim=0)
+    return cumulative[n_relevant.clamp(min=1, max=size).long() - 1]
 
 
 class nDCG(UserMetric):

@@ -194,12 +194,11 @@ class RankingBatch:
         return graded_gain(self.require("top_ratings")[:, :k])
 
     def ideal_gains(self, k: int | None) -> Tensor:
-        """``[B, k]`` the user's best gains in decreasing order (0-padded): the IDCG list."""
+        """``[B, min(k, P)]`` the user's best gains in decreasing order (0 past a user's
+        relevant items): the IDCG list. Not padded to ``k``: zeros add nothing to a DCG,
+        and a cut-off far above the catalogue would cost ``B x k`` memory."""
         ratings = self.require("pos_ratings")
-        ideal = torch.sort(ratings, dim=1, descending=True).values[:, :k]
-        if k is not None and ideal.shape[1] < k:
-            ideal = torch.nn.functional.pad(ideal, (0, k - ideal.shape[1]))
-        return graded_gain(ideal)
+        return graded_gain(torch.sort(ratings, dim=1, descending=True).values[:, :k])
 
     def relevance_matrix(self) -> Tensor:
         """``[B, C]`` 1.0 where a column of :attr:`scores` is a relevant item."""
