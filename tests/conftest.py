@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from warprec import plugins
 # tensor operations orders of magnitude slower on a loaded machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("WARPREC_THREADS", "1")  # the default of general.threads in runs
+# Plugin manifests cached for this session only (each worker probes the plugins once).
+os.environ.setdefault("WARPREC_CACHE_DIR", tempfile.mkdtemp(prefix="warprec-cache-"))
 if "torch" in sys.modules:
     sys.modules["torch"].set_num_threads(1)
 
