@@ -23,6 +23,16 @@ LIMITS = {"WARPREC_PLUGIN_TIMEOUT": "3", "WARPREC_PLUGIN_MEMORY_MB": "768"}
 BOUND = 60  # seconds: far above what each command takes, far below a hang
 
 
+@pytest.fixture(scope="module", autouse=True)
+def official_manifests_cached() -> None:
+    """The official plugins read once with the default limits (a first read of classic
+    takes more than these tests' 3 s on a loaded machine)."""
+    from warprec import plugins
+    from warprec._manifests import load_manifests
+
+    load_manifests(plugins.host.targets())
+
+
 @pytest.fixture
 def hostile_site(tmp_path: Path) -> Path:
     site = tmp_path / "site"

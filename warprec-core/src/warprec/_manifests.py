@@ -34,6 +34,7 @@ MEMORY_ENV = "WARPREC_PLUGIN_MEMORY_MB"
 CACHE_ENV = "WARPREC_CACHE_DIR"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 16384  # address space, not resident memory: torch maps a lot
+RETRY_SECONDS = 600  # how long the death of a probe is believed
 _SKIPPED_DIRS = {"__pycache__", "build", "dist", "node_modules", "venv"}
 
 
@@ -60,6 +61,9 @@ class Manifest:
     entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0  # the whole probe
+    # A probe that died (time limit, exit, signal) may not fail next time (a loaded
+    # machine, the OOM killer): its manifest is read from the cache until this time only.
+    retry_after: float | None = None
     load_seconds: float | None = None  # importing the hook module
     cached: bool = False
 
@@ -145,6 +149,8 @@ def _read(target: Target) -> Manifest | None:
         manifest = Manifest(**data)
     except (OSError, ValueError, TypeError):
         return None
+    if manifest.retry_after is not None and time.time() > manifest.retry_after:
+        return None
     manifest.cached = True
     return manifest
 
@@ -205,6 +211,7 @@ class _Probe:
         if manifest.status == "ok" and not self._done:
             manifest.status = "error"
             manifest.error = self._death(timed_out)
+            manifest.retry_after = time.time() + RETRY_SECONDS
         self._forward_trace()
         self.out.close()
         self.err.close()
