@@ -15,19 +15,29 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-__all__ = ["install_hint", "known_plugins"]
+__all__ = ["install_hint", "kit_tested", "known_plugins", "providers"]
 
 INDEX = "known_plugins.json"
 
 
 @cache
-def known_plugins() -> dict[str, dict[str, list[str]]]:
-    """The shipped index: distribution -> kind (``models``) -> names."""
+def _index() -> dict[str, dict[str, Any]]:
     try:
         data = json.loads((files("warprec") / INDEX).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {dist: kinds for dist, kinds in data.items() if not dist.startswith("_")}
+    return {dist: entry for dist, entry in data.items() if not dist.startswith("_")}
+
+
+def known_plugins() -> dict[str, dict[str, list[str]]]:
+    """The shipped index: distribution -> kind (``models``) -> names."""
+    return {dist: {k: v for k, v in entry.items() if isinstance(v, list)}
+            for dist, entry in _index().items()}
+
+
+def kit_tested(dist: str) -> bool:
+    """Whether each release of ``dist`` runs the conformance kit on every model."""
+    return bool(_index().get(dist, {}).get("kit_tested"))
 
 
 def providers(kind: str, name: str, provided: Mapping[str, Mapping[str, list[str]]],

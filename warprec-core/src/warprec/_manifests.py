@@ -120,14 +120,15 @@ def key_of(*states: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def load_manifests(targets: list[Target], *, fresh: bool = False) -> dict[str, Manifest]:
+def load_manifests(targets: list[Target], *, retry_failed: bool = False
+                   ) -> dict[str, Manifest]:
     """The manifest of every target: from the cache, else probed (in parallel, each in
-    its own child process); ``fresh`` probes again whatever the cache holds."""
+    its own child process); ``retry_failed`` probes again what the cache holds as failed."""
     manifests: dict[str, Manifest] = {}
     started: list[tuple[Target, _Probe]] = []
     for target in targets:
-        cached = None if fresh else _read(target)
-        if cached is not None:
+        cached = _read(target)
+        if cached is not None and not (retry_failed and cached.status != "ok"):
             manifests[target.name] = cached
         else:
             started.append((target, _Probe(target)))

@@ -141,13 +141,16 @@ def _plugin_note(info: plugins.PluginInfo) -> str:
 @plugins_group.command("doctor")
 @click.argument("names", nargs=-1)
 @click.option("--no-smoke", is_flag=True, help="Only import and type-check (no model checks).")
-def plugins_doctor(names: tuple[str, ...], no_smoke: bool) -> None:
-    """Read the plugins NAMES (default: all) again, import everything they register,
-    smoke-check their models, and report every problem at once (exit status 2 when
-    there is any)."""
+@click.option("--smoke-all", is_flag=True,
+              help="Smoke-check the official packages' models too (their releases run the "
+                   "conformance kit on them).")
+def plugins_doctor(names: tuple[str, ...], no_smoke: bool, smoke_all: bool) -> None:
+    """Check the plugins NAMES (default: all): read them again if they failed, import
+    everything they register, smoke-check their models, and report every problem at
+    once (exit status 2 when there is any)."""
     from warprec.plugin_doctor import diagnose
 
-    results = diagnose(list(names) or None, smoke=not no_smoke)
+    results = diagnose(list(names) or None, smoke=not no_smoke, smoke_kit_tested=smoke_all)
     if not results:
         click.echo("no plugins installed")
         return

@@ -1,11 +1,12 @@
 """``warprec plugins doctor [NAME...]``: every problem of the named plugins, at once.
 
-The doctor reads each plugin again in a child process (as the listing's cache does, under
-the same time and memory limits), so a plugin that hangs, exits or kills itself at import
-is reported, never run here. For a plugin that loads, it imports in this process every
+The doctor reads a plugin in a child process, as listing does (its cached manifest when
+that read worked, again when it failed), so a plugin that hangs, exits or kills itself at
+import is reported, never run here. For a plugin that loads, it imports in this process every
 lazy reference the plugin registers, checks that each is the kind of object its registry
 expects, and runs a quick conformance smoke check (build, ``predict`` shapes, save and
-load) on each model, on the conformance kit's toy data (built once). Deprecation warnings
+load) on each model, on the conformance kit's toy data; the official packages' models,
+which their releases run through the whole kit, are not smoke-checked again. Deprecation warnings
 and numeric hyperparameters without a domain are reported as warnings. Problems are
 collected, never raised one by one.
 """
@@ -13,12 +14,14 @@ collected, never raised one by one.
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from warprec import plugins
+from warprec._advice import kit_tested
 from warprec._manifests import Manifest, load_manifests
 from warprec.errors import PluginError
 from warprec.utils.checks import shorten
@@ -42,12 +45,15 @@ class Diagnosis:
     warnings: list[str] = field(default_factory=list)
 
 
-def diagnose(names: list[str] | None = None, smoke: bool = True) -> list[Diagnosis]:
+def diagnose(names: list[str] | None = None, smoke: bool = True, *,
+             smoke_kit_tested: bool = False) -> list[Diagnosis]:
     """Check the plugins ``names`` (default: every discovered one; disabled ones are
-    listed without checks). An unknown name is a :class:`PluginError`."""
+    listed without checks). An unknown name is a :class:`PluginError`. The models of a
+    package whose releases run the conformance kit (``known_plugins.json``) are not
+    smoke-checked unless ``smoke_kit_tested``."""
     infos = _selected(plugins.list_plugins(), names)
     wanted = [i.name for i in infos if i.status not in ("disabled", "incompatible")]
-    fresh = load_manifests(plugins.host.targets(wanted), fresh=True) if wanted else {}
+    fresh = load_manifests(plugins.host.targets(wanted), retry_failed=True) if wanted else {}
     results = []
     for info in infos:
         diagnosis = Diagnosis(info.name, info.version, info.status)
@@ -60,7 +66,11 @@ def diagnose(names: list[str] | None = None, smoke: bool = True) -> list[Diagnos
             diagnosis.problems.append(f"{info.status if info.status != 'ok' else 'error'}: "
                                       f"{error}")
             continue
-        _check_plugin(info, manifest, diagnosis, smoke)
+        skip = kit_tested(info.name) and not smoke_kit_tested
+        if smoke and skip:
+            diagnosis.warnings.append("models not smoke-checked: each release of this package "
+                                      "runs the conformance kit on them (--smoke-all checks)")
+        _check_plugin(info, manifest, diagnosis, smoke and not skip)
     return results
 
 
@@ -94,7 +104,13 @@ def _check_plugin(info: plugins.PluginInfo, manifest: Manifest, diagnosis: Diagn
                 continue
             label = f"{registry.kind} {entry.name!r}"
             diagnosis.checked.append(label)
-            problem = _check_entry(kind, entry, smoke)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DeprecationWarning)
+                problem = _check_entry(kind, entry, smoke)
+            diagnosis.warnings.extend(
+                f"deprecated: {w.category.__name__}: {w.message}" for w in caught
+                if issubclass(w.category, DeprecationWarning | FutureWarning)
+                and f"{w.category.__name__}: {w.message}" not in manifest.warnings)
             if problem:
                 diagnosis.problems.append(f"{label}: {problem}")
             described = manifest.entry(kind, entry.name) or {}
@@ -119,10 +135,11 @@ def _check_entry(kind: str, entry: Any, smoke: bool) -> str | None:
     except BaseException as exc:  # SystemExit too: a plugin must not end the doctor
         return f"cannot be imported: {shorten(str(exc), 300)}"
     if kind == "models":
-        from warprec.recommenders.base_recommender import Recommender
+        from warprec.recommenders.base_recommender import Recommender, needs_interactions
 
         if not (inspect.isclass(target) and issubclass(target, Recommender)):
             return f"{target!r} is not a Recommender subclass"
+        needs_interactions(target)  # warns when the runner must guess (deprecated)
         return _smoke(target) if smoke else None
     if kind == "metrics":
         from warprec.evaluation.metrics import Metric
@@ -150,7 +167,7 @@ def _smoke(cls: type) -> str | None:
     missing = [n for n, d in declared.items() if "default" not in d]
     params: dict[str, object] = {}
     if issubclass(cls, IterativeRecommender):
-        params = {"epochs": 1, "batch_size": 64, "learning_rate": 1e-3}
+        params = {"epochs": 1, "batch_size": 4096, "learning_rate": 1e-3}
         missing = [n for n in missing if n not in params]
     if missing:
         return None  # nothing to build it with: the plugin's own tests check it
