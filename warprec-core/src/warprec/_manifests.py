@@ -11,6 +11,7 @@ imports no plugin code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -189,8 +190,9 @@ class _Probe:
         self.target = target
         self.timeout = _limit(TIMEOUT_ENV, DEFAULT_TIMEOUT)
         memory = int(_limit(MEMORY_ENV, DEFAULT_MEMORY_MB))
-        self.out = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.err = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        # Closed by finish(): the files outlive this method.
+        self.out = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.err = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         self.start = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "warprec._probe", target.name, target.entry_point,
@@ -219,10 +221,8 @@ class _Probe:
         return manifest
 
     def _kill_group(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait()
 
     def _read_events(self) -> Manifest:

@@ -122,8 +122,8 @@ def _check_plugin(info: plugins.PluginInfo, manifest: Manifest, diagnosis: Diagn
 
 
 def domainless(params: dict[str, Any]) -> list[str]:
-    """The hyperparameters a model description flags as numeric without a domain
-    (``no_domain``, set by :func:`~warprec.recommenders.hyperparameters.describe_hyperparameters`)."""
+    """The hyperparameters a model description flags as numeric without a domain (its
+    ``no_domain``, set by ``describe_hyperparameters``)."""
     return [name for name, described in params.items() if described.get("no_domain")]
 
 
