@@ -51,8 +51,7 @@ PLUGIN_AUTHOR_API = {
         "BCELoss", "BPRLoss", "CrossEntropyLoss", "EmbLoss", "KLDivergenceLoss",
         "MultinomialLoss"],
     "warprec.utils.checks": [
-        "as_float", "check_integer", "check_ratio", "describe", "require_at_least",
-        "require_positive", "require_range", "shorten"],
+        "as_float", "check_integer", "check_ratio", "describe", "shorten"],
     "warprec.testing": [
         "CHECKS", "ConformanceError", "ConformanceReport", "ModelChecker", "ModelConformance",
         "check_model", "toy_dataset", "toy_frame", "toy_splits"],

@@ -13,9 +13,6 @@ from warprec.utils.checks import (
     check_integer,
     check_ratio,
     describe,
-    require_at_least,
-    require_positive,
-    require_range,
 )
 from warprec.utils.files import atomic_path
 
@@ -62,33 +59,3 @@ def test_atomic_path_publishes_whole_files_only(tmp_path: Path) -> None:
         raise RuntimeError("crash")
     assert target.read_text() == "done"
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
-
-
-class Model:
-    """Stands in for a model: the range checks read attributes and ``name``."""
-
-    name = "Toy"
-    k = 0
-    rate = 0.5
-    weight = float("nan")
-
-
-@pytest.mark.parametrize(
-    ("check", "message"),
-    [
-        (lambda m: require_positive(m, "rate", "k"), "Toy: hyperparameter 'k' must be > 0, got 0"),
-        (lambda m: require_at_least(m, 1, "k"), "Toy: hyperparameter 'k' must be >= 1, got 0"),
-        (lambda m: require_at_least(m, 0, "weight"), "'weight' must be >= 0, got nan"),
-        (lambda m: require_range(m, "rate", 0, 0.4), "'rate' must lie in [0, 0.4], got 0.5"),
-    ],
-)
-def test_model_range_checks_name_model_parameter_and_bound(check, message: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        check(Model())
-    assert message in str(error.value)
-
-
-def test_model_range_checks_pass_values_in_range() -> None:
-    require_positive(Model(), "rate")
-    require_at_least(Model(), 0, "k")
-    require_range(Model(), "rate", 0, 1)

@@ -85,9 +85,9 @@ def test_generated_packages_pass_their_own_tests(installed) -> None:
         assert run.returncode == 0, f"{project.slug} tests failed:\n{output}"
         # The kit ran every check on both parameter sets of the generated test class.
         kit = [line for line in output.splitlines() if "Conformance::test_" in line]
-        assert len(kit) == 2 * 10, output
+        assert len(kit) == 2 * 12, output
         passed = [line for line in kit if " PASSED" in line]
-        assert len(passed) >= 2 * (9 if project.kind == "iterative" else 7), output
+        assert len(passed) >= 2 * (11 if project.kind == "iterative" else 9), output
 
 
 def test_generated_plugins_are_listed_ok(installed) -> None:

@@ -209,8 +209,11 @@ def test_validate_params_fills_defaults_without_building() -> None:
 def test_hyperparameters_describes_types_defaults_and_docs() -> None:
     described = hyperparameters(Fixed)
     assert list(described) == ["alpha", "k", "mode", "sizes", "extra", "flag"]
-    assert described["alpha"] == {"type": "float", "doc": "Weight of the scores."}
-    assert described["k"] == {"type": "int", "default": 3, "doc": "Neighbours kept."}
+    assert described["alpha"] == {"type": "float", "doc": "Weight of the scores.",
+                                  "no_domain": True}
+    assert described["k"] == {"type": "int", "default": 3, "doc": "Neighbours kept.",
+                              "no_domain": True}
+    assert "no_domain" not in described["mode"]
     assert described["extra"]["type"] == "float | None"
     iterative = hyperparameters(Emb)
     assert list(iterative) == [

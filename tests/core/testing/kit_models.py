@@ -3,11 +3,14 @@ and BPR, with defaults) and one broken variant per rule the kit checks."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from annotated_types import Gt
 from torch import Tensor, nn
+from warprec.errors import ConfigError
 from warprec.recommenders.base_recommender import (
     ItemSimRecommender,
     IterativeRecommender,
@@ -17,7 +20,7 @@ from warprec.recommenders.losses import BPRLoss
 
 
 class GoodEASE(ItemSimRecommender):
-    l2: float = 10.0
+    l2: Annotated[float, Gt(0)] = 10.0
 
     def __init__(self, params: dict, info: dict, interactions: Any, *args: Any, seed: int = 42,
                  **kwargs: Any) -> None:
@@ -31,7 +34,7 @@ class GoodEASE(ItemSimRecommender):
 
 
 class GoodBPR(IterativeRecommender):
-    embedding_size: int = 16
+    embedding_size: Annotated[int, Gt(0)] = 16
     batch_size: int = 64
     epochs: int = 3
     learning_rate: float = 0.01
@@ -149,3 +152,32 @@ class WrongSize(GoodEASE):
                  **kwargs: Any) -> None:
         super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
         self.n_users += 1
+
+
+class NoDomain(GoodEASE):
+    """A numeric hyperparameter any value of which passes (``shift: -1.0`` too)."""
+
+    shift: float = 0.0
+
+
+class RuleInConstructor(GoodEASE):
+    """Checks a rule between two hyperparameters in its constructor, after the plan."""
+
+    floor: Annotated[float, Gt(0)] = 5.0
+
+    def __init__(self, params: dict, info: dict, interactions: Any, *args: Any, seed: int = 42,
+                 **kwargs: Any) -> None:
+        super().__init__(params, info, interactions, *args, seed=seed, **kwargs)
+        if self.floor > self.l2:
+            raise ConfigError(f"floor ({self.floor}) must not exceed l2 ({self.l2})")
+
+
+class RuleDeclared(RuleInConstructor):
+    """The same rule, declared where the plan runs it."""
+
+    @classmethod
+    def check_relations(cls, params: Mapping[str, Any], optimizer: str | None = None
+                        ) -> None:
+        super().check_relations(params, optimizer)
+        if params["floor"] > params["l2"]:
+            raise ConfigError(f"floor ({params['floor']}) must not exceed l2 ({params['l2']})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kit_models as km
 import pytest
+from warprec.errors import ConfigError
 from warprec.testing import CHECKS, ConformanceError, ModelChecker, check_model, toy_dataset
 
 
@@ -125,3 +126,27 @@ def test_cuda_check_skips_without_a_gpu_or_compares_with_cpu(dataset) -> None:
         assert result.status == "passed", result.message
     else:
         assert (result.status, result.message) == ("skipped", "CUDA is not available")
+
+
+def test_a_numeric_hyperparameter_without_a_domain_fails_the_kit(dataset) -> None:
+    result = ModelChecker(km.NoDomain, dataset=dataset).run_one("declares_domains")
+    assert result.status == "failed"
+    assert "numeric hyperparameter(s) without a domain: shift;" in result.message
+    assert ModelChecker(km.GoodEASE, dataset=dataset).run_one("declares_domains").status \
+        == "passed"
+
+
+def test_a_rule_only_the_constructor_checks_fails_the_kit(dataset) -> None:
+    result = ModelChecker(km.RuleInConstructor, dataset=dataset).run_one(
+        "accepted_params_construct")
+    assert result.status == "failed"
+    assert "the constructor raised ConfigError for {" in result.message
+    assert "floor (5.0) must not exceed l2 (1.0)" in result.message
+    assert "check_relations" in result.message
+
+
+def test_a_rule_declared_in_check_relations_passes_the_kit(dataset) -> None:
+    checker = ModelChecker(km.RuleDeclared, dataset=dataset)
+    assert checker.run_one("accepted_params_construct").status == "passed"
+    with pytest.raises(ConfigError, match=r"^RuleDeclared: floor \(5.0\) must not exceed"):
+        km.RuleDeclared.validate_params({"l2": 1.0})

@@ -76,10 +76,10 @@ def test_model_conformance_class_runs_each_check_per_param_set(
                 assert conformance.dataset.n_users == 24 and not conformance.dataset.implicit
     """))
     result = pytester.runpytest_inprocess(*INNER, "-v")
-    # 10 checks x 2 parameter sets, 10 x 1, and 10 + 1; training checks and cuda skip.
+    # 12 checks x 2 parameter sets, 12 x 1, and 12 + 1; training checks and cuda skip.
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1
-    assert outcomes["passed"] + outcomes["skipped"] == 40
+    assert outcomes["passed"] + outcomes["skipped"] == 48
     result.stdout.fnmatch_lines([
         "*TestGood::test_loss_decreases[[]defaults[]] SKIPPED*",
         "*TestGood::test_save_load[[]l2=1.0[]] PASSED*",

@@ -323,7 +323,8 @@ def models_show(name: str, as_json: bool) -> None:
     if doc:
         click.echo("\n" + doc)
     click.echo("")
-    rows = [(n, p["type"], repr(p["default"]) if "default" in p else "(required)", p["doc"])
+    rows = [(n, p["type"] + (NO_DOMAIN if p.get("no_domain") else ""),
+             repr(p["default"]) if "default" in p else "(required)", p["doc"])
             for n, p in params.items()]
     _table(("hyperparameter", "type and domain", "default", "doc"), rows,
            empty="no hyperparameters")
@@ -333,9 +334,14 @@ def _format_params(params: dict[str, Any] | None) -> str:
     if params is None:
         return "(cannot be loaded)"
     return ", ".join(
-        f"{n}: {p['type']}" + (f" = {p['default']!r}" if "default" in p else "")
+        f"{n}: {p['type']}" + (NO_DOMAIN if p.get("no_domain") else "")
+        + (f" = {p['default']!r}" if "default" in p else "")
         for n, p in params.items()
     )
+
+
+# How a numeric hyperparameter without a declared domain is marked in listings.
+NO_DOMAIN = " (no domain!)"
 
 
 for _kind in ["models", "metrics", "losses", "splitters", "filters", "datasets"]:

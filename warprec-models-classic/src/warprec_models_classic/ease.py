@@ -123,9 +123,8 @@ class EASE(ItemSimRecommender):
     """
 
     l2: Annotated[float, Ge(0), Le(1e12)] = 500.0
-    """L2 regularisation added to the diagonal of the Gram matrix ``X^T X`` (500, the
-    value chosen on MovieLens-100K's validation part and WarpRec's measured setting;
-    100 gave 5% less nDCG@10 there)."""
+    """L2 regularisation added to the diagonal of the Gram matrix ``X^T X`` (0 works only
+    when ``X^T X`` is positive definite: every item seen, more users than items)."""
     dtype: Literal["float32", "float64"] = "float32"
     """Precision of the Gram matrix and its inverse; the weights are kept in float32."""
 

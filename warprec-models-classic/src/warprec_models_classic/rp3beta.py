@@ -62,8 +62,7 @@ class RP3beta(ItemSimRecommender):
     beta: Annotated[float, Ge(-100), Le(100)] = 0.6
     """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``."""
     normalize: bool = True
-    """Rescale each item's kept weights to sum to 1 (on MovieLens-100K +2% nDCG@10 over
-    the raw weights: ``bench/bench_models_ml100k.py``)."""
+    """Rescale each item's kept weights to sum to 1."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # sets self.train_matrix

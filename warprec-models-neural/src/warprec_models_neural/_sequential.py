@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -132,6 +133,22 @@ class TransformerHyperparameters:
     """Dropout on the embeddings, the residual branches and the feed-forward layers."""
     attn_dropout_prob: Annotated[float, Ge(0), Lt(1)] = 0.2
     """Dropout on the attention weights."""
+
+    @classmethod
+    def check_relations(cls, params: Mapping[str, Any], optimizer: str | None = None
+                        ) -> None:
+        """``n_heads`` divides ``embedding_size`` (each head gets an equal slice)."""
+        super().check_relations(params, optimizer)  # type: ignore[misc]
+        if params["embedding_size"] % params["n_heads"]:
+            raise ConfigError(f"n_heads ({params['n_heads']}) must divide embedding_size "
+                              f"({params['embedding_size']}); expected a divisor such as "
+                              f"{_divisor_near(params['embedding_size'], params['n_heads'])}")
+
+
+def _divisor_near(size: int, heads: int) -> int:
+    """The divisor of ``size`` closest to ``heads`` (the smaller one on a tie)."""
+    return min((d for d in range(1, size + 1) if size % d == 0),
+               key=lambda d: (abs(d - heads), d))
 
 
 class SequentialRecommender(IterativeRecommender):
@@ -294,13 +311,3 @@ class TransformerEncoder(nn.Module):
         for block in self.blocks:
             hidden = block(hidden, mask) * weight
         return self.final_norm(hidden)
-
-
-def check_heads(model: Any) -> None:
-    """ConfigError unless ``n_heads`` divides ``embedding_size`` (a relation between two
-    hyperparameters, which their annotations cannot say)."""
-    if model.embedding_size % model.n_heads:
-        raise ConfigError(
-            f"{model.name}: hyperparameter 'n_heads' ({model.n_heads}) must divide "
-            f"'embedding_size' ({model.embedding_size})"
-        )

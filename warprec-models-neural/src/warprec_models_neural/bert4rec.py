@@ -28,7 +28,6 @@ from warprec_models_neural._sequential import (
     SequentialRecommender,
     TransformerEncoder,
     TransformerHyperparameters,
-    check_heads,
     history_sampler,
     session_windows,
 )
@@ -44,7 +43,6 @@ class BERT4Rec(TransformerHyperparameters, SequentialRecommender):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        check_heads(self)
         size = self.embedding_size
         self.mask_token = self.n_items + 1
         # Rows: the items, the padding (n_items) and the [MASK] token (n_items + 1).

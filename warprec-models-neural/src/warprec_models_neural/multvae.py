@@ -32,11 +32,9 @@ class _MultinomialVAE(IterativeRecommender):
     latent_dim: Annotated[int, Gt(0), Le(65536)] = 200
     """Dimension of the latent user representation."""
     anneal_cap: Annotated[float, Ge(0), Le(1e6)] = 1.0
-    """Largest weight of the KL term (with 0.2 the model over-fitted MovieLens-100K:
-    validation nDCG@10 fell after ~40 epochs; the full KL term regularises it)."""
+    """Largest weight of the KL term (the full term regularises the model)."""
     batch_size: int = 128
-    """Users per training step (MovieLens-100K's 943 users make 8 steps an epoch; 512
-    left it under-trained at 100 epochs)."""
+    """Users per training step."""
     epochs: int = 100
     """Maximum passes over the users."""
     learning_rate: float = 0.001
@@ -138,10 +136,9 @@ class MultVAE(_MultinomialVAE):
     dropout: Annotated[float, Ge(0), Lt(1)] = 0.5
     """Dropout probability on the input rows during training."""
     total_anneal_steps: Annotated[int, Gt(0), Le(2**40)] = 200
-    """Training steps over which the KL weight grows linearly to ``anneal_cap`` (200:
-    about 25 epochs of MovieLens-100K at batch 128; the paper's 20000 suits millions of
-    users: a step count depends on the data's size, ``MultiVAE``'s ``anneal_step`` counts
-    epochs)."""
+    """Training steps over which the KL weight grows linearly to ``anneal_cap``. A step
+    count depends on the data's size (the paper's 20000 suits millions of users);
+    ``MultiVAE``'s ``anneal_step`` counts epochs instead."""
 
     def hidden_layers(self) -> list[int]:
         """``hidden_dims``."""

@@ -17,6 +17,7 @@ run on blocks of items so that memory stays bounded.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import torch
@@ -46,40 +47,38 @@ class NeuMF(IterativeRecommender):
     mf_train: bool = True
     """Use the GMF tower."""
     mlp_train: bool = True
-    """Use the MLP tower (at least one of the two must be on). On MovieLens-100K the
-    fused model over-trains within about 10-14 epochs whatever the regularisation tried
-    (``reg_weight`` 0-0.03, ``dropout`` 0.3, smaller towers, 10 negatives; early
-    stopping picks its peak) and tests at 0.85 of EASE's nDCG@10, where GMF alone
-    (``mlp_train: false``) reaches 0.91 in less time."""
+    """Use the MLP tower (at least one of the two must be on; on small data GMF alone,
+    ``mlp_train: false``, can be the better model: see the package README)."""
     dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
     """Dropout probability before each MLP layer in training."""
     reg_weight: Annotated[float, Ge(0)] = 0.03
-    """Weight of the L2 penalty on the batch's embeddings (of the towers in use). It is
-    GMF's regulariser: 0.01 lets MovieLens-100K over-train after about 10 epochs, 0.1
-    shrinks the embeddings to zero (the GMF product's saddle point)."""
+    """Weight of the L2 penalty on the batch's embeddings (of the towers in use): GMF's
+    regulariser (too large a value shrinks the embeddings to zero, the GMF product's
+    saddle point)."""
     weight_decay: float = 0.0
     """L2 penalty on all weights, applied by the optimizer. 0: Adam's decay pulls every
     embedding row each step, also the rows of users and items not in the batch, which
-    shrinks the GMF embeddings to zero (GMF alone with 1e-4 at learning rate 0.005
-    stayed at popularity-free chance on MovieLens-100K); ``reg_weight`` penalises the
-    batch's rows only."""
+    shrinks the GMF embeddings to zero; ``reg_weight`` penalises the batch's rows only."""
     batch_size: int = 2048
     """Labelled (user, item) pairs per step."""
     epochs: int = 25
-    """Passes over the training pairs: on MovieLens-100K the validation curve peaks at
-    about epoch 20 and keeps within 2% of its peak until epoch 30."""
+    """Passes over the training pairs."""
     learning_rate: float = 3e-3
     """Adam learning rate (the trainer's default optimizer)."""
     neg_samples: Annotated[int, Ge(0), Le(1000)] = 4
     """Unseen items drawn per training interaction as negatives."""
 
+    @classmethod
+    def check_relations(cls, params: Mapping[str, Any], optimizer: str | None = None
+                        ) -> None:
+        """At least one of the two towers is on."""
+        super().check_relations(params, optimizer)
+        if not (params["mf_train"] or params["mlp_train"]):
+            raise ConfigError("mf_train and mlp_train are both false; expected at least one "
+                              "tower on")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not (self.mf_train or self.mlp_train):
-            raise ConfigError(
-                f"{self.name}: hyperparameters 'mf_train' and 'mlp_train' are both false; "
-                "expected at least one tower on"
-            )
         self.mlp_hidden_size = list(self.mlp_hidden_size)
         pad = self.n_items
         self.user_mf_embedding = nn.Embedding(self.n_users, self.mf_embedding_size)

@@ -26,7 +26,6 @@ from warprec_models_neural._sequential import (
     SequentialRecommender,
     TransformerEncoder,
     TransformerHyperparameters,
-    check_heads,
     session_windows,
     window_loader,
 )
@@ -37,10 +36,8 @@ __all__ = ["SASRec", "session_windows"]
 class SASRec(TransformerHyperparameters, SequentialRecommender):
     """Self-attentive sequential recommender (causal transformer over item sequences)."""
 
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        check_heads(self)
         size = self.embedding_size
         self.item_embedding = nn.Embedding(self.n_items + 1, size, padding_idx=self.n_items)
         self.position_embedding = nn.Embedding(self.max_seq_len, size)

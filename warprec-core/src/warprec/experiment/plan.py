@@ -2,8 +2,9 @@
 
 Every model class resolved, every trial of its search space validated against the
 hyperparameters' declared domains (for a sampled search, each distribution's range
-too), every filter, splitter, metric, optimizer and scheduler name resolved with its
-arguments bound, the output location checked. Any mistake is one ConfigError line.
+too) and the model's relations between them (``Recommender.check_relations``), every
+filter, splitter, metric, optimizer and scheduler name resolved with its arguments
+bound, the output location checked. Any mistake is one ConfigError line.
 """
 
 from __future__ import annotations
@@ -171,7 +172,10 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
     drawn = expand(params, strategy=opt.strategy, num_samples=opt.num_samples,
                    seed=opt.properties.seed or 0, list_params=list_params)
     _check_distributions(cls, params, path, drawn[0])
-    trials = [cls.validate_params(trial, path=path) for trial in drawn]
+    # Every trial's values, then their relations (with the configured optimizer, which
+    # a model may not accept with some of its hyperparameters).
+    trials = [cls.validate_params(trial, path=path, optimizer=opt.optimizer.name)
+              for trial in drawn]
     if block.meta.load_from is not None and len(trials) > 1:
         raise ConfigError(f"{path}.meta.load_from: given with a search space of "
                           f"{len(trials)} trials; expected single hyperparameter values "

@@ -196,7 +196,8 @@ def _checked(plan: ModelPlan, params: dict[str, Any] | None) -> Any:
     if params is None:
         return None
     cls: Any = plan.cls
-    return cls.validate_params(params, path=f"models.{plan.name}")
+    return cls.validate_params(params, path=f"models.{plan.name}",
+                               optimizer=plan.block.optimization.optimizer.name)
 
 
 class InvalidTrial(ValueError):
@@ -229,7 +230,8 @@ def _trial(params: Mapping[str, Any], setup: Mapping[str, Any], data: Any,
         trial = plan.trials[params["index"]]
     else:
         try:
-            trial = plan.cls.validate_params(_plain(dict(params)), path=f"models.{plan.name}")
+            trial = plan.cls.validate_params(_plain(dict(params)), path=f"models.{plan.name}",
+                                             optimizer=plan.block.optimization.optimizer.name)
         except ConfigError as exc:
             raise InvalidTrial(str(exc)) from None
     last_epoch = int(trial.get("epochs", 0) or 0) if plan.iterative else 0

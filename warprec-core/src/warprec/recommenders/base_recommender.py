@@ -106,16 +106,28 @@ class Recommender(nn.Module, abc.ABC):
         set_seed(self.seed)
 
     @classmethod
-    def validate_params(cls, params: Mapping[str, Any], path: str | None = None
-                        ) -> dict[str, Any]:
-        """Every hyperparameter checked against its declared domain, defaults filled in.
+    def validate_params(cls, params: Mapping[str, Any], path: str | None = None, *,
+                        optimizer: str | None = None) -> dict[str, Any]:
+        """Every hyperparameter checked against its declared domain, defaults filled in,
+        then :meth:`check_relations` (with the configured ``optimizer``, if any).
 
         The one check used by ``config check``, the planner (every trial of a search),
         the constructor and ``warprec models show``. Raises a one-line
-        :class:`ConfigError` naming ``<path>.<hyperparameter>`` (``path`` defaults to the
-        class name).
+        :class:`ConfigError` naming ``<path>.<hyperparameter>`` or, for a relation,
+        ``<path>: ...`` (``path`` defaults to the class name).
         """
-        return validate(cls, params, path or cls.__name__)
+        return validate(cls, params, path or cls.__name__, optimizer)
+
+    @classmethod
+    def check_relations(cls, params: Mapping[str, Any], optimizer: str | None = None
+                        ) -> None:
+        """Rules between hyperparameters, which one annotation cannot state: raise
+        ``ValueError`` (or :class:`ConfigError`) with a message naming the keys.
+
+        ``params`` holds every hyperparameter, each within its domain; ``optimizer`` is
+        the ``optimization.optimizer`` name a config sets (``None`` without one, and in
+        the constructor). Overrides call ``super().check_relations(params, optimizer)``.
+        """
 
     @property
     def name(self) -> str:

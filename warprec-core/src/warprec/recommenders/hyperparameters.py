@@ -11,6 +11,11 @@ class-level value is its default. A string right below the annotation documents 
 One pydantic model per class checks values strictly: no ``"7"`` for 7, no ``True`` for
 1, no infinities or NaN for a float. A bare re-annotation in a subclass
 (``batch_size: int``) keeps the domain the base class declared.
+
+Every numeric hyperparameter needs a domain: a bound (``Ge``, ``Gt``, ``Le``, ``Lt``,
+``Interval``, pydantic's ``Field(ge=...)``) or a ``Literal`` of its values.
+:func:`undeclared_domains` lists those that have none; the conformance kit fails on
+them, ``warprec plugins doctor`` warns and ``warprec models list``/``show`` mark them.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from pydantic import BeforeValidator, ConfigDict
 from warprec.errors import ConfigError
 from warprec.utils.validation import render_errors
 
-__all__ = ["MISSING", "Hyperparameter", "describe_hyperparameters", "spec", "validate"]
+__all__ = [
+    "MISSING",
+    "Hyperparameter",
+    "describe_hyperparameters",
+    "spec",
+    "undeclared_domains",
+    "validate",
+]
 
 MISSING: Any = object()
 
@@ -75,10 +87,13 @@ def spec(cls: type) -> dict[str, Hyperparameter]:
     return found
 
 
-def validate(cls: type, params: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """Every hyperparameter of ``cls`` checked against its domain, defaults filled in.
+def validate(cls: type, params: Mapping[str, Any], path: str,
+             optimizer: str | None = None) -> dict[str, Any]:
+    """Every hyperparameter of ``cls`` checked against its domain, defaults filled in,
+    then the class's ``check_relations(values, optimizer)`` when it has one.
 
-    Raises one :class:`ConfigError` line per call: ``<path>.<name>: got ...; expected ...``.
+    Raises one :class:`ConfigError` line per call: ``<path>.<name>: got ...; expected ...``
+    for a value, ``<path>: <the relation's message>`` for a relation.
     """
     if not isinstance(params, Mapping):
         raise ConfigError(f"{path}: expected a mapping of hyperparameters, got "
@@ -100,7 +115,14 @@ def validate(cls: type, params: Mapping[str, Any], path: str) -> dict[str, Any]:
         validated = _params_model(cls).model_validate(dict(params))
     except pydantic.ValidationError as exc:
         raise ConfigError(render_errors(exc, path, limit=1)) from None
-    return {name: getattr(validated, name) for name in declared}
+    values = {name: getattr(validated, name) for name in declared}
+    relations = getattr(cls, "check_relations", None)
+    if relations is not None:
+        try:
+            relations(values, optimizer)
+        except ValueError as exc:  # ConfigError is one too
+            raise ConfigError(f"{path}: {' '.join(str(exc).split())}") from None
+    return values
 
 
 def describe_hyperparameters(cls: type) -> dict[str, dict[str, Any]]:
@@ -111,8 +133,41 @@ def describe_hyperparameters(cls: type) -> dict[str, dict[str, Any]]:
         if hp.default is not MISSING:
             entry["default"] = hp.default
         entry["doc"] = hp.doc
+        if not has_domain(hp.annotation):
+            entry["no_domain"] = True
         described[name] = entry
     return described
+
+
+def undeclared_domains(cls: type) -> list[str]:
+    """The numeric hyperparameters of ``cls`` (``int``/``float``, also inside a list,
+    tuple or union) declared without a domain: no bound and no ``Literal``.
+
+    ``scale: float`` has none (a config's ``scale: -1.0`` would pass silently);
+    ``scale: Annotated[float, Gt(0)]`` and ``mode: Literal[1, 2]`` have one.
+    """
+    return [name for name, hp in spec(cls).items() if not has_domain(hp.annotation)]
+
+
+def has_domain(annotation: Any) -> bool:
+    """Whether every number an annotation admits is bounded (non-numeric types are)."""
+    if typing.get_origin(annotation) is Annotated:
+        base, *metadata = typing.get_args(annotation)
+        return any(_is_bound(m) for m in metadata) or has_domain(base)
+    if annotation is bool or typing.get_origin(annotation) is typing.Literal:
+        return True
+    if annotation in (int, float):
+        return False
+    return all(has_domain(arm) for arm in typing.get_args(annotation)
+               if arm is not Ellipsis and not isinstance(arm, list))
+
+
+def _is_bound(metadata: Any) -> bool:
+    from warprec.utils.validation import BOUND_SYMBOLS
+
+    if any(getattr(metadata, attribute, None) is not None for attribute in BOUND_SYMBOLS):
+        return True
+    return any(_is_bound(m) for m in getattr(metadata, "metadata", ()))  # pydantic Field
 
 
 @cache

@@ -28,6 +28,7 @@ from warprec.recommenders.base_recommender import (
 )
 from warprec.recommenders.trainer import Trainer, to_device
 from warprec.testing.data import toy_dataset
+from warprec.testing.params_checks import accepted_params_construct, declares_domains
 
 __all__ = [
     "CHECKS",
@@ -43,6 +44,8 @@ __all__ = [
 CHECKS = (
     "constructs",
     "rejects_bad_params",
+    "declares_domains",
+    "accepted_params_construct",
     "predict_shapes",
     "sampled_matches_full",
     "train_step_loss",
@@ -192,11 +195,20 @@ class ModelChecker:
         """An unknown hyperparameter, or a wrong-typed one, is a clear ``WarpRecError``."""
         self._expect_rejection({**self.params, _UNKNOWN: 1}, _UNKNOWN, "an unknown hyperparameter")
         numeric = [n for n, h in hyperparameters(self.model_class).items()
-                   if h["type"] in ("int", "float")]
+                   if h["type"].split(" ")[0] in ("int", "float")]  # "float >= 0" too
         if numeric:
             name = numeric[0]
             self._expect_rejection({**self.params, name: _BAD_VALUE}, name,
                                    f"{name}={_BAD_VALUE!r}")
+
+    def check_declares_domains(self) -> None:
+        """Every numeric hyperparameter has a domain (a bound or a ``Literal``)."""
+        declares_domains(self.model_class, _fail)
+
+    def check_accepted_params_construct(self) -> None:
+        """The constructor raises no ``ConfigError`` for hyperparameters that
+        ``validate_params`` accepts (combinations drawn from the declared domains)."""
+        accepted_params_construct(self.model_class, self.params, self.build, _fail, self.seed)
 
     def _expect_rejection(self, params: dict[str, Any], name: str, what: str) -> None:
         try:
@@ -439,6 +451,10 @@ def _trainer(model: Any, dataset: Dataset) -> Trainer:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConformanceError(message)
+
+
+def _fail(message: str) -> None:
+    raise ConformanceError(message)
 
 
 def _require_scalar_loss(loss: Any) -> None:

@@ -64,6 +64,14 @@ class ModelConformance:
         """Unknown and wrong-typed hyperparameters are clear errors."""
         _run(conformance, "rejects_bad_params")
 
+    def test_declares_domains(self, conformance: ModelChecker) -> None:
+        """Every numeric hyperparameter has a domain."""
+        _run(conformance, "declares_domains")
+
+    def test_accepted_params_construct(self, conformance: ModelChecker) -> None:
+        """What ``validate_params`` accepts, the constructor builds."""
+        _run(conformance, "accepted_params_construct")
+
     def test_predict_shapes(self, conformance: ModelChecker) -> None:
         """Full and sampled predictions have the right shapes."""
         _run(conformance, "predict_shapes")

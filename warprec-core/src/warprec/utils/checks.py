@@ -1,6 +1,11 @@
-"""Parameter checks shared by the data layer, the models, the evaluator and the config:
-each error is one :class:`ConfigError` line naming the parameter, the value and what
-was expected. Light: imports neither numpy nor torch."""
+"""Small value checks and message helpers shared by the config, the data layer and the
+evaluator: a checked value's error is one :class:`ConfigError` line naming the
+parameter, the value and what was expected; :func:`describe` and :func:`shorten` keep
+values in messages short. Light: imports neither numpy nor torch.
+
+Model hyperparameters are not checked here: their annotations declare their domains
+and ``Recommender.check_relations`` the rules between them
+(:mod:`warprec.recommenders.hyperparameters`)."""
 
 from __future__ import annotations
 
@@ -16,9 +21,6 @@ __all__ = [
     "check_integer",
     "check_ratio",
     "describe",
-    "require_at_least",
-    "require_positive",
-    "require_range",
     "shorten",
 ]
 
@@ -74,31 +76,3 @@ def check_ratio(value: Any, what: str) -> float:
     if ratio is None or math.isnan(ratio) or not 0 <= ratio < 1:
         raise ConfigError(f"{what} must be in [0, 1), got {value!r}")
     return ratio
-
-
-def require_positive(model: Any, *names: str) -> None:
-    """Raise a ConfigError naming the first of the model's hyperparameters ``names``
-    that is not > 0 (models check ranges; the base class checks types)."""
-    for name in names:
-        value = getattr(model, name)
-        if not value > 0:
-            raise ConfigError(f"{model.name}: hyperparameter {name!r} must be > 0, got {value!r}")
-
-
-def require_at_least(model: Any, minimum: float, *names: str) -> None:
-    """Raise a ConfigError naming the first hyperparameter in ``names`` below ``minimum``."""
-    for name in names:
-        value = getattr(model, name)
-        if not value >= minimum:
-            raise ConfigError(
-                f"{model.name}: hyperparameter {name!r} must be >= {minimum}, got {value!r}"
-            )
-
-
-def require_range(model: Any, name: str, low: float, high: float) -> None:
-    """Raise a ConfigError unless ``low <= model.<name> <= high``."""
-    value = getattr(model, name)
-    if not low <= value <= high:
-        raise ConfigError(
-            f"{model.name}: hyperparameter {name!r} must lie in [{low}, {high}], got {value!r}"
-        )
