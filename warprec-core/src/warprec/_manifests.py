@@ -160,7 +160,8 @@ def _read(target: Target) -> Manifest | None:
 def _write(target: Target, manifest: Manifest) -> None:
     path = _cache_file(target)
     try:
-        for old in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.json"):
+        for old in path.parent.glob(path.name[:-len(target.key) - 5] + "?" * len(target.key)
+                                    + ".json"):
             old.unlink(missing_ok=True)  # earlier versions or file states of this plugin
         with atomic_path(path) as tmp:
             data = {k: v for k, v in asdict(manifest).items() if k != "cached"}
@@ -195,8 +196,8 @@ class _Probe:
         self.err = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         self.start = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "warprec._probe", target.name, target.entry_point,
-             str(memory)],
+            [sys.executable, "-P", "-m", "warprec._probe", target.name, target.entry_point,
+             str(memory)],  # -P: not the current folder first on the path
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, env=_child_env(),
             start_new_session=True)  # a group: what the plugin starts is killed with it
 

@@ -47,11 +47,6 @@ class Entry:
         """The ``"module:QualifiedName"`` the entry points at."""
         return reference_of(self.target)
 
-    @property
-    def is_loaded(self) -> bool:
-        """Whether the object is in memory (registered as one, or imported already)."""
-        return not isinstance(self.target, str) or self._loaded is not None
-
     def load(self) -> Any:
         """Return the registered object, importing a lazy reference on first use."""
         if self._loaded is None:

@@ -257,8 +257,9 @@ class PluginHost:
             if name != CORE_NAME and not self._feed(self.infos[name], manifest):
                 unknown.append(f"plugin {name} failed to load "
                                f"({shorten(manifest.error or '', 120)})")
-        for registry in self.registries.values():
-            registry.unknown_failures = unknown
+        # Model names only: a broken plugin of unknown names must not change which model
+        # a config's name picks (metrics and the rest keep their case-insensitive lookup).
+        self.registries["models"].unknown_failures = unknown
 
     def _feed(self, info: PluginInfo, manifest: Manifest) -> bool:
         """Registry entries from a manifest (they import the plugin when loaded). For a
