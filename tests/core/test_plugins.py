@@ -361,3 +361,22 @@ def test_an_unknown_model_gets_the_install_line_from_the_index(monkeypatch, caps
     assert code == 2
     assert err.strip().endswith("It is provided by the plugin warprec-models-neural, which is "
                                 "installed but disabled (WARPREC_DISABLE_PLUGINS).")
+
+
+def test_a_probe_that_died_is_believed_for_a_while_only(fake_dist,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from warprec._manifests import RETRY_SECONDS
+
+    fake_dist("acme-dies", "import os\nos._exit(3)\n")
+    assert "exited with status 3 while importing its entry point" in by_name("acme-dies").error
+    with plugins.host.isolated():
+        plugins.sync()
+        assert plugins.host.manifests["acme-dies"].cached
+    later = time.time() + RETRY_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with plugins.host.isolated():
+        plugins.sync()
+        assert not plugins.host.manifests["acme-dies"].cached  # read again
+        assert plugins.host.manifests["warprec-models-classic"].cached

@@ -34,7 +34,7 @@ TIMEOUT_ENV = "WARPREC_PLUGIN_TIMEOUT"
 MEMORY_ENV = "WARPREC_PLUGIN_MEMORY_MB"
 CACHE_ENV = "WARPREC_CACHE_DIR"
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MEMORY_MB = 16384  # address space, not resident memory: torch maps a lot
+DEFAULT_MEMORY_MB = 4096  # the data segment (RLIMIT_DATA): reading a torch plugin needs ~400
 RETRY_SECONDS = 600  # how long the death of a probe is believed
 _SKIPPED_DIRS = {"__pycache__", "build", "dist", "node_modules", "venv"}
 

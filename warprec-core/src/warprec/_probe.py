@@ -27,8 +27,10 @@ def main(argv: list[str]) -> int:
     memory limit in MiB (0: none)."""
     dist, value, memory_mb = argv[0], argv[1], int(argv[2])
     if memory_mb > 0:
+        # The data segment (heap and private writable mappings), not the address space:
+        # the libraries torch maps (CUDA's especially) would exhaust that without using it.
         limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     out = _protocol_stream()
 
     def emit(**event: Any) -> None:
