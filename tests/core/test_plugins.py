@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import collections
 import subprocess
 import sys
@@ -380,3 +381,16 @@ def test_a_probe_that_died_is_believed_for_a_while_only(fake_dist,
         plugins.sync()
         assert not plugins.host.manifests["acme-dies"].cached  # read again
         assert plugins.host.manifests["warprec-models-classic"].cached
+
+
+def test_using_a_model_imports_only_its_plugin() -> None:
+    code = (
+        "import sys; from warprec.utils.registry import model_registry\n"
+        "model_registry.get_class('Pop')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('warprec_models_')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    imported = ast.literal_eval(out)
+    assert "warprec_models_classic.plugin" in imported
+    assert not [m for m in imported if m.startswith("warprec_models_neural")]
