@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,8 +222,8 @@ def test_hook_calls_go_through_pluggy_and_are_traced(monkeypatch: pytest.MonkeyP
 def test_no_hook_implementation_is_called_by_hand() -> None:
     import warprec
 
-    package = Path(warprec.__file__).parent
-    assert not [p for p in package.rglob("*.py") if "impl.function" in p.read_text()]
+    package = Path(warprec.__file__).parent  # as `grep -rn "impl.function"` reads it
+    assert not [p for p in package.rglob("*.py") if re.search("impl.function", p.read_text())]
 
 
 def test_a_disabled_plugin_is_blocked_in_pluggy(fake_dist, monkeypatch: pytest.MonkeyPatch
@@ -394,3 +395,17 @@ def test_using_a_model_imports_only_its_plugin() -> None:
     imported = ast.literal_eval(out)
     assert "warprec_models_classic.plugin" in imported
     assert not [m for m in imported if m.startswith("warprec_models_neural")]
+
+
+def test_doctor_warns_of_a_numeric_hyperparameter_without_a_domain(fake_dist, capsys,
+                                                                    tmp_path: Path) -> None:
+    from tests.cli_runner import run_cli
+
+    fake_dist("acme-loose", GOOD.replace("acme_lazy_target", "acme_loose_models"))
+    (tmp_path / "site" / "acme_loose_models.py").write_text(
+        "from warprec.recommenders.base_recommender import Recommender\n"
+        "class Dup(Recommender):\n    scale: float = 1.0\n"
+        "OnlyGood = Dup\n")
+    code, out, _ = run_cli(capsys, "plugins", "doctor", "--no-smoke", "acme-loose")
+    assert code == 0, out
+    assert "warning: model 'Dup': numeric hyperparameter(s) without a domain: scale" in out

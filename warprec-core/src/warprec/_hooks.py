@@ -94,8 +94,8 @@ def hook_problem(pm: pluggy.PluginManager, plugin: object, hooks: list[str]) -> 
     if unmarked:
         return f"defines {', '.join(unmarked)} without @hookimpl (from warprec import hookimpl)"
     if not hooks:
-        return "implements no warprec hook (expected @hookimpl functions such as " \
-               "warprec_register_models)"
+        return "implements no warprec hook (expected functions decorated with @hookimpl, " \
+               "such as warprec_register_models)"
     return None
 
 
