@@ -199,7 +199,7 @@ class _Probe:
             [sys.executable, "-P", "-m", "warprec._probe", target.name, target.entry_point,
              str(memory)],  # -P: not the current folder first on the path
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err, env=_child_env(),
-            start_new_session=True)  # a group: what the plugin starts is killed with it
+            start_new_session=os.name == "posix")  # what the plugin starts dies with it
 
     def finish(self) -> Manifest:
         """Wait (within the time limit) and read what the child reported."""
@@ -223,7 +223,10 @@ class _Probe:
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
         self.process.wait()
 
     def _read_events(self) -> Manifest:

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 import warnings
 from typing import IO, Any
+
+try:
+    import resource
+except ImportError:  # Windows has none: the time limit alone applies there
+    resource = None  # type: ignore[assignment]
 
 __all__ = ["main"]
 
@@ -26,7 +30,7 @@ def main(argv: list[str]) -> int:
     """Probe the plugin ``argv[0]`` whose entry point is ``argv[1]``; ``argv[2]`` is the
     memory limit in MiB (0: none)."""
     dist, value, memory_mb = argv[0], argv[1], int(argv[2])
-    if memory_mb > 0:
+    if memory_mb > 0 and resource is not None:
         # The data segment (heap and private writable mappings), not the address space:
         # the libraries torch maps (CUDA's especially) would exhaust that without using it.
         limit = memory_mb * 2**20
