@@ -107,7 +107,7 @@ def _stat(path: Path) -> str:
 
 
 def _tree_state(root: Path) -> list[str]:
-    states = []
+    states: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
         states.extend(f"{folder}/{_stat(Path(folder) / f)}" for f in sorted(files)
