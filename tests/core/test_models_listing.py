@@ -42,6 +42,22 @@ def test_models_list_imports_neither_torch_nor_model_modules(args: list[str]) ->
         assert "EASE" in out.stdout and "l2: float >= 0" in out.stdout
 
 
+def test_models_show_imports_neither_torch_nor_the_model() -> None:
+    code = (
+        "import sys; from warprec.cli import main\n"
+        "try: main(['models', 'show', 'EASE', '--json'])\n"
+        "except SystemExit: pass\n"
+        "print('IMPORTED', [m for m in sys.modules if m == 'torch' or m.startswith("
+        "'warprec_models_classic.ease')], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "IMPORTED []" in out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["doc"].startswith("Embarrassingly Shallow Autoencoder")
+    assert shown["params"]["l2"]["type"].startswith("float")
+
+
 def test_the_listing_says_what_the_imported_class_says() -> None:
     # One introspection: the manifest is describe_hyperparameters run in a child process.
     listed = {m["name"]: m for m in json.loads(subprocess.run(

@@ -1,10 +1,10 @@
 """What each installed plugin provides, read once in a child process and cached.
 
 A :class:`Manifest` holds what a distribution's hooks register (kind, name,
-``module:Qualname``), each model's hyperparameters and each command's short help. It is
-made by :mod:`warprec._probe` in a child process under a time limit
-(``WARPREC_PLUGIN_TIMEOUT``) and a memory limit (``WARPREC_PLUGIN_MEMORY_MB``), and cached
-per distribution, version and file state in ``WARPREC_CACHE_DIR``, else
+``module:Qualname``), each model's hyperparameters and docstring, and each command's
+short help. It is made by :mod:`warprec._probe` in a child process under a time limit
+(``WARPREC_PLUGIN_TIMEOUT``) and a memory limit (``WARPREC_PLUGIN_MEMORY_MB``), and
+cached per distribution, version and file state in ``WARPREC_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/warprec``, else ``~/.cache/warprec``. Listing reads the cache: it
 imports no plugin code.
 """
@@ -29,7 +29,7 @@ from warprec.utils.files import atomic_path
 
 __all__ = ["Manifest", "Target", "cache_dir", "load_manifests"]
 
-FORMAT = 1  # bumped when the probe's output changes
+FORMAT = 2  # bumped when the probe's output changes
 TIMEOUT_ENV = "WARPREC_PLUGIN_TIMEOUT"
 MEMORY_ENV = "WARPREC_PLUGIN_MEMORY_MB"
 CACHE_ENV = "WARPREC_CACHE_DIR"

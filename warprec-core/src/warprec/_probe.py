@@ -129,7 +129,7 @@ def _describe(kind: str, target: Any) -> dict[str, Any]:
     if not (inspect.isclass(obj) and issubclass(obj, Recommender)):
         return {"error": f"{obj!r} is not a Recommender subclass"}
     try:
-        return {"params": describe_hyperparameters(obj)}
+        return {"params": describe_hyperparameters(obj), "doc": inspect.cleandoc(obj.__doc__ or "")}
     except Exception as exc:
         return {"error": f"its hyperparameters cannot be read: {_failure(exc)}"}
 

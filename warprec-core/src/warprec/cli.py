@@ -304,16 +304,21 @@ def _describe(entry: Entry) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def models_show(name: str, as_json: bool) -> None:
     """Describe model NAME: where it comes from, what it is, and every hyperparameter
-    with its type, domain, default and documentation (imports the model)."""
-    import inspect
-
-    from warprec.recommenders.hyperparameters import describe_hyperparameters
+    with its type, domain, default and documentation (from its plugin's cached manifest,
+    like models list; a model registered in this process is imported)."""
     from warprec.utils.registry import model_registry
 
     entry = model_registry.entry(name)
-    cls = entry.load()
-    params = describe_hyperparameters(cls)
-    doc = inspect.cleandoc(cls.__doc__ or "")
+    described = plugins.host.description("models", entry) or {}
+    if "params" in described and "doc" in described:
+        params, doc = described["params"], described["doc"]
+    else:
+        import inspect
+
+        from warprec.recommenders.hyperparameters import describe_hyperparameters
+
+        cls = entry.load()  # an unusable model: one line naming it and its plugin
+        params, doc = describe_hyperparameters(cls), inspect.cleandoc(cls.__doc__ or "")
     if as_json:
         click.echo(json.dumps({"name": entry.name, "source": entry.source.name,
                                "version": entry.source.version, "reference": entry.reference,
