@@ -18,8 +18,11 @@ BEHAVIOURS = {
     "kills itself": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
     "allocates": "blocks = []\nwhile True:\n    blocks.append(bytearray(2**26))\n",
 }
-# The probe's limits for these tests: short, and little memory for the allocating one.
+# The probe's limits for these tests: a short time limit for the plugins that never end
+# by themselves (a long one for the others, so that a loaded machine cannot turn their
+# own failure into a time-out), and little memory.
 LIMITS = {"WARPREC_PLUGIN_TIMEOUT": "3", "WARPREC_PLUGIN_MEMORY_MB": "768"}
+ENDLESS = ("sleeps", "loops")
 BOUND = 60  # seconds: far above what each command takes, far below a hang
 
 
@@ -40,8 +43,10 @@ def hostile_site(tmp_path: Path) -> Path:
     return site
 
 
-def warprec(args: list[str | Path], cwd: Path, site: Path) -> tuple[int, str, str]:
-    outcome = finish(spawn(args, cwd, env={**LIMITS, "PYTHONPATH": str(site)}),
+def warprec(args: list[str | Path], cwd: Path, site: Path, behaviour: str
+            ) -> tuple[int, str, str]:
+    limits = {**LIMITS, "WARPREC_PLUGIN_TIMEOUT": "3" if behaviour in ENDLESS else "30"}
+    outcome = finish(spawn(args, cwd, env={**limits, "PYTHONPATH": str(site)}),
                      timeout=BOUND)
     return outcome.code, outcome.out, outcome.err
 
@@ -52,7 +57,7 @@ def warprec(args: list[str | Path], cwd: Path, site: Path) -> tuple[int, str, st
 def test_listing_survives_a_hostile_plugin(hostile_site: Path, tmp_path: Path,
                                            behaviour: str, args: list[str]) -> None:
     write_dist(hostile_site, "acme-hostile", BEHAVIOURS[behaviour])
-    code, out, err = warprec(args, tmp_path, hostile_site)
+    code, out, err = warprec(args, tmp_path, hostile_site, behaviour)
     assert code == 0, err
     assert "Traceback" not in err
     if args[0] in ("--version", "plugins"):
@@ -65,7 +70,7 @@ def test_listing_survives_a_hostile_plugin(hostile_site: Path, tmp_path: Path,
 def test_json_listing_reports_the_plugin_broken(hostile_site: Path, tmp_path: Path,
                                                behaviour: str) -> None:
     write_dist(hostile_site, "acme-hostile", BEHAVIOURS[behaviour])
-    code, out, err = warprec(["plugins", "list", "--json"], tmp_path, hostile_site)
+    code, out, err = warprec(["plugins", "list", "--json"], tmp_path, hostile_site, behaviour)
     assert code == 0, err
     info = next(i for i in json.loads(out) if i["name"] == "acme-hostile")
     assert info["status"] == "error"
@@ -80,7 +85,7 @@ def test_a_run_that_does_not_use_it_succeeds(hostile_site: Path, world: World,
                                              behaviour: str) -> None:
     write_dist(hostile_site, "acme-hostile", BEHAVIOURS[behaviour])
     code, out, err = warprec(["run", world.config(), "-o", world.root / "run", "-q"],
-                             world.root, hostile_site)
+                             world.root, hostile_site, behaviour)
     assert code == 0, err
     assert "Pop" in out and "Warning: plugin acme-hostile" in err
     assert (world.root / "run" / "results.json").is_file()
@@ -90,7 +95,8 @@ def test_a_run_that_does_not_use_it_succeeds(hostile_site: Path, world: World,
 def test_doctor_names_it_and_exits_2(hostile_site: Path, tmp_path: Path,
                                      behaviour: str) -> None:
     write_dist(hostile_site, "acme-hostile", BEHAVIOURS[behaviour])
-    code, out, err = warprec(["plugins", "doctor", "acme-hostile"], tmp_path, hostile_site)
+    code, out, err = warprec(["plugins", "doctor", "acme-hostile"], tmp_path, hostile_site,
+                             behaviour)
     assert code == 2, out + err
     assert "acme-hostile 1.0.0: 1 problem(s)" in out and "error:" in out
     assert err.strip() == "Error: plugins doctor found 1 problem(s) in 1 plugin(s) " \
@@ -110,7 +116,7 @@ def test_a_run_that_uses_a_plugin_failing_in_process_is_one_line(hostile_site: P
         def warprec_register_models(register):
             register("Flaky", "acme_flaky_models:Flaky")
         """)
-    code, _, _ = warprec(["plugins", "list"], world.root, hostile_site)
+    code, _, _ = warprec(["plugins", "list"], world.root, hostile_site, "flaky")
     assert code == 0
     outcome = finish(spawn(["run", world.config({"Flaky": {}}), "-o", world.root / "run"],
                            world.root, env={**LIMITS, "PYTHONPATH": str(hostile_site),

@@ -133,10 +133,14 @@ def load_manifests(targets: list[Target], *, retry_failed: bool = False
             manifests[target.name] = cached
         else:
             started.append((target, _Probe(target)))
-    for target, probe in started:
-        manifest = probe.finish()
-        _write(target, manifest)
-        manifests[target.name] = manifest
+    try:
+        for target, probe in started:
+            manifest = probe.finish()
+            _write(target, manifest)
+            manifests[target.name] = manifest
+    finally:  # interrupted (Ctrl-C, SIGTERM): no probe outlives this process
+        for _, probe in started:
+            probe.close()
     return manifests
 
 
@@ -217,9 +221,15 @@ class _Probe:
             manifest.error = self._death(timed_out)
             manifest.retry_after = time.time() + RETRY_SECONDS
         self._forward_trace()
+        self.close()
+        return manifest
+
+    def close(self) -> None:
+        """Kill the child (and what it started) if it still runs; drop its files."""
+        if self.process.returncode is None:
+            self._kill_group()
         self.out.close()
         self.err.close()
-        return manifest
 
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
