@@ -408,4 +408,4 @@ def test_doctor_warns_of_a_numeric_hyperparameter_without_a_domain(fake_dist, ca
         "OnlyGood = Dup\n")
     code, out, _ = run_cli(capsys, "plugins", "doctor", "--no-smoke", "acme-loose")
     assert code == 0, out
-    assert "warning: model 'Dup': numeric hyperparameter(s) without a domain: scale" in out
+    assert "warning: model 'Dup': hyperparameter 'scale' is numeric without a domain" in out

@@ -114,11 +114,10 @@ def _check_plugin(info: plugins.PluginInfo, manifest: Manifest, diagnosis: Diagn
             if problem:
                 diagnosis.problems.append(f"{label}: {problem}")
             described = manifest.entry(kind, entry.name) or {}
-            loose = domainless(described.get("params") or {})
-            if loose:
-                diagnosis.warnings.append(
-                    f"{label}: numeric hyperparameter(s) without a domain: "
-                    f"{', '.join(loose)} (declare bounds, e.g. Annotated[float, Ge(0)])")
+            diagnosis.warnings.extend(
+                f"{label}: hyperparameter {name!r} is numeric without a domain (any value "
+                "passes); declare a bound or a Literal"
+                for name in domainless(described.get("params") or {}))
 
 
 def domainless(params: dict[str, Any]) -> list[str]:
