@@ -138,3 +138,15 @@ def test_the_core_names_no_plugin_model_in_code() -> None:
     for module in ("_registry.py", "_advice.py", "plugins.py", "utils/registry.py"):
         source = (package / module).read_text()
         assert not [n for n in [*CLASSIC, *NEURAL] if f'"{n}"' in source], module
+
+
+def test_a_model_of_a_plugin_not_installed_gets_the_pip_line_from_the_index() -> None:
+    from warprec._advice import install_hint
+
+    assert install_hint("models", "lightgcn", {}, {}, any_case=True) == \
+        "It is provided by warprec-models-neural: pip install warprec-models-neural."
+    assert install_hint("models", "lightgcn", {}, {}, any_case=False) == ""  # case counts
+    broken = {"acme-graphs": "error"}  # a name a broken plugin provides: its failure speaks
+    assert install_hint("models", "LightGCN", broken, {"acme-graphs": {"models": ["LightGCN"]}},
+                        any_case=True) == ""
+    assert install_hint("models", "Nope", {}, {}, any_case=True) == ""
