@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +18,10 @@ from warprec import plugins
 # tensor operations orders of magnitude slower on a loaded machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("WARPREC_THREADS", "1")  # the default of general.threads in runs
+# Plugin manifests cached for this session only (each worker probes the plugins once).
+if "WARPREC_CACHE_DIR" not in os.environ:
+    os.environ["WARPREC_CACHE_DIR"] = tempfile.mkdtemp(prefix="warprec-cache-")
+    atexit.register(shutil.rmtree, os.environ["WARPREC_CACHE_DIR"], ignore_errors=True)
 if "torch" in sys.modules:
     sys.modules["torch"].set_num_threads(1)
 

@@ -30,6 +30,7 @@ def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
         "provides",
         "conflicts",
         "load_seconds",
+        "warning",  # why a fenced plugin is loaded anyway (WARPREC_ALLOW_INCOMPATIBLE)
     }
     from warprec_models_neural.plugin import MODELS
 

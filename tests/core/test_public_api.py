@@ -26,7 +26,6 @@ def test_plugin_system_namespaces() -> None:
     ]
     assert sorted(registry.__all__) == sorted(
         [
-            "OFFICIAL_PLUGINS",
             "Entry",
             "Registry",
             "Source",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from warprec.errors import RegistryError
@@ -57,9 +58,13 @@ def test_unknown_name_lists_known_names_when_nothing_is_close(registry: Registry
         registry.entry("zzz")
 
 
-def test_official_model_missing_gives_the_pip_line(registry: Registry) -> None:
-    with pytest.raises(RegistryError, match=r"pip install warprec-models-neural$"):
-        registry.entry("lightgcn")
+def test_a_hint_comes_from_the_hint_callback_only(registry: Registry) -> None:
+    with pytest.raises(RegistryError, match=r"\(known: none\)$"):
+        registry.entry("lightgcn")  # the core names no plugin's models
+    registry.hint = lambda name: f"It is provided by acme-{name.lower()}: pip install it."
+    with pytest.raises(RegistryError, match=r"^unknown model 'X'\. It is provided by acme-x: "
+                                            r"pip install it\.$"):
+        registry.entry("X")
 
 
 def test_lazy_reference_is_imported_on_first_use_only(tmp_path, monkeypatch) -> None:
@@ -114,12 +119,34 @@ def test_core_builtins_are_registered_with_the_core_as_source() -> None:
     assert metric_registry.entry("nDCG").reference == "warprec.evaluation.metrics:nDCG"
 
 
-def test_official_plugins_name_every_model_the_official_packages_register() -> None:
-    from warprec._registry import OFFICIAL_PLUGINS
+def test_the_known_plugins_index_names_every_model_the_official_packages_register() -> None:
+    from warprec._advice import known_plugins
     from warprec_models_classic.plugin import MODELS as CLASSIC
     from warprec_models_neural.plugin import MODELS as NEURAL
 
-    assert {n: OFFICIAL_PLUGINS.get(n) for n in CLASSIC} == dict.fromkeys(
-        CLASSIC, "warprec-models-classic")
-    assert {n: OFFICIAL_PLUGINS.get(n) for n in NEURAL} == dict.fromkeys(
-        NEURAL, "warprec-models-neural")
+    index = known_plugins()
+    assert sorted(index["warprec-models-classic"]["models"]) == sorted(CLASSIC)
+    assert sorted(index["warprec-models-neural"]["models"]) == sorted(NEURAL)
+
+
+def test_the_core_names_no_plugin_model_in_code() -> None:
+    import warprec
+    from warprec_models_classic.plugin import MODELS as CLASSIC
+    from warprec_models_neural.plugin import MODELS as NEURAL
+
+    package = Path(warprec.__file__).parent
+    for module in ("_registry.py", "_advice.py", "plugins.py", "utils/registry.py"):
+        source = (package / module).read_text()
+        assert not [n for n in [*CLASSIC, *NEURAL] if f'"{n}"' in source], module
+
+
+def test_a_model_of_a_plugin_not_installed_gets_the_pip_line_from_the_index() -> None:
+    from warprec._advice import install_hint
+
+    assert install_hint("models", "lightgcn", {}, {}, any_case=True) == \
+        "It is provided by warprec-models-neural: pip install warprec-models-neural."
+    assert install_hint("models", "lightgcn", {}, {}, any_case=False) == ""  # case counts
+    broken = {"acme-graphs": "error"}  # a name a broken plugin provides: its failure speaks
+    assert install_hint("models", "LightGCN", broken, {"acme-graphs": {"models": ["LightGCN"]}},
+                        any_case=True) == ""
+    assert install_hint("models", "Nope", {}, {}, any_case=True) == ""

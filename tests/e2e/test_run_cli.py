@@ -218,15 +218,15 @@ def test_enough_bad_configs() -> None:
     assert len(BAD) >= 20
 
 
-def test_model_of_an_official_plugin_not_installed_gets_the_pip_line(
+def test_model_of_a_disabled_plugin_says_so(
         capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_plugins: None) -> None:
     monkeypatch.setenv("WARPREC_DISABLE_PLUGINS", "warprec-models-neural")
     path = write(tmp_path, "c.yaml", base_yaml(models="{BPR: {}}"))
     code, _, err = run_cli(capsys, "run", str(path))
     assert code == 2
     assert err.startswith("Error: models.BPR: unknown model 'BPR'")
-    assert err.endswith(" It is provided by the official plugin warprec-models-neural: "
-                        "pip install warprec-models-neural\n")
+    assert err.endswith(" It is provided by the plugin warprec-models-neural, which is "
+                        "installed but disabled (WARPREC_DISABLE_PLUGINS).\n")
     assert err.count("\n") == 1
 
 

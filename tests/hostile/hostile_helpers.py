@@ -131,3 +131,18 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> Outcome:
 
 
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP, "SIGINT": signal.SIGINT}
+
+
+def write_dist(site: Path, name: str, source: str, *, version: str = "1.0.0",
+               requires: list[str] | None = None) -> Path:
+    """A plugin installed in ``site`` as pip would: ``<module>.py`` (its hook module) and
+    ``<name>-<version>.dist-info`` with METADATA and a ``warprec`` entry point."""
+    module = name.replace("-", "_") + "_plugin"
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata += [f"Requires-Dist: {r}" for r in requires or []]
+    (info / "METADATA").write_text("\n".join(metadata) + "\n")
+    (info / "entry_points.txt").write_text(f"[warprec]\nplugin = {module}\n")
+    return info

@@ -58,7 +58,8 @@ def test_an_unknown_model_names_the_plugins_that_failed(cli, fake_dist, world: W
     result = cli("run", world.config({"AcmeModel": {}}), "-o", world.root / "run", "-q")
     line = result.error_line()
     assert result.code == 2 and "unknown model 'AcmeModel'" in line
-    assert "plugins that failed to load: acme-broken 1.0.0: cannot load entry point" in line
+    assert "It may be provided by a plugin that failed to load: acme-broken 1.0.0: cannot " \
+           "load entry point" in line and line.endswith(".")
     assert "not_a_module_xyz" in line
     assert not (world.root / "run").exists()
     assert "acme-broken" in cli("config", "check", world.config({"AcmeModel": {}})).err
@@ -111,7 +112,9 @@ def test_conflicts_are_listed(cli, fake_dist) -> None:
     fake_dist("acme-a", hooks({"Twin": "a_mod:Twin"}))
     fake_dist("acme-b", hooks({"Twin": "b_mod:Twin"}))
     infos = {i["name"]: i for i in json.loads(cli("plugins", "list", "--json").out)}
-    assert infos["acme-a"]["conflicts"] == ["model 'Twin'"]
+    assert infos["acme-a"]["status"] == "conflict"
+    assert infos["acme-a"]["conflicts"] == [
+        "model 'Twin' (also from acme-b; write 'acme-a:Twin' or 'acme-b:Twin')"]
 
 
 def test_doctor_reports_every_problem_at_once(cli, fake_dist, only_fakes, tmp_path) -> None:

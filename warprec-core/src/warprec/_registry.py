@@ -12,22 +12,11 @@ from typing import Any
 from warprec.errors import RegistryError
 from warprec.utils.names import close_matches
 
-__all__ = ["KINDS", "OFFICIAL_PLUGINS", "Entry", "Registry", "Source"]
+__all__ = ["KINDS", "Entry", "Registry", "Source", "check_name", "reference_of"]
 
 # Hook kind -> registry kind, in the order plugins list what they provide.
 KINDS = {"models": "model", "metrics": "metric", "losses": "loss", "splitters": "splitter",
          "filters": "filter", "datasets": "dataset", "commands": "command"}
-
-# Models of the official plugins, so that an unknown name can say what to install.
-OFFICIAL_PLUGINS: dict[str, str] = {
-    **dict.fromkeys(
-        ["EASE", "ItemKNN", "UserKNN", "RP3beta", "Pop", "Random", "iALS", "iALS2008", "Slim",
-         "ADMMSlim", "SANSA", "ItemKNNTD", "UserKNNTD"], "warprec-models-classic"),
-    **dict.fromkeys(
-        ["BPR", "MultVAE", "MultiVAE", "LightGCN", "SASRec", "gSASRec", "BERT4Rec", "GRU4Rec",
-         "Caser", "NeuMF", "MultiDAE", "CDAE", "NGCF", "SimGCL"], "warprec-models-neural"),
-}
-
 
 @dataclass(frozen=True)
 class Source:
@@ -48,25 +37,42 @@ class Entry:
     name: str
     target: str | Any
     source: Source
+    # Set by the plugin host for what a plugin's cached manifest lists: imports the
+    # plugin in this process first, then returns the object its hook registered.
+    loader: Callable[[Entry], Any] | None = field(default=None, repr=False, compare=False)
     _loaded: Any = field(default=None, repr=False)
 
     @property
     def reference(self) -> str:
         """The ``"module:QualifiedName"`` the entry points at."""
-        if isinstance(self.target, str):
-            return self.target
-        return f"{self.target.__module__}:{self.target.__qualname__}"
-
-    @property
-    def is_loaded(self) -> bool:
-        """Whether the object is in memory (registered as one, or imported already)."""
-        return not isinstance(self.target, str) or self._loaded is not None
+        return reference_of(self.target)
 
     def load(self) -> Any:
         """Return the registered object, importing a lazy reference on first use."""
         if self._loaded is None:
-            self._loaded = self.target if not isinstance(self.target, str) else _import(self)
+            if self.loader is not None:
+                self._loaded = self.loader(self)
+            elif isinstance(self.target, str):
+                self._loaded = _import(self)
+            else:
+                self._loaded = self.target
         return self._loaded
+
+
+def reference_of(target: Any) -> str:
+    """``"module:QualifiedName"`` of a registered object (a click command: its callback)."""
+    if isinstance(target, str):
+        return target
+    obj = target if hasattr(target, "__qualname__") else getattr(target, "callback", target)
+    return f"{getattr(obj, '__module__', '?')}:" \
+           f"{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+def check_name(kind: str, name: Any) -> None:
+    """A registry name is a non-empty string without ``:`` or control characters."""
+    if not name or not isinstance(name, str) or ":" in name or not name.isprintable():
+        raise RegistryError(f"invalid {kind} name {name!r}: a non-empty name without "
+                            "':' or control characters (tab, newline...)")
 
 
 def _import(entry: Entry) -> Any:
@@ -90,6 +96,11 @@ class Registry:
         self.kind = kind
         self.on_lookup = on_lookup  # the plugin host's sync, run before every lookup
         self._entries: dict[str, list[Entry]] = {}
+        # Set by the plugin host: lower-case name -> why it cannot be used (its provider
+        # failed to load); failures whose names are unknown; the "install X" hint.
+        self.unavailable: dict[str, str] = {}
+        self.unknown_failures: list[str] = []
+        self.hint: Callable[[str], str] | None = None
 
     def _looking_up(self) -> None:
         if self.on_lookup is not None:
@@ -119,12 +130,11 @@ class Registry:
 
         return decorate if obj is None else decorate(obj)
 
-    def add(self, name: str, target: str | Any, source: Source) -> Entry:
+    def add(self, name: str, target: str | Any, source: Source,
+            loader: Callable[[Entry], Any] | None = None) -> Entry:
         """Add an entry; re-adding the same name from the same source replaces it."""
-        if not name or not isinstance(name, str) or ":" in name or not name.isprintable():
-            raise RegistryError(f"invalid {self.kind} name {name!r}: a non-empty name without "
-                                "':' or control characters (tab, newline...)")
-        entry = Entry(name, target, source)
+        check_name(self.kind, name)
+        entry = Entry(name, target, source, loader)
         entries = self._entries.setdefault(name.lower(), [])
         for i, old in enumerate(entries):
             if old.source == source:
@@ -149,13 +159,24 @@ class Registry:
             else:
                 del self._entries[key]
 
+    def find(self, name: str, source: Source) -> Entry | None:
+        """The entry ``source`` registered under ``name`` exactly, if any (no lookup)."""
+        return next((e for e in self._entries.get(name.lower(), [])
+                     if e.name == name and e.source == source), None)
+
     def entry(self, name: str) -> Entry:
-        """The entry for ``name`` (``"<source>:<Name>"`` picks one of several)."""
+        """The entry for ``name`` (``"<source>:<Name>"`` picks one of several).
+
+        A name a plugin that failed to load provides is refused with that plugin's
+        failure, and never resolves to another source's entry by its case alone.
+        """
         self._looking_up()
         source_name, _, bare = name.rpartition(":")
         candidates = self._entries.get(bare.lower(), [])
         if source_name:
             candidates = [e for e in candidates if _matches(e.source, source_name)]
+        else:
+            self._refuse_failed_provider(bare, candidates)
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
@@ -165,6 +186,20 @@ class Registry:
                 f"{len(candidates)} sources; use one of {options}"
             )
         raise RegistryError(self._unknown_message(name))
+
+    def _refuse_failed_provider(self, name: str, candidates: list[Entry]) -> None:
+        others = " or ".join(f"'{e.source.name}:{e.name}'" for e in candidates)
+        use = f" (or write {others} for the other provider)" if others else ""
+        why = self.unavailable.get(name.lower())
+        if why is not None:
+            raise RegistryError(f"{self.kind} {name!r} cannot be used: {why}; fix or "
+                                f"uninstall that plugin{use}.")
+        if candidates and self.unknown_failures and \
+                not any(e.name == name for e in candidates):
+            raise RegistryError(
+                f"{self.kind} {name!r} is not registered under this exact name, and "
+                f"{'; '.join(self.unknown_failures)} (it may provide it); write "
+                f"{others} to use the {self.kind} whose name matches it only by case.")
 
     def get_class(self, name: str) -> Any:
         """The registered object (class or function) for ``name``."""
@@ -199,10 +234,9 @@ class Registry:
         close = close_matches(name, known.values(), n=3)
         if close:
             message += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-        official = {n.lower(): p for n, p in OFFICIAL_PLUGINS.items()}
-        plugin = official.get(name.lower()) if self.kind == "model" else None
-        if plugin:
-            message += f" It is provided by the official plugin {plugin}: pip install {plugin}"
+        hint = self.hint(name) if self.hint is not None else ""
+        if hint:
+            message += (" " if close else ". ") + hint
         elif not close:
             message += f" (known: {', '.join(sorted(known.values(), key=str.lower)) or 'none'})"
         return message

@@ -48,10 +48,27 @@ class PluginGroup(click.Group):
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A built-in command, else a plugin's: the plugin is imported only now."""
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
-        return next((e.load() for e in _plugin_commands() if e.name == cmd_name), None)
+        entry = next((e for e in _plugin_commands() if e.name == cmd_name), None)
+        return entry.load() if entry is not None else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help's command list; a plugin's commands with the short help its manifest
+        recorded (listing them imports no plugin)."""
+        rows = []
+        for name in super().list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        for entry in _plugin_commands():
+            described = plugins.host.description("commands", entry) or {}
+            rows.append((entry.name, described.get("help") or f"(from {entry.source.name})"))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(sorted(rows))
 
 
 def _plugin_commands() -> list[Entry]:
@@ -92,6 +109,7 @@ def cli(ctx: click.Context, strict: bool | None, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
     if strict:
         plugins.set_strict(True)
+    plugins.host.discover()  # metadata only: the warnings of fenced plugins, every command
 
 
 @cli.group("plugins")
@@ -107,31 +125,36 @@ def plugins_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         return
-    rows = [
-        (
-            i.name,
-            i.version or "?",
-            i.status,
-            "; ".join(f"{k}: {', '.join(v)}" for k, v in i.provides.items()) or (i.error or ""),
-        )
-        for i in infos
-    ]
+    rows = [(i.name, i.version or "?", i.status, _plugin_note(i)) for i in infos]
     _table(("plugin", "version", "status", "provides"), rows, empty="no plugins installed")
     for info in infos:
         if info.load_seconds is not None and info.load_seconds > plugins.SLOW_SECONDS:
             click.echo(f"Warning: plugin {info.name} took {info.load_seconds:.2f} s to load "
-                       f"(more than {plugins.SLOW_SECONDS} s): every warprec command waits "
-                       "for it", err=True)
+                       f"(more than {plugins.SLOW_SECONDS} s): every command that uses it "
+                       "waits for it", err=True)
+
+
+def _plugin_note(info: plugins.PluginInfo) -> str:
+    """The last column of ``plugins list``: what a plugin provides, or its problem."""
+    provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.provides.items())
+    if info.status == "conflict":
+        return "conflicts: " + "; ".join(info.conflicts) + (f" | {provides}" if provides else "")
+    return provides or (info.error or "")
 
 
 @plugins_group.command("doctor")
+@click.argument("names", nargs=-1)
 @click.option("--no-smoke", is_flag=True, help="Only import and type-check (no model checks).")
-def plugins_doctor(no_smoke: bool) -> None:
-    """Import everything every plugin registers, smoke-check its models, and report
-    every problem at once (exit status 2 when there is any)."""
+@click.option("--smoke-all", is_flag=True,
+              help="Smoke-check the official packages' models too (their releases run the "
+                   "conformance kit on them).")
+def plugins_doctor(names: tuple[str, ...], no_smoke: bool, smoke_all: bool) -> None:
+    """Check the plugins NAMES (default: all): read them again if they failed, import
+    everything they register, smoke-check their models, and report every problem at
+    once (exit status 2 when there is any)."""
     from warprec.plugin_doctor import diagnose
 
-    results = diagnose(smoke=not no_smoke)
+    results = diagnose(list(names) or None, smoke=not no_smoke, smoke_kit_tested=smoke_all)
     if not results:
         click.echo("no plugins installed")
         return
@@ -274,15 +297,12 @@ def _list_command(kind: str) -> click.Command:
 
 
 def _describe(entry: Entry) -> dict[str, Any]:
-    """The hyperparameters of a model: read from its source without importing it when
-    it is a lazy reference (listing imports no torch), else from the imported class."""
-    if isinstance(entry.target, str) and not entry.is_loaded:
-        from warprec.recommenders.source_spec import SourceSpecError, describe_reference
-
-        try:
-            return {"params": describe_reference(entry.target)}
-        except SourceSpecError:
-            pass  # something only running the module can tell: import it
+    """The hyperparameters of a model: from its plugin's manifest (listing imports no
+    plugin and no torch), else, registered in this process, from the class."""
+    described = plugins.host.description("models", entry)
+    if described is not None:
+        return {"params": described.get("params"),
+                **({"error": described["error"]} if "error" in described else {})}
     try:
         from warprec.recommenders.hyperparameters import describe_hyperparameters
 
@@ -296,16 +316,21 @@ def _describe(entry: Entry) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def models_show(name: str, as_json: bool) -> None:
     """Describe model NAME: where it comes from, what it is, and every hyperparameter
-    with its type, domain, default and documentation (imports the model)."""
-    import inspect
-
-    from warprec.recommenders.hyperparameters import describe_hyperparameters
+    with its type, domain, default and documentation (from its plugin's cached manifest,
+    like models list; a model registered in this process is imported)."""
     from warprec.utils.registry import model_registry
 
     entry = model_registry.entry(name)
-    cls = entry.load()
-    params = describe_hyperparameters(cls)
-    doc = inspect.cleandoc(cls.__doc__ or "")
+    described = plugins.host.description("models", entry) or {}
+    if "params" in described and "doc" in described:
+        params, doc = described["params"], described["doc"]
+    else:
+        import inspect
+
+        from warprec.recommenders.hyperparameters import describe_hyperparameters
+
+        cls = entry.load()  # an unusable model: one line naming it and its plugin
+        params, doc = describe_hyperparameters(cls), inspect.cleandoc(cls.__doc__ or "")
     if as_json:
         click.echo(json.dumps({"name": entry.name, "source": entry.source.name,
                                "version": entry.source.version, "reference": entry.reference,

@@ -144,7 +144,11 @@ def _lookup(registry: Any, name: str, path: str) -> None:
     try:
         registry.entry(name)
     except RegistryError as exc:
-        raise ConfigError(f"{path}: {exc}{failure_note()}") from exc
+        # An unknown name may be one a broken plugin provides; other errors say their cause.
+        message, note = str(exc), failure_note() if str(exc).startswith("unknown ") else ""
+        if note and not message.endswith((".", "?")):
+            message += "."
+        raise ConfigError(f"{path}: {message}{note}") from exc
 
 
 def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,

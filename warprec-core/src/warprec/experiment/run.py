@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from warprec._registry import OFFICIAL_PLUGINS
+from warprec._advice import kit_tested
 from warprec.config import Config, load_config
 from warprec.errors import ConfigError, DataError, ModelError, OutputError, WarpRecError
 from warprec.evaluation.significance_report import TESTS, significance
@@ -48,8 +48,6 @@ __all__ = ["check_config", "log_plugin_problems", "run_experiment", "smoke_check
 
 logger = logging.getLogger("warprec")
 THREADS_ENV = "WARPREC_THREADS"
-# Distributions whose models skip the smoke check: their own tests run the whole kit.
-OFFICIAL_DISTRIBUTIONS = frozenset({"warprec-core", *OFFICIAL_PLUGINS.values()})
 MAX_THREADS = 4096  # general.threads' bound
 
 
@@ -185,7 +183,7 @@ def smoke_check_models(plan: Plan, data: RunData) -> None:
     sample is a warning (the run goes on)."""
     models = [m for m in plan.models.values()
               if m.block.meta.smoke_check and m.block.meta.load_from is None
-              and m.provider.get("distribution") not in OFFICIAL_DISTRIBUTIONS]
+              and not _kit_tested(m.provider.get("distribution"))]
     if not models:
         return
     from warprec.testing.conformance import CheckSkipped, ConformanceError
@@ -211,6 +209,13 @@ def smoke_check_models(plan: Plan, data: RunData) -> None:
         else:
             logger.info("models.%s: contract smoke check passed (%.2f s)", model_plan.name,
                         time.perf_counter() - start)
+
+
+def _kit_tested(distribution: str | None) -> bool:
+    """Models of the core and of packages whose releases run the whole conformance kit
+    (``known_plugins.json``) skip the smoke check."""
+    return distribution == "warprec-core" or (distribution is not None
+                                              and kit_tested(distribution))
 
 
 def _after_run(plan: Plan, folder: RunFolder, results: dict[str, Any]) -> None:

@@ -262,9 +262,7 @@ def _attribute_docs(klass: type) -> dict[str, str]:
 def type_name(annotation: Any) -> str:
     """A readable name of an annotation, with its constraints (``int > 0, <= 4096``).
 
-    Nested types render the same way (``list[int > 0]``, ``float | None``);
-    :func:`warprec.recommenders.source_spec.type_name_from_source` renders annotation
-    text identically, which ``warprec models list`` relies on.
+    Nested types render the same way (``list[int > 0]``, ``float | None``).
     """
     if annotation is Any:
         return "any"

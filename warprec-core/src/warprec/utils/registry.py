@@ -10,11 +10,10 @@ qualified as ``"<source>:<Name>"``. The registries belong to the default plugin 
 
 from __future__ import annotations
 
-from warprec._registry import OFFICIAL_PLUGINS, Entry, Registry, Source
+from warprec._registry import Entry, Registry, Source
 from warprec.plugins import host
 
 __all__ = [
-    "OFFICIAL_PLUGINS",
     "Entry",
     "Registry",
     "Source",
