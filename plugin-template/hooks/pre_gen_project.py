@@ -65,12 +65,14 @@ def problems(answers: dict[str, str]) -> list[str]:
 
 
 def official_clash(model_name: str) -> str | None:
-    """The official plugin that already provides ``model_name``, if warprec says so."""
-    try:
-        from warprec.utils.registry import OFFICIAL_PLUGINS
+    """The known plugin (warprec's shipped index) that already provides ``model_name``."""
+    try:  # the template ships inside warprec-core, so it may read the core's own index
+        from warprec._advice import known_plugins
     except ImportError:  # generating without warprec installed is fine
         return None
-    return next((p for n, p in OFFICIAL_PLUGINS.items() if n.lower() == model_name.lower()), None)
+    wanted = model_name.lower()
+    return next((dist for dist, kinds in known_plugins().items()
+                 if wanted in (n.lower() for n in kinds.get("models", []))), None)
 
 
 def main() -> int:

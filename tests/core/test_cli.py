@@ -41,8 +41,8 @@ def test_plugins_list_json_fields(capsys, fresh_plugins: None) -> None:
 def test_version_lists_core_and_plugins(capsys, fresh_plugins: None) -> None:
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0
-    assert out.splitlines()[0] == "warprec-core 0.2.0"
-    assert "warprec-models-classic 0.2.0 (ok)" in out
+    assert out.splitlines()[0] == "warprec-core 0.3.0"
+    assert "warprec-models-classic 0.3.0 (ok)" in out
 
 
 def test_strict_flag_fails_with_one_line_error(capsys, fake_dist) -> None:

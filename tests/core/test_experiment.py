@@ -80,8 +80,8 @@ def test_outputs_of_a_run(tmp_path: Path) -> None:
 def test_resolved_config_has_defaults_and_versions_and_reloads(tmp_path: Path) -> None:
     run(tiny(), tmp_path / "run")
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    assert saved["versions"]["warprec-core"] == "0.2.0"
-    assert saved["versions"]["models"]["EASE"] == "warprec-models-classic 0.2.0"
+    assert saved["versions"]["warprec-core"] == "0.3.0"
+    assert saved["versions"]["models"]["EASE"] == "warprec-models-classic 0.3.0"
     assert saved["splitter"]["test_splitting"]["seed"] == 42
     assert saved["evaluation"]["validation_metric"] == "nDCG@5"
     assert saved["models"]["EASE"]["dtype"] == "float32"  # a default, recorded as run

@@ -123,7 +123,7 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
     from warprec_models_classic.ease import EASE
 
     assert ease["params"] == {"l2": EASE.l2, "dtype": "float32"}  # the defaults
-    assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.2.0"}
+    assert ease["provider"] == {"distribution": "warprec-models-classic", "version": "0.3.0"}
     from warprec_models_classic.knn import ItemKNN
 
     assert results["ItemKNN"]["params"] == {  # the given k, every other value the default
@@ -131,7 +131,7 @@ def test_defaults_and_providers_are_recorded(tmp_path: Path) -> None:
         "asymmetric_alpha": ItemKNN.asymmetric_alpha}
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert saved["models"]["EASE"]["l2"] == EASE.l2
-    assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.2.0"
+    assert saved["versions"]["models"]["ItemKNN"] == "warprec-models-classic 0.3.0"
     on_disk = json.loads((tmp_path / "run" / "results.json").read_text())
     assert on_disk["models"][0]["params"] == ease["params"]
 

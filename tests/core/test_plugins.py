@@ -32,12 +32,12 @@ def test_installed_official_plugins_are_ok(fresh_plugins: None) -> None:
     infos = {i.name: i for i in plugins.list_plugins()}
     classic, neural = infos["warprec-models-classic"], infos["warprec-models-neural"]
     assert (classic.status, neural.status) == ("ok", "ok")
-    assert classic.version == "0.2.0" and classic.error is None
+    assert classic.version == "0.3.0" and classic.error is None
     assert classic.hooks == ["warprec_register_models"]
     assert "EASE" in classic.provides["models"] and "BPR" in neural.provides["models"]
     assert classic.entry_point == "classic = warprec_models_classic.plugin"
     assert model_registry.entry("ease").source == Source(
-        "plugin", "warprec-models-classic", "0.2.0"
+        "plugin", "warprec-models-classic", "0.3.0"
     )
 
 

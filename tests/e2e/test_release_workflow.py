@@ -86,12 +86,16 @@ def test_tag_of_a_released_version_names_the_package(tmp_path: Path, name: str) 
 
 @pytest.mark.parametrize("name", MEMBERS)
 def test_tag_check_accepts_the_repository_changelog(tmp_path: Path, name: str) -> None:
-    """Each package's own CHANGELOG.md passes the check for its declared version."""
+    """Each package's own CHANGELOG.md passes the check for its declared version, once
+    the release step of docs/releasing.md has dated a pending ``[Unreleased]`` entry."""
     folder = tmp_path / name
     folder.mkdir()
-    for file in ("pyproject.toml", "CHANGELOG.md"):
-        (folder / file).write_bytes((ROOT / name / file).read_bytes())
+    (folder / "pyproject.toml").write_bytes((ROOT / name / "pyproject.toml").read_bytes())
     version = tomllib.loads((folder / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / name / "CHANGELOG.md").read_text()
+    if f"## [{version}] - " not in changelog:
+        changelog = changelog.replace("## [Unreleased]", f"## [{version}] - 2026-12-06", 1)
+    (folder / "CHANGELOG.md").write_text(changelog)
     code, out, github_output = run_tag_check(tmp_path, f"{name}-v{version}")
     assert code == 0, out
     assert github_output == f"package={name}\nversion={version}\n"

@@ -23,7 +23,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["warprec-core", "warprec-models-classic", "warprec-models-neural"]
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 TEMPLATE_IN_WHEEL = "warprec/_plugin_template/"
 
 pytestmark = pytest.mark.slow

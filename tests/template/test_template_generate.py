@@ -77,7 +77,7 @@ def test_derived_names(
     meta = tomllib.loads((project / "pyproject.toml").read_text())
     assert meta["project"]["name"] == slug
     assert meta["project"]["entry-points"]["warprec"] == {package: f"{package}.plugin"}
-    assert "warprec-core>=0.2,<0.3" in meta["project"]["dependencies"]
+    assert "warprec-core>=0.3,<0.4" in meta["project"]["dependencies"]
     assert meta["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [f"src/{package}"]
     plugin = (project / "src" / package / "plugin.py").read_text()
     assert f'"{model}": "{package}.{module}:{model}"' in plugin

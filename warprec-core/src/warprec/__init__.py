@@ -9,7 +9,7 @@ from typing import Any
 
 from warprec.hookspecs import hookimpl
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["__version__", "hookimpl", "run_experiment"]
 

@@ -1,3 +1,3 @@
 """Closed-form and neighbourhood recommenders for WarpRec."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -1,3 +1,3 @@
 """Neural (torch) recommenders for WarpRec."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
