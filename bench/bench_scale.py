@@ -16,7 +16,8 @@ on tiny data so numba's per-process start-up is not charged to the size); the
 full-ranking evaluation (nDCG@10, Recall@10, training items masked) of the iALS model
 on the test users. Each stage's wall seconds and its peak resident memory (``VmHWM``,
 reset at the stage's start by writing 5 to ``/proc/self/clear_refs``, so it is the
-process's peak during that stage, live data of earlier stages included). Results are
+process's peak during that stage, live data of earlier stages included; the RSS at the
+stage's start is stored too). Results are
 appended to ``bench/scale_results.jsonl``; ``--plot`` writes ``bench/scale.png`` and
 prints the markdown table with each stage's growth exponent (the least-squares slope of
 log seconds on log interactions).
@@ -77,10 +78,11 @@ def stage(results: dict[str, Any], name: str, action: Callable[[], Any],
     if any(name.startswith(prefix) for prefix in skip):
         return None
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := current RSS
+    start_mib = peak_rss_mib()
     started = time.perf_counter()
     value = action()
     results[name] = {"seconds": round(time.perf_counter() - started, 3),
-                     "peak_mib": round(peak_rss_mib(), 1)}
+                     "start_mib": round(start_mib, 1), "peak_mib": round(peak_rss_mib(), 1)}
     print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
     return value
 
