@@ -38,6 +38,7 @@ from warprec_models_classic._als_kernel import cg_rows, set_threads
 
 __all__ = ["cg_half_sweep", "iALS", "iALS2008"]
 
+
 def cg_half_sweep(
     fixed: np.ndarray,
     target: np.ndarray,
