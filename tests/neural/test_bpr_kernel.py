@@ -228,6 +228,27 @@ def test_the_optimizer_is_a_no_op_and_the_loss_back_propagates(toy):
     assert torch.equal(model.user_embedding.weight.detach(), changed)
 
 
+def test_the_item_bias_gradient_is_the_batch_mean_of_the_coefficients(toy):
+    # Two triples sharing their positive item: d loss / d b_i sums -c over the
+    # positives and +c over the negatives, divided by the batch size, c = sigmoid(-x).
+    model = BPR({**COMPILED, "optimizer": "sgd", "learning_rate": 1e-9}, toy.info(), seed=3)
+    model.configure_optimizer()
+    with torch.no_grad():
+        model.item_bias.copy_(torch.linspace(-0.5, 0.5, model.item_bias.numel()))
+    users, pos, neg = torch.tensor([0, 1]), torch.tensor([2, 2]), torch.tensor([3, 4])
+    user_e = model.user_embedding.weight.detach()
+    item_e, bias = model.item_embedding.weight.detach(), model.item_bias.detach()
+    x = (user_e[users] * (item_e[pos] - item_e[neg])).sum(1) + bias[pos] - bias[neg]
+    c = torch.sigmoid(-x)  # a vanishing step: the second sample reads the same values
+    with thread_limit(1):
+        loss = model.train_step((users, pos, neg))
+    loss.backward()
+    expected = torch.zeros_like(bias)
+    expected.index_add_(0, pos, -c / 2).index_add_(0, neg, c / 2)
+    torch.testing.assert_close(model.item_bias.grad.to_dense(), expected, rtol=1e-5,
+                               atol=1e-7)
+
+
 def test_early_stopping_and_validation_run_through_the_trainer(toy):
     model = BPR({**COMPILED, "epochs": 30, "init_std": 0.1}, toy.info(), seed=7)
     evaluator = Evaluator(metrics=["nDCG"], top_k=[10])

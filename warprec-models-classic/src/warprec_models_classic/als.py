@@ -16,10 +16,10 @@ for every row ``u`` of the side being updated (with ``F`` the other side's facto
 
 Exact solves cost ``O(f^3)`` per row; here every row takes ``cg_steps`` steps of
 conjugate gradients warm-started from its previous factors (Takacs, Pilaszy, Tikk,
-RecSys 2011), all rows of a block at once in numpy: one matrix-vector product is
-``P @ (w0 F^T F) + lambda P`` plus, on the observed pairs only, the sampled dot products
-``d_ui <F_i, p_u>`` gathered back with one sparse product. Cost per half-sweep:
-``O(cg_steps (nnz f + n f^2))``.
+RecSys 2011), compiled with numba and spread over the run's threads (``general.threads``):
+see :mod:`warprec_models_classic._als_kernel`. Cost per half-sweep:
+``O(cg_steps (nnz f + n f^2))``. Rows are independent within a half-sweep, so the
+factors do not depend on the thread count.
 """
 
 from __future__ import annotations
@@ -30,87 +30,47 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from annotated_types import Ge, Gt, Le
-from threadpoolctl import threadpool_limits
 from torch import Tensor
 from warprec.data.dataset import Interactions
 from warprec.recommenders.base_recommender import Recommender
 
-__all__ = ["cg_half_sweep", "iALS", "iALS2008"]
+from warprec_models_classic._als_kernel import cg_rows, set_threads
 
-# Entries of the gathered [nnz, f] factor block held at once during a half-sweep.
-_BLOCK_ENTRIES = 2**23
+__all__ = ["cg_half_sweep", "iALS", "iALS2008"]
 
 
 def cg_half_sweep(
     fixed: np.ndarray,
     target: np.ndarray,
     weights: sp.csr_matrix,
-    rhs: np.ndarray,
+    targets: sp.csr_matrix,
     w0: float,
     lam: np.ndarray,
     steps: int,
 ) -> None:
     """Improve ``target`` in place with ``steps`` conjugate-gradient steps per row.
 
-    Row ``u`` solves ``(w0 F^T F + F_u^T diag(d_u) F_u + lam_u I) x_u = rhs_u`` with
-    ``F = fixed`` and ``d_u`` the stored values of row ``u`` of ``weights`` (its column
-    indices select ``F_u``). Rows without interactions and a zero right-hand side are set
-    to zero, the exact solution.
+    Row ``u`` solves ``(w0 F^T F + F_u^T diag(d_u) F_u + lam_u I) x_u = F_u^T t_u`` with
+    ``F = fixed``, ``d_u`` the stored values of row ``u`` of ``weights`` (its column
+    indices select ``F_u``) and ``t_u`` those of ``targets`` (the same pattern). Rows
+    without interactions are set to zero, their exact solution. Runs on the numba
+    threads (:func:`warprec_models_classic._als_kernel.set_threads`).
     """
-    gram = (w0 * (fixed.T @ fixed)).astype(target.dtype, copy=False)
-    counts = np.diff(weights.indptr)
-    n, f = target.shape
-    start = 0
-    while start < n:
-        # A block of rows whose gathered factors fit in _BLOCK_ENTRIES entries.
-        budget = weights.indptr[start] + max(_BLOCK_ENTRIES // max(f, 1), 1)
-        stop = int(np.searchsorted(weights.indptr, budget, side="right")) - 1
-        stop = min(max(stop, start + 1), n)
-        _cg_block(fixed, target, weights, rhs, gram, lam, steps, start, stop, counts)
-        start = stop
-    target[(counts == 0) & ~rhs.any(axis=1)] = 0.0
+    dtype = target.dtype
+    gram = np.ascontiguousarray(w0 * (fixed.T @ fixed), dtype=dtype)
+    cg_rows(fixed, target, weights.indptr, weights.indices,
+            np.asarray(weights.data, dtype=dtype), np.asarray(targets.data, dtype=dtype),
+            gram, np.asarray(lam, dtype=dtype), int(steps))
 
 
-def _cg_block(
-    fixed: np.ndarray,
-    target: np.ndarray,
-    weights: sp.csr_matrix,
-    rhs: np.ndarray,
-    gram: np.ndarray,
-    lam: np.ndarray,
-    steps: int,
-    start: int,
-    stop: int,
-    counts: np.ndarray,
-) -> None:
-    block = weights[start:stop]
-    gathered = fixed[block.indices]  # F_i of every observed pair of the block, [nnz, f]
-    owner = np.repeat(np.arange(stop - start), counts[start:stop])
-    lam_block = lam[start:stop, None]
-    d = block.data
-
-    def product(p: np.ndarray) -> np.ndarray:
-        # (w0 F^T F + lam I) p_u, plus sum_i d_ui <F_i, p_u> F_i over u's observed pairs.
-        dots = np.einsum("ij,ij->i", gathered, p[owner]) * d
-        sampled = sp.csr_matrix((dots, block.indices, block.indptr), shape=block.shape)
-        return p @ gram + lam_block * p + sampled @ fixed
-
-    x = target[start:stop]
-    residual = rhs[start:stop] - product(x)
-    direction = residual.copy()
-    norm = np.einsum("ij,ij->i", residual, residual)
-    for _ in range(steps):
-        image = product(direction)
-        curvature = np.einsum("ij,ij->i", direction, image)
-        alpha = np.divide(norm, curvature, out=np.zeros_like(norm), where=curvature > 0)
-        x += alpha[:, None] * direction
-        residual -= alpha[:, None] * image
-        new_norm = np.einsum("ij,ij->i", residual, residual)
-        beta = np.divide(new_norm, norm, out=np.zeros_like(norm), where=norm > 0)
-        direction *= beta[:, None]
-        direction += residual
-        norm = new_norm
-    target[start:stop] = x
+def _use_run_threads() -> None:
+    """Run the kernel on the run's threads (``torch.get_num_threads()``, which
+    ``general.threads`` sets). numba starts its pool at the first parallel call; with
+    its OpenMP layer that resets the OpenMP thread count torch shares, so the count is
+    put back after."""
+    wanted = torch.get_num_threads()
+    set_threads(wanted)
+    torch.set_num_threads(wanted)
 
 
 class _ALS(Recommender):
@@ -161,12 +121,10 @@ class _ALS(Recommender):
         Dt, Tt = D.T.tocsr(), T.T.tocsr()
         lam_users = self._lambda(np.diff(D.indptr), n_items, w0).astype(np.float32)
         lam_items = self._lambda(np.diff(Dt.indptr), n_users, w0).astype(np.float32)
-        # One BLAS thread: the products are small (f x f, n x f @ f x f), and a second
-        # thread that waits for a core other processes hold costs far more than it gives.
-        with threadpool_limits(limits=1, user_api="blas"):
-            for _ in range(self.n_iterations):
-                cg_half_sweep(items, users, D, T @ items, w0, lam_users, self.cg_steps)
-                cg_half_sweep(users, items, Dt, Tt @ users, w0, lam_items, self.cg_steps)
+        _use_run_threads()
+        for _ in range(self.n_iterations):
+            cg_half_sweep(items, users, D, T, w0, lam_users, self.cg_steps)
+            cg_half_sweep(users, items, Dt, Tt, w0, lam_items, self.cg_steps)
         return users, items
 
     def predict(
