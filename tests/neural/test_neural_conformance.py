@@ -14,6 +14,7 @@ from warprec_models_neural.lightgcn import LightGCN
 from warprec_models_neural.multidae import MultiDAE
 from warprec_models_neural.multvae import MultiVAE, MultVAE
 from warprec_models_neural.neumf import NeuMF
+from warprec_models_neural.nfm import NFM
 from warprec_models_neural.ngcf import NGCF
 from warprec_models_neural.sasrec import SASRec
 from warprec_models_neural.simgcl import SimGCL
@@ -132,4 +133,14 @@ class TestFM(ModelConformance):
         {"epochs": 5, "batch_size": 64, "embedding_size": 8, "learning_rate": 0.01},
         {"epochs": 3, "batch_size": 64, "embedding_size": 8, "neg_samples": 0,
          "reg_weight": 0.0},
+    ]
+
+
+class TestNFM(ModelConformance):
+    model_class = NFM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [16, 8],
+         "dropout": 0.2, "weight_decay": 1e-3},
     ]

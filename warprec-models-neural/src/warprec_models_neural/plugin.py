@@ -19,6 +19,7 @@ MODELS = {
     "Caser": "warprec_models_neural.caser:Caser",
     "gSASRec": "warprec_models_neural.gsasrec:gSASRec",
     "FM": "warprec_models_neural.fm:FM",
+    "NFM": "warprec_models_neural.nfm:NFM",
 }
 
 
