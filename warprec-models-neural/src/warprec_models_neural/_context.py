@@ -73,7 +73,7 @@ class FieldsRecommender(IterativeRecommender):
                         assign: bool = False) -> Any:
         """Resize the feature buffer and tables to the saved ones, then load."""
         saved = state_dict.get("item_feature_matrix")
-        if saved is not None and saved.shape != self.item_feature_matrix.shape:
+        if saved is not None and saved.shape != self.get_buffer("item_feature_matrix").shape:
             self.item_feature_matrix = torch.zeros_like(saved)
             self._build_feature_tables(saved.shape[1])
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
