@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--warprec-python", required=True,
                         help="the python of the environment WarpRec 2.2.8 is installed in")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     rows: dict[str, list[dict]] = {"FM WarpRec": [], "FM ours": [], "BPR ours": []}
     with tempfile.TemporaryDirectory() as tmp:
