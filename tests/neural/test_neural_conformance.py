@@ -7,12 +7,14 @@ from warprec_models_neural.bert4rec import BERT4Rec
 from warprec_models_neural.bpr import BPR
 from warprec_models_neural.caser import Caser
 from warprec_models_neural.cdae import CDAE
+from warprec_models_neural.fm import FM
 from warprec_models_neural.gru4rec import GRU4Rec
 from warprec_models_neural.gsasrec import gSASRec
 from warprec_models_neural.lightgcn import LightGCN
 from warprec_models_neural.multidae import MultiDAE
 from warprec_models_neural.multvae import MultiVAE, MultVAE
 from warprec_models_neural.neumf import NeuMF
+from warprec_models_neural.nfm import NFM
 from warprec_models_neural.ngcf import NGCF
 from warprec_models_neural.sasrec import SASRec
 from warprec_models_neural.simgcl import SimGCL
@@ -123,3 +125,22 @@ class TestNGCF(ModelConformance):
 class TestSimGCL(ModelConformance):
     model_class = SimGCL
     params = {"epochs": 5, "batch_size": 64, "embedding_size": 16, "learning_rate": 0.01}
+
+
+class TestFM(ModelConformance):
+    model_class = FM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "neg_samples": 0,
+         "reg_weight": 0.0},
+    ]
+
+
+class TestNFM(ModelConformance):
+    model_class = NFM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [16, 8],
+         "dropout": 0.2, "weight_decay": 1e-3},
+    ]

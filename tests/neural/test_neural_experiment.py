@@ -3,7 +3,10 @@ the plugin's lazy entry point."""
 
 from __future__ import annotations
 
+import pytest
 from warprec import run_experiment
+from warprec.errors import ConfigError
+from warprec.testing.data import toy_frame, toy_item_features
 from warprec.utils.registry import model_registry
 from warprec_models_neural.plugin import MODELS
 
@@ -40,3 +43,33 @@ def test_all_models_run_from_a_config_with_early_stopping(tmp_path):
     for name, entry in entries.items():
         assert entry["status"] == "ok", (name, entry["error"])
         assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0
+
+
+def _side_config(tmp_path, with_side: bool = True) -> dict:
+    toy_frame().to_csv(tmp_path / "data.tsv", sep="\t", index=False)
+    toy_item_features().to_csv(tmp_path / "items.tsv", sep="\t", index=False)
+    reader = {"local_path": str(tmp_path / "data.tsv"), "sep": "\t",
+              "rating_type": "implicit"}
+    if with_side:
+        reader["side"] = {"local_path": str(tmp_path / "items.tsv"), "sep": "\t"}
+    return {
+        "reader": reader,
+        "splitter": {"test_splitting": {"strategy": "random_holdout", "ratio": 0.2}},
+        "models": {"FM": {"epochs": 2, "embedding_size": 8, "batch_size": 64},
+                   "NFM": {"epochs": 2, "embedding_size": 8, "batch_size": 64}},
+        "evaluation": {"top_k": [10], "metrics": ["nDCG"]},
+    }
+
+
+def test_context_aware_models_run_from_a_config_with_item_features(tmp_path):
+    results = run_experiment(_side_config(tmp_path), tmp_path / "run", quiet=True)
+    entries = {entry["model"]: entry for entry in results.models}
+    assert set(entries) == {"FM", "NFM"}
+    for name, entry in entries.items():
+        assert entry["status"] == "ok", (name, entry["error"])
+        assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0
+
+
+def test_context_aware_models_without_reader_side_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"reader\.side"):
+        run_experiment(_side_config(tmp_path, with_side=False), tmp_path / "run", quiet=True)

@@ -54,6 +54,7 @@ class AttributeUserKNN(Recommender):
     of their items; their scores are the similarity-weighted sum of the ``k`` most
     similar users' interactions."""
 
+    needs_training_data: ClassVar[bool] = True  # fitted from the data in __init__
     needs_item_features: ClassVar[bool] = True
     fitted_state = ("train_matrix", "user_similarity")
 

@@ -26,6 +26,7 @@ __all__ = ["VSM"]
 class VSM(Recommender):
     """Vector space model: ``score(u, i) = sim(profile(u), profile(i))``."""
 
+    needs_training_data: ClassVar[bool] = True  # fitted from the data in __init__
     needs_item_features: ClassVar[bool] = True
     fitted_state = ("user_profiles", "item_profiles")
 

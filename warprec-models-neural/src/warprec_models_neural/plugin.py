@@ -18,6 +18,8 @@ MODELS = {
     "BERT4Rec": "warprec_models_neural.bert4rec:BERT4Rec",
     "Caser": "warprec_models_neural.caser:Caser",
     "gSASRec": "warprec_models_neural.gsasrec:gSASRec",
+    "FM": "warprec_models_neural.fm:FM",
+    "NFM": "warprec_models_neural.nfm:NFM",
 }
 
 

@@ -263,8 +263,13 @@ class Recommender(nn.Module, abc.ABC):
 
     @classmethod
     def _unfitted(cls, params: dict, info: dict, seed: int) -> Recommender:
-        """An instance for a checkpoint's state: built by the constructor, or by the base
-        constructor alone for a model fitted from data in its constructor."""
+        """An instance for a checkpoint's state: built by the base constructor alone for
+        a model fitted from data in its constructor, otherwise by its constructor (with
+        ``interactions=None`` for a trained model that reads item features: it sizes its
+        feature tables from the checkpoint's state)."""
+        if getattr(cls, "needs_item_features", False) and \
+                not getattr(cls, "needs_training_data", False):
+            return cls(params, info, None, seed=seed)
         if needs_interactions(cls):
             model = cls.__new__(cls)
             Recommender.__init__(model, params, info, seed=seed)
