@@ -555,7 +555,8 @@ def block_text(cache: dict[str, Any], package: str, kind: str,
     order = {m.name: i for i, m in enumerate(models)}
     order.update({label: order.get(name, 99) + 0.5 for label, (name, _) in VARIANTS.items()})
     # The first seed's split with validation only (the seeds table has the others).
-    rows = [r for key, r in cache.items() if key.split(":", 1)[0] == kind and (r["provider"] == package or kind == "sequential")]
+    rows = [r for key, r in cache.items() if key.split(":", 1)[0] == kind
+            and (r["provider"] == package or kind == "sequential")]
     if kind == "general":
         rows = [r for r in rows if r["provider"] == package]
     rows.sort(key=lambda r: (r["provider"] != package, order.get(r["model"], 99)))
