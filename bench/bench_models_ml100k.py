@@ -66,7 +66,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -75,7 +74,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml100k_seeds import general_rows, seeds_block
+from ml100k_readme import write_readmes
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLIT_SEED = 20240514
@@ -84,11 +83,6 @@ MODEL_SEED = 42
 TEST_RATIO, VALIDATION_RATIO = 0.2, 0.1
 DATA_SCRIPT = "/work/shared/data/movielens-100k.sh"
 RESULT_TAG = "BENCH-RESULT "
-WARPREC_ANCHOR = {"nDCG@10": 0.4430, "Recall@10": 0.2399}
-"""WarpRec 2.2.8's EASE (l2 500) on its random_holdout 0.2, seed 42 (shared/anchors)."""
-PACKAGES = {"warprec-models-classic": ROOT / "warprec-models-classic" / "README.md",
-            "warprec-models-neural": ROOT / "warprec-models-neural" / "README.md"}
-END_MARKER = "<!-- /bench_models_ml100k -->"
 VARIANTS = {"SASRec (BCE, 1 negative)": ("SASRec", {"neg_samples": 1})}
 """Rows run beside the defaults: SASRec's sampled BCE (the paper's loss) next to its
 default full softmax."""
@@ -145,6 +139,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the models and stop")
     parser.add_argument("--write-readmes", action="store_true",
                         help="write the tables into the package READMEs")
+    parser.add_argument("--readme-blocks", default="general,seeds,sequential",
+                        help="which README tables --write-readmes replaces (a table is "
+                        "made from the cached rows only: keep the others when the cache "
+                        "lacks their rows)")
     parser.add_argument("--readmes-only", action="store_true",
                         help="run nothing; write the READMEs from the results cache")
     parser.add_argument("--no-variants", action="store_true",
@@ -461,7 +459,8 @@ def main(argv: list[str] | None = None) -> None:
             cache_path.write_text(json.dumps(cache, indent=2))
             print(show(result), flush=True)
     if args.write_readmes or args.readmes_only:
-        write_readmes(cache, models)
+        write_readmes(cache, [m.name for m in models], VARIANTS,
+                      set(args.readme_blocks.split(",")))
 
 
 def general_settings(args: argparse.Namespace) -> list[Setting]:
@@ -495,141 +494,6 @@ def plan_jobs(models: list[ModelInfo], chosen: set[str], skipped: set[str],
         ease = next(m for m in models if m.name == "EASE")
         jobs.append((Setting("anchor"), ease))
     return jobs
-
-
-# ---------------------------------------------------------------- README tables
-
-
-def _format_params(result: dict[str, Any]) -> str:
-    params = {k: v for k, v in result["params"].items() if k not in ("seed",)}
-    shown = ", ".join(f"{k} {json.dumps(v) if isinstance(v, str | list) else v}"
-                      for k, v in params.items())
-    return shown.replace("|", "\\|") or "-"
-
-
-def table(rows: list[dict[str, Any]], reference: dict[str, Any] | None, kind: str) -> str:
-    """A Markdown table of results (``reference``: EASE of the same split)."""
-    ref = reference["test"]["nDCG@10"] if reference and "test" in reference else None
-    ref_wall = reference.get("fit_wall") if reference and "test" in reference else None
-    ref_cpu = reference.get("fit_cpu") if reference and "test" in reference else None
-    lines = ["| model | hyperparameters (defaults) | nDCG@10 | Recall@10 | / EASE | "
-             "epochs (best / run / max) | fit s wall (x EASE) | fit s CPU (x EASE) | "
-             "CPU s / epoch | threads | load |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['model']} | {_format_params(r)} | - | - | - | - | "
-                         f"{r['error']} | | | {r.get('threads')} | {r.get('load')} |")
-            continue
-        test = r["test"]
-        sel = r.get("selection")
-        if sel:
-            top = r["params"].get("epochs", "")
-            epochs = f"{sel['best_epoch']} / {sel['epochs_run']} / {top}"
-            if r.get("max_epochs"):
-                epochs += f" (capped {r['max_epochs']})"
-        else:
-            epochs = "-"
-        # The tested fit ran ``epochs`` epochs (the refit: the best count; sequential
-        # models: the selection run itself).
-        ran = r.get("epochs") or (sel or {}).get("epochs_run")
-        per_epoch = f"{r['fit_cpu'] / ran:.3f}" if sel and ran else "-"
-        share = f"{test['nDCG@10'] / ref:.2f}" if ref else "-"
-        wall = _with_ratio(r["fit_wall"], ref_wall)
-        cpu = _with_ratio(r["fit_cpu"], ref_cpu)
-        lines.append(f"| {r['model']} | {_format_params(r)} | {test['nDCG@10']:.4f} | "
-                     f"{test['Recall@10']:.4f} | {share} | {epochs} | {wall} | {cpu} | "
-                     f"{per_epoch} | {r.get('threads')} | {r.get('load')} |")
-    return "\n".join(lines)
-
-
-def _with_ratio(value: float, reference: float | None) -> str:
-    if reference:
-        return f"{value:.2f} ({value / reference:.0f}x)" if value / reference >= 10 \
-            else f"{value:.2f} ({value / reference:.1f}x)"
-    return f"{value:.2f}"
-
-
-def block_text(cache: dict[str, Any], package: str, kind: str,
-               models: list[ModelInfo]) -> str:
-    """The generated text between one pair of markers."""
-    order = {m.name: i for i, m in enumerate(models)}
-    order.update({label: order.get(name, 99) + 0.5 for label, (name, _) in VARIANTS.items()})
-    # The first seed's split with validation only (the seeds table has the others).
-    rows = [r for key, r in cache.items() if key.split(":", 1)[0] == kind
-            and (r["provider"] == package or kind == "sequential")]
-    if kind == "general":
-        rows = [r for r in rows if r["provider"] == package]
-    rows.sort(key=lambda r: (r["provider"] != package, order.get(r["model"], 99)))
-    reference = cache.get(f"{kind}:EASE")
-    splits = cache.get("_splits", {})
-    part = splits.get(kind, {})
-    dates = sorted({r.get("date", "") for r in rows})
-    loads = [r["load"] for r in rows if r.get("load") is not None]
-    what = ("per-user random 80/20 (`RandomHoldoutPerUser(0.2, 0.1, "
-            f"seed={splits.get('split_seed')})`: 10% of each user's training part for "
-            "validation; every model tested after fitting on the whole 80%)"
-            if kind == "general" else
-            "temporal leave-one-out (`TemporalLeaveKOut(1, 1)`: last item test, the one "
-            "before validation; sequential models not refitted, they read the validation "
-            "item as history; Pop and EASE fitted on train + validation)")
-    text = [f"Generated by `bench/bench_models_ml100k.py --write-readmes` (do not edit by "
-            f"hand; rerunning replaces it). MovieLens-100K, {what}; split sizes "
-            f"{part.get('sizes')}, SHA-256 {part.get('sha256')}. Defaults, full ranking, "
-            "training items masked. Iterative models: early stopping on validation nDCG@10 "
-            "(every epoch), refit for the best epoch count. Fit time: the fit of the tested "
-            "model, wall and process CPU seconds (all threads), ratios to EASE of the same "
-            f"split. Runs of {', '.join(dates)}, load average {min(loads, default=0)}-"
-            f"{max(loads, default=0)} on the shared 2-core machine: wall times are inflated "
-            "by the load; compare CPU times and ratios.", "",
-            table(rows, reference, kind)]
-    anchor = cache.get("anchor:EASE")
-    if kind == "general" and package == "warprec-models-classic" and anchor \
-            and "test" in anchor:
-        text += ["", f"Anchor against WarpRec 2.2.8 on its own split (`random_holdout` 0.2, "
-                 f"seed 42, the same rows as WarpRec's): our EASE `l2` 500 gives nDCG@10 "
-                 f"{anchor['test']['nDCG@10']:.4f}, Recall@10 "
-                 f"{anchor['test']['Recall@10']:.4f}; WarpRec's EASE "
-                 f"{WARPREC_ANCHOR['nDCG@10']:.4f}, {WARPREC_ANCHOR['Recall@10']:.4f} "
-                 "(WarpRec 2.2.8 installed in a scratch environment beside this "
-                 "project)."]
-    return "\n".join(text)
-
-
-def write_readmes(cache: dict[str, Any], models: list[ModelInfo]) -> None:
-    """Replace (or append) the marked blocks of each package README."""
-    order = {m.name: i for i, m in enumerate(models)}
-    for package, readme in PACKAGES.items():
-        kinds = ["general", "seeds"] + (["sequential"] if package == "warprec-models-neural"
-                                        else [])
-        text = readme.read_text()
-        for kind in kinds:
-            if kind == "seeds":
-                if not any(r["provider"] == package for r in general_rows(cache)):
-                    continue
-                generated = seeds_block(cache, package, order)
-            elif kind in cache_kinds(cache):
-                generated = block_text(cache, package, kind, models)
-            else:
-                continue
-            start = f"<!-- bench_models_ml100k:{package}:{kind} -->"
-            body = f"{start}\n{generated}\n{END_MARKER}"
-            pattern = re.compile(re.escape(start) + r".*?" + re.escape(END_MARKER), re.S)
-            match = pattern.search(text)
-            if match:
-                text = text[:match.start()] + body + text[match.end():]
-            else:
-                title = {"seeds": "general models, with and without validation, "
-                         "three seeds"}.get(kind, f"{kind} models")
-                text = text.rstrip("\n") + f"\n\n### MovieLens-100K, {title}\n\n" \
-                    + body + "\n"
-        readme.write_text(text)
-        print(f"wrote {readme.relative_to(ROOT)}")
-
-
-def cache_kinds(cache: dict[str, Any]) -> set[str]:
-    """The split folders of the cached rows ("general" is the first seed's with
-    validation)."""
-    return {key.split(":", 1)[0] for key in cache if not key.startswith("_")}
 
 
 if __name__ == "__main__":
