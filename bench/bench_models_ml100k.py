@@ -4,7 +4,8 @@ time (wall and process CPU) and threads, written into the package READMEs.
     bash /work/shared/data/movielens-100k.sh           # prints the folder of ml-100k.tsv
     .venv/bin/python bench/bench_models_ml100k.py [--models EASE,BPR] [--skip SASRec]
         [--kind general|sequential|all] [--threads 2] [--time-limit 900] [--max-epochs N]
-        [--params '{"BPR": {...}}'] [--write-readmes]
+        [--params '{"BPR": {...}}'] [--validation with|without|both]
+        [--split-seeds 20240514,20240515,20240516] [--write-readmes]
 
 Models: every name of the model registry (the core's and every plugin's, Pop and Random
 included), one run per model class; models that need a hyperparameter without a default
@@ -20,6 +21,15 @@ with their SHA-256, and read by every run through ``reader.loading_strategy: spl
 - sequential: temporal leave-one-out (``TemporalLeaveKOut(1, 1)``): each user's last
   interaction is the test item, the one before it the validation item. Pop and EASE
   run on it too, as references.
+
+``--validation without`` splits the same test rows (the first draw of the seed) but keeps
+no validation part (train is the whole 80%): iterative models train for their default
+epochs, no early stopping, no refit (what a user without a validation split gets).
+``--split-seeds`` runs every general model on the split of each seed; the
+``<!-- bench_models_ml100k:<package>:seeds -->`` table gives, per model and mode, the
+mean nDCG@10 over the seeds, its spread (standard deviation, min-max) and the ratio to
+EASE on the same splits. The sequential split is temporal (no seed): it runs only with
+validation on the first seed.
 
 Each model runs in its own process (``--time-limit`` bounds it) through
 ``warprec.experiment.run_experiment``: an iterative model trains on the training part
@@ -56,7 +66,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +74,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml100k_readme import write_readmes
+
 ROOT = Path(__file__).resolve().parents[1]
 SPLIT_SEED = 20240514
 """Seed of the per-user random split (fixed: the saved split is the benchmark's)."""
@@ -72,11 +83,6 @@ MODEL_SEED = 42
 TEST_RATIO, VALIDATION_RATIO = 0.2, 0.1
 DATA_SCRIPT = "/work/shared/data/movielens-100k.sh"
 RESULT_TAG = "BENCH-RESULT "
-WARPREC_ANCHOR = {"nDCG@10": 0.4430, "Recall@10": 0.2399}
-"""WarpRec 2.2.8's EASE (l2 500) on its random_holdout 0.2, seed 42 (shared/anchors)."""
-PACKAGES = {"warprec-models-classic": ROOT / "warprec-models-classic" / "README.md",
-            "warprec-models-neural": ROOT / "warprec-models-neural" / "README.md"}
-END_MARKER = "<!-- /bench_models_ml100k -->"
 VARIANTS = {"SASRec (BCE, 1 negative)": ("SASRec", {"neg_samples": 1})}
 """Rows run beside the defaults: SASRec's sampled BCE (the paper's loss) next to its
 default full softmax."""
@@ -123,16 +129,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--params", default="{}",
                         help='JSON {"Model": {hyperparameters}} replacing defaults (the rows '
                         "then show them)")
+    parser.add_argument("--validation", choices=["with", "without", "both"], default="with",
+                        help="general split with a validation part (early stopping and refit),"
+                        " without (train/test: default epochs), or both")
+    parser.add_argument("--split-seeds", default=str(SPLIT_SEED),
+                        help="comma-separated seeds of the general split (one run each)")
     parser.add_argument("--anchor", action="store_true",
                         help="also EASE l2 500 on WarpRec's random_holdout 0.2 (seed 42)")
     parser.add_argument("--list", action="store_true", help="list the models and stop")
     parser.add_argument("--write-readmes", action="store_true",
                         help="write the tables into the package READMEs")
+    parser.add_argument("--readme-blocks", default="general,seeds,sequential",
+                        help="which README tables --write-readmes replaces (a table is "
+                        "made from the cached rows only: keep the others when the cache "
+                        "lacks their rows)")
     parser.add_argument("--readmes-only", action="store_true",
                         help="run nothing; write the READMEs from the results cache")
     parser.add_argument("--no-variants", action="store_true",
                         help=f"skip the extra rows ({', '.join(VARIANTS)})")
-    parser.add_argument("--worker", nargs=2, metavar=("KIND", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, metavar=("KIND", "MODEL", "SEED", "VALIDATION"),
+                        help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -187,51 +203,91 @@ def data_folder(given: Path | None) -> Path:
     return Path(out.strip().splitlines()[-1])
 
 
-def make_splits(data: Path, work: Path) -> dict[str, Any]:
-    """Write the two splits (once) and return their manifest (sizes, SHA-256)."""
+@dataclass(frozen=True)
+class Setting:
+    """One split a run reads: its kind, the seed of the general split and whether it
+    keeps a validation part."""
+
+    kind: str  # "general", "sequential" or "anchor"
+    seed: int = SPLIT_SEED
+    validation: bool = True
+
+    @property
+    def folder(self) -> str:
+        """The split's folder under ``--work``/splits (the first seed with validation:
+        the kind's name, as before seeds existed)."""
+        if self.kind != "general" or (self.seed == SPLIT_SEED and self.validation):
+            return self.kind
+        return f"general-{self.seed}" + ("" if self.validation else "-noval")
+
+    @property
+    def key(self) -> str:
+        """The results cache's key prefix of its rows."""
+        return self.folder
+
+
+def make_splits(data: Path, work: Path, settings: list[Setting]) -> dict[str, Any]:
+    """Write the splits of ``settings`` (each once) and return the manifest (sizes,
+    SHA-256 per split folder)."""
     manifest_path = work / "splits" / "manifest.json"
-    if manifest_path.exists():
-        return json.loads(manifest_path.read_text())
+    manifest: dict[str, Any] = (json.loads(manifest_path.read_text())
+                                if manifest_path.exists() else
+                                {"source": str(data / "ml-100k.tsv"),
+                                 "split_seed": SPLIT_SEED})
+    missing = [s for s in settings if s.kind != "anchor" and s.folder not in manifest]
+    if not missing:
+        return manifest
     import pandas as pd
     from warprec.data.splitting import RandomHoldoutPerUser, TemporalLeaveKOut
 
     frame = pd.read_csv(data / "ml-100k.tsv", sep="\t")
-    splits = {
-        "general": RandomHoldoutPerUser(TEST_RATIO, VALIDATION_RATIO, seed=SPLIT_SEED)
-        .split(frame),
-        "sequential": TemporalLeaveKOut(test_k=1, validation_k=1).split(frame),
-    }
-    manifest: dict[str, Any] = {"source": str(data / "ml-100k.tsv"), "split_seed": SPLIT_SEED}
-    for kind, split in splits.items():
-        folder = work / "splits" / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        sizes = {}
-        for part in ("train", "validation", "test"):
-            path = folder / f"{part}.tsv"
-            getattr(split, part).to_csv(path, sep="\t", index=False)
-            digest.update(path.read_bytes())
-            sizes[part] = len(getattr(split, part))
-        manifest[kind] = {"sizes": sizes, "sha256": digest.hexdigest()[:16]}
+    for setting in missing:
+        splitter = (TemporalLeaveKOut(test_k=1, validation_k=1)
+                    if setting.kind == "sequential" else
+                    RandomHoldoutPerUser(TEST_RATIO,
+                                         VALIDATION_RATIO if setting.validation else 0.0,
+                                         seed=setting.seed))
+        manifest[setting.folder] = write_split(splitter.split(frame),
+                                               work / "splits" / setting.folder)
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def write_split(split: Any, folder: Path) -> dict[str, Any]:
+    """Save a split's parts as TSV files (no validation file when it has none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    sizes = {}
+    for part in ("train", "validation", "test"):
+        rows = getattr(split, part)
+        if rows is None:
+            continue
+        path = folder / f"{part}.tsv"
+        rows.to_csv(path, sep="\t", index=False)
+        digest.update(path.read_bytes())
+        sizes[part] = len(rows)
+    return {"sizes": sizes, "sha256": digest.hexdigest()[:16]}
 
 
 # ---------------------------------------------------------------- one model (worker)
 
 
-def experiment_config(info: ModelInfo, kind: str, args: argparse.Namespace,
+def experiment_config(info: ModelInfo, setting: Setting, args: argparse.Namespace,
                       params: dict[str, Any], data: Path) -> dict[str, Any]:
     """The run's config mapping (what a YAML file would hold)."""
+    kind = setting.kind
     block: dict[str, Any] = dict(params)
     if args.max_epochs is not None and info.iterative:
         block["epochs"] = min(args.max_epochs, int(params.get("epochs",
                                                               info.defaults.get("epochs", 1))))
-    if info.iterative:
+    if info.iterative and setting.validation:
         block["early_stopping"] = {"monitor": "score", "patience": args.patience}
     # General split: every model is tested after fitting on train + validation.
     # Sequential: the models read the validation item as history instead (no refit).
-    block["optimization"] = {"refit": kind != "sequential" or not info.iterative}
+    # Without validation there is nothing to refit on.
+    block["optimization"] = {"refit": setting.validation and (
+        kind != "sequential" or not info.iterative)}
     if kind == "anchor":
         reader = {"local_path": str(data / "ml-100k.tsv"), "rating_type": "implicit"}
         splitter = {"test_splitting": {"strategy": "random_holdout", "ratio": 0.2, "seed": 42},
@@ -239,7 +295,8 @@ def experiment_config(info: ModelInfo, kind: str, args: argparse.Namespace,
         block["optimization"] = {}
     else:
         reader = {"loading_strategy": "split", "rating_type": "implicit",
-                  "split": {"local_path": str(args.work / "splits" / kind), "ext": ".tsv",
+                  "split": {"local_path": str(args.work / "splits" / setting.folder),
+                            "ext": ".tsv",
                             "sep": "\t", "header": True}}
         splitter = {}
     return {
@@ -251,8 +308,9 @@ def experiment_config(info: ModelInfo, kind: str, args: argparse.Namespace,
     }
 
 
-def worker(kind: str, name: str, args: argparse.Namespace) -> None:
+def worker(setting: Setting, name: str, args: argparse.Namespace) -> None:
     """Run one model in this process and print its result line."""
+    kind = setting.kind
     from warprec.experiment import run as run_module
     from warprec.experiment import trials
     from warprec.recommenders.trainer import Trainer
@@ -282,9 +340,9 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
     # the validation curve of each training run.
     trials.fit_model = timed_fit  # type: ignore[assignment]
     Trainer.fit = recorded_fit  # type: ignore[method-assign]
-    config = experiment_config(info, kind, args, params, data_folder(args.data))
+    config = experiment_config(info, setting, args, params, data_folder(args.data))
     load = os.getloadavg()[0]
-    folder = args.work / "runs" / f"{kind}-{name}"
+    folder = args.work / "runs" / f"{setting.key}-{name}"
     shutil.rmtree(folder, ignore_errors=True)  # the run wants an empty or absent folder
     outcome = run_module.run_experiment(config, folder, quiet=True)
     entry = outcome.models[0]
@@ -293,6 +351,7 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
         curve = [round(v.get("nDCG@10", float("nan")), 4) for v in histories[0].validation]
     result = {
         "model": info.key, "kind": kind, "provider": info.provider, "iterative": info.iterative,
+        "split_seed": setting.seed, "validation_split": setting.validation,
         "params": {**info.defaults, **entry["params"]}, "overrides": params,
         "max_epochs": args.max_epochs if info.iterative else None,
         "test": entry["test"], "validation": entry["validation"],
@@ -312,9 +371,11 @@ def worker(kind: str, name: str, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- driver
 
 
-def run_one(kind: str, info: ModelInfo, args: argparse.Namespace) -> dict[str, Any]:
+def run_one(setting: Setting, info: ModelInfo, args: argparse.Namespace) -> dict[str, Any]:
     """One model in a child process (bounded by ``--time-limit``)."""
+    kind = setting.kind
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, info.key,
+               str(setting.seed), str(int(setting.validation)),
                "--work", str(args.work), "--threads", str(args.threads),
                "--patience", str(args.patience), "--params", args.params]
     if args.data is not None:
@@ -325,7 +386,8 @@ def run_one(kind: str, info: ModelInfo, args: argparse.Namespace) -> dict[str, A
     started = time.perf_counter()
     base = {"model": info.key, "kind": kind, "provider": info.provider, "load": round(load, 1),
             "date": dt.date.today().isoformat(), "threads": args.threads,
-            "params": info.defaults, "iterative": info.iterative}
+            "params": info.defaults, "iterative": info.iterative,
+            "split_seed": setting.seed, "validation_split": setting.validation}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.time_limit,
                               cwd=ROOT)
@@ -344,11 +406,13 @@ def show(result: dict[str, Any]) -> str:
     """One printed line."""
     if "error" in result:
         return f"{result['kind']:10s} {result['model']:10s} {result['error']}"
+    where = f"{result['kind']}:{result.get('split_seed', SPLIT_SEED)}" + (
+        "" if result.get("validation_split", True) else ":noval")
     test = result["test"]
     selection = result.get("selection") or {}
     epochs = (f" epochs {selection.get('best_epoch')}/{selection.get('epochs_run')}"
               if selection else "")
-    return (f"{result['kind']:10s} {result['model']:10s} nDCG@10 {test['nDCG@10']:.4f} "
+    return (f"{where:22s} {result['model']:10s} nDCG@10 {test['nDCG@10']:.4f} "
             f"Recall@10 {test['Recall@10']:.4f} fit {result['fit_wall']:.2f} s wall "
             f"{result['fit_cpu']:.2f} s CPU{epochs} load {result['load']}")
 
@@ -357,7 +421,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.work = args.work.resolve()
     if args.worker:
-        worker(args.worker[0], args.worker[1], args)
+        kind, name, seed, validation = args.worker
+        worker(Setting(kind, int(seed), validation == "1"), name, args)
         return
     cache_path = args.work / "results.json"
     models = discover()
@@ -371,177 +436,64 @@ def main(argv: list[str] | None = None) -> None:
     if not args.readmes_only:
         data = data_folder(args.data)
         args.data = data
-        manifest = make_splits(data, args.work)
-        cache["_splits"] = manifest
         chosen = {n.lower() for n in args.models.split(",") if n}
         skipped = {n.lower() for n in args.skip.split(",") if n}
         jobs = plan_jobs(models, chosen, skipped, args)
+        manifest = make_splits(data, args.work, [setting for setting, _ in jobs])
+        cache["_splits"] = manifest
         print(f"{len(jobs)} runs, {args.threads} threads, load average "
               f"{os.getloadavg()[0]:.1f}; splits {json.dumps(manifest)}", flush=True)
-        for kind, info in jobs:
-            result = run_one(kind, info, args)
+        for setting, info in jobs:
+            result = run_one(setting, info, args)
             # Re-read first: another run of this script (say, the sequential models) may
             # have added rows meanwhile.
             if cache_path.exists():
                 cache = {**json.loads(cache_path.read_text()), "_splits": manifest}
-            previous = cache.get(f"{kind}:{info.key}")
+            previous = cache.get(f"{setting.key}:{info.key}")
             if "error" in result and previous and "error" not in previous:
                 # A rerun that failed or hit the time limit keeps the measured row
                 # (its date and settings are in the row); the failure is printed.
                 print(f"{show(result)} (the row of {previous.get('date')} is kept)")
                 continue
-            cache[f"{kind}:{info.key}"] = result
+            cache[f"{setting.key}:{info.key}"] = result
             cache_path.write_text(json.dumps(cache, indent=2))
             print(show(result), flush=True)
     if args.write_readmes or args.readmes_only:
-        write_readmes(cache, models)
+        write_readmes(cache, [m.name for m in models], VARIANTS,
+                      set(args.readme_blocks.split(",")))
+
+
+def general_settings(args: argparse.Namespace) -> list[Setting]:
+    """The general splits asked for: each seed, with and/or without validation."""
+    modes = {"with": [True], "without": [False], "both": [True, False]}[args.validation]
+    seeds = [int(seed) for seed in args.split_seeds.split(",") if seed]
+    return [Setting("general", seed, validation) for seed in seeds for validation in modes]
 
 
 def plan_jobs(models: list[ModelInfo], chosen: set[str], skipped: set[str],
-              args: argparse.Namespace) -> list[tuple[str, ModelInfo]]:
-    """(split kind, model) pairs to run: general models on the general split, sequential
-    ones (and Pop and EASE as references) on the leave-one-out split."""
-    jobs = []
-    for info in models:
-        if info.skip or info.name.lower() in skipped:
-            continue
-        if chosen and info.name.lower() not in chosen:
-            continue
-        if args.kind in ("general", "all") and info.kind == "general":
-            jobs.append(("general", info))
-        if args.kind in ("sequential", "all") and (
-                info.kind == "sequential" or info.name in ("Pop", "EASE")):
-            jobs.append(("sequential", info))
-    if not args.no_variants:
-        for label, (name, _) in VARIANTS.items():
-            base = next((m for m in models if m.name == name), None)
-            if base is None or (chosen and name.lower() not in chosen
-                                and label.lower() not in chosen):
-                continue
-            if args.kind in ("all", base.kind):
-                jobs.append((base.kind, find(models, label)))
+              args: argparse.Namespace) -> list[tuple[Setting, ModelInfo]]:
+    """(split, model) pairs to run: general models on each general split (seed by seed,
+    EASE first: the reference of each), sequential ones (and Pop and EASE as references)
+    on the leave-one-out split."""
+    wanted = [info for info in models if not info.skip and info.name.lower() not in skipped
+              and (not chosen or info.name.lower() in chosen)]
+    wanted.sort(key=lambda info: info.name != "EASE")
+    jobs: list[tuple[Setting, ModelInfo]] = []
+    if args.kind in ("general", "all"):
+        jobs += [(setting, info) for setting in general_settings(args) for info in wanted
+                 if info.kind == "general"]
+    sequential = Setting("sequential")
+    if args.kind in ("sequential", "all") and args.validation != "without":
+        jobs += [(sequential, info) for info in wanted
+                 if info.kind == "sequential" or info.name in ("Pop", "EASE")]
+        if not args.no_variants:
+            for label, (name, _) in VARIANTS.items():
+                if name in {info.name for info in wanted} or label.lower() in chosen:
+                    jobs.append((sequential, find(models, label)))
     if args.anchor:
         ease = next(m for m in models if m.name == "EASE")
-        jobs.append(("anchor", ease))
+        jobs.append((Setting("anchor"), ease))
     return jobs
-
-
-# ---------------------------------------------------------------- README tables
-
-
-def _format_params(result: dict[str, Any]) -> str:
-    params = {k: v for k, v in result["params"].items() if k not in ("seed",)}
-    shown = ", ".join(f"{k} {json.dumps(v) if isinstance(v, str | list) else v}"
-                      for k, v in params.items())
-    return shown.replace("|", "\\|") or "-"
-
-
-def table(rows: list[dict[str, Any]], reference: dict[str, Any] | None, kind: str) -> str:
-    """A Markdown table of results (``reference``: EASE of the same split)."""
-    ref = reference["test"]["nDCG@10"] if reference and "test" in reference else None
-    ref_wall = reference.get("fit_wall") if reference and "test" in reference else None
-    ref_cpu = reference.get("fit_cpu") if reference and "test" in reference else None
-    lines = ["| model | hyperparameters (defaults) | nDCG@10 | Recall@10 | / EASE | "
-             "epochs (best / run / max) | fit s wall (x EASE) | fit s CPU (x EASE) | "
-             "CPU s / epoch | threads | load |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['model']} | {_format_params(r)} | - | - | - | - | "
-                         f"{r['error']} | | | {r.get('threads')} | {r.get('load')} |")
-            continue
-        test = r["test"]
-        sel = r.get("selection")
-        if sel:
-            top = r["params"].get("epochs", "")
-            epochs = f"{sel['best_epoch']} / {sel['epochs_run']} / {top}"
-            if r.get("max_epochs"):
-                epochs += f" (capped {r['max_epochs']})"
-        else:
-            epochs = "-"
-        # The tested fit ran ``epochs`` epochs (the refit: the best count; sequential
-        # models: the selection run itself).
-        ran = r.get("epochs") or (sel or {}).get("epochs_run")
-        per_epoch = f"{r['fit_cpu'] / ran:.3f}" if sel and ran else "-"
-        share = f"{test['nDCG@10'] / ref:.2f}" if ref else "-"
-        wall = _with_ratio(r["fit_wall"], ref_wall)
-        cpu = _with_ratio(r["fit_cpu"], ref_cpu)
-        lines.append(f"| {r['model']} | {_format_params(r)} | {test['nDCG@10']:.4f} | "
-                     f"{test['Recall@10']:.4f} | {share} | {epochs} | {wall} | {cpu} | "
-                     f"{per_epoch} | {r.get('threads')} | {r.get('load')} |")
-    return "\n".join(lines)
-
-
-def _with_ratio(value: float, reference: float | None) -> str:
-    if reference:
-        return f"{value:.2f} ({value / reference:.0f}x)" if value / reference >= 10 \
-            else f"{value:.2f} ({value / reference:.1f}x)"
-    return f"{value:.2f}"
-
-
-def block_text(cache: dict[str, Any], package: str, kind: str,
-               models: list[ModelInfo]) -> str:
-    """The generated text between one pair of markers."""
-    order = {m.name: i for i, m in enumerate(models)}
-    order.update({label: order.get(name, 99) + 0.5 for label, (name, _) in VARIANTS.items()})
-    rows = [r for key, r in cache.items() if not key.startswith("_")
-            and r["kind"] == kind and (r["provider"] == package or kind == "sequential")]
-    if kind == "general":
-        rows = [r for r in rows if r["provider"] == package]
-    rows.sort(key=lambda r: (r["provider"] != package, order.get(r["model"], 99)))
-    reference = cache.get(f"{kind}:EASE")
-    splits = cache.get("_splits", {})
-    part = splits.get(kind, {})
-    dates = sorted({r.get("date", "") for r in rows})
-    loads = [r["load"] for r in rows if r.get("load") is not None]
-    what = ("per-user random 80/20 (`RandomHoldoutPerUser(0.2, 0.1, "
-            f"seed={splits.get('split_seed')})`: 10% of each user's training part for "
-            "validation; every model tested after fitting on the whole 80%)"
-            if kind == "general" else
-            "temporal leave-one-out (`TemporalLeaveKOut(1, 1)`: last item test, the one "
-            "before validation; sequential models not refitted, they read the validation "
-            "item as history; Pop and EASE fitted on train + validation)")
-    text = [f"Generated by `bench/bench_models_ml100k.py --write-readmes` (do not edit by "
-            f"hand; rerunning replaces it). MovieLens-100K, {what}; split sizes "
-            f"{part.get('sizes')}, SHA-256 {part.get('sha256')}. Defaults, full ranking, "
-            "training items masked. Iterative models: early stopping on validation nDCG@10 "
-            "(every epoch), refit for the best epoch count. Fit time: the fit of the tested "
-            "model, wall and process CPU seconds (all threads), ratios to EASE of the same "
-            f"split. Runs of {', '.join(dates)}, load average {min(loads, default=0)}-"
-            f"{max(loads, default=0)} on the shared 2-core machine: wall times are inflated "
-            "by the load; compare CPU times and ratios.", "",
-            table(rows, reference, kind)]
-    anchor = cache.get("anchor:EASE")
-    if kind == "general" and package == "warprec-models-classic" and anchor \
-            and "test" in anchor:
-        text += ["", f"Anchor against WarpRec 2.2.8 on its own split (`random_holdout` 0.2, "
-                 f"seed 42, the same rows as WarpRec's): our EASE `l2` 500 gives nDCG@10 "
-                 f"{anchor['test']['nDCG@10']:.4f}, Recall@10 "
-                 f"{anchor['test']['Recall@10']:.4f}; WarpRec's EASE "
-                 f"{WARPREC_ANCHOR['nDCG@10']:.4f}, {WARPREC_ANCHOR['Recall@10']:.4f} "
-                 "(WarpRec 2.2.8 installed in a scratch environment beside this "
-                 "project)."]
-    return "\n".join(text)
-
-
-def write_readmes(cache: dict[str, Any], models: list[ModelInfo]) -> None:
-    """Replace (or append) the marked blocks of each package README."""
-    for package, readme in PACKAGES.items():
-        kinds = ["general"] + (["sequential"] if package == "warprec-models-neural" else [])
-        text = readme.read_text()
-        for kind in kinds:
-            if not any(not k.startswith("_") and r["kind"] == kind for k, r in cache.items()):
-                continue
-            start = f"<!-- bench_models_ml100k:{package}:{kind} -->"
-            body = f"{start}\n{block_text(cache, package, kind, models)}\n{END_MARKER}"
-            pattern = re.compile(re.escape(start) + r".*?" + re.escape(END_MARKER), re.S)
-            match = pattern.search(text)
-            if match:
-                text = text[:match.start()] + body + text[match.end():]
-            else:
-                text = text.rstrip("\n") + f"\n\n### MovieLens-100K, {kind} models\n\n" \
-                    + body + "\n"
-        readme.write_text(text)
-        print(f"wrote {readme.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
