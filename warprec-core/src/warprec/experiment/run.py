@@ -168,11 +168,7 @@ def _finish(folder: RunFolder, results: dict[str, Any], status: str, error: str 
     results["status"] = status
     if error is not None:
         results["error"] = error
-    with interrupts.deferred():
-        try:
-            write_results(folder, results)
-        except OutputError:
-            logger.debug("results.json could not be updated; its last version stays")
+    _rewrite_results(folder, results)
 
 
 def smoke_check_models(plan: Plan, data: RunData) -> None:
@@ -218,6 +214,16 @@ def _kit_tested(distribution: str | None) -> bool:
                                               and kit_tested(distribution))
 
 
+def _rewrite_results(folder: RunFolder, results: dict[str, Any]) -> None:
+    """Rewrite results.json without letting a second signal interrupt the write; a write
+    that fails leaves its last complete version."""
+    with interrupts.deferred():
+        try:
+            write_results(folder, results)
+        except OutputError:
+            logger.debug("results.json could not be updated; its last version stays")
+
+
 def _after_run(plan: Plan, folder: RunFolder, results: dict[str, Any]) -> None:
     """The report and MLflow: what fails there is recorded (``post_run_failures``; the
     CLI exits 3), the results stay complete."""
@@ -225,11 +231,7 @@ def _after_run(plan: Plan, folder: RunFolder, results: dict[str, Any]) -> None:
     if problems:
         results["warnings"].extend(problems)
         results["post_run_failures"] = problems
-        with interrupts.deferred():
-            try:
-                write_results(folder, results)
-            except OutputError:
-                logger.debug("results.json could not be updated; its last version stays")
+        _rewrite_results(folder, results)
 
 
 def log_plugin_problems() -> None:
