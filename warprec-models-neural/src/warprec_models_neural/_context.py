@@ -28,12 +28,13 @@ import torch
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import DataError
-from warprec.recommenders.base_recommender import IterativeRecommender
+
+from warprec_models_neural._pointwise import PointwiseRecommender
 
 __all__ = ["FieldsRecommender"]
 
 
-class FieldsRecommender(IterativeRecommender):
+class FieldsRecommender(PointwiseRecommender):
     """Base of the models scoring (user, item, item features) fields, trained pointwise
     with binary cross-entropy on each training interaction (label 1) and ``neg_samples``
     unseen items per interaction (label 0), plus ``reg_weight`` times WarpRec's L2
@@ -114,26 +115,6 @@ class FieldsRecommender(IterativeRecommender):
         present = (self.item_feature_matrix[item] != 0).to(self.feature_embedding.dtype)
         norms = self.feature_embedding.pow(2).sum(1) + self.feature_bias.pow(2).sum(1)
         return 0.5 * (squares + (present @ norms).sum()) / len(user)
-
-    def predict(
-        self,
-        user_indices: Tensor,
-        *args: Any,
-        item_indices: Tensor | None = None,
-        **kwargs: Any,
-    ) -> Tensor:
-        """Logits ``[B, n_items]``, or ``[B, S]`` for ``item_indices [B, S]``."""
-        users = user_indices.to(self.device)
-        if item_indices is not None:
-            items = item_indices.to(self.device)
-            flat = self.forward(users[:, None].expand_as(items).reshape(-1), items.reshape(-1))
-            return flat.view(items.shape)
-        return self.score_all(users)
-
-    def score_all(self, users: Tensor) -> Tensor:
-        """Logits of every item for each user (pairwise ``forward`` by default)."""
-        items = torch.arange(self.n_items, device=self.device)
-        return self.predict(users, item_indices=items.expand(len(users), -1))
 
 
 def _feature_matrix(interactions: Any, model: str, n_items: int) -> Tensor:

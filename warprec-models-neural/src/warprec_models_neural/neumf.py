@@ -25,8 +25,9 @@ from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from torch import Tensor, nn
 from warprec.data.dataset import Interactions, Sessions
 from warprec.errors import ConfigError
-from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.recommenders.losses import EmbLoss
+
+from warprec_models_neural._pointwise import PointwiseRecommender
 
 __all__ = ["NeuMF"]
 
@@ -34,7 +35,7 @@ __all__ = ["NeuMF"]
 _BLOCK_ELEMENTS = 2**24
 
 
-class NeuMF(IterativeRecommender):
+class NeuMF(PointwiseRecommender):
     """Generalised matrix factorisation and an MLP over user-item embeddings, fused."""
 
     mf_embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
@@ -141,22 +142,7 @@ class NeuMF(IterativeRecommender):
             loss = loss + self.reg_weight * self.emb_loss(*embeddings)
         return loss
 
-    def predict(
-        self,
-        user_indices: Tensor,
-        *args: Any,
-        item_indices: Tensor | None = None,
-        **kwargs: Any,
-    ) -> Tensor:
-        """Logits ``[B, n_items]``, or ``[B, S]`` for ``item_indices [B, S]``."""
-        users = user_indices.to(self.device)
-        if item_indices is not None:
-            items = item_indices.to(self.device)
-            flat = self.forward(users[:, None].expand_as(items).reshape(-1), items.reshape(-1))
-            return flat.view(items.shape)
-        return self._score_all(users)
-
-    def _score_all(self, users: Tensor) -> Tensor:
+    def score_all(self, users: Tensor) -> Tensor:
         """Logits of every item for each user, the MLP's first layer split by input."""
         n_users, n_items = len(users), self.n_items
         weight = self.predict_layer.weight[0]
