@@ -7,11 +7,11 @@ import os
 import shutil
 import sys
 import tempfile
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fake_dists import write_dist
 from warprec import plugins
 
 # Two pytest workers share two cores: one intra-op thread each. More threads make small
@@ -56,15 +56,9 @@ def fake_dist(
         requires: list[str] | None = None,
         entry_point: str = "plugin",
     ) -> Path:
-        module = name.replace("-", "_") + "_plugin"
-        (site / f"{module}.py").write_text(textwrap.dedent(source))
-        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-        metadata += [f"Requires-Dist: {r}" for r in requires or []]
-        (info / "METADATA").write_text("\n".join(metadata) + "\n")
-        (info / "entry_points.txt").write_text(f"[warprec]\n{entry_point} = {module}\n")
-        sys.modules.pop(module, None)
+        info = write_dist(site, name, source, version=version, requires=requires,
+                          entry_point=entry_point)
+        sys.modules.pop(name.replace("-", "_") + "_plugin", None)
         return info
 
     return make

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,16 +134,16 @@ def finish(process: subprocess.Popen[str], timeout: float = 60) -> Outcome:
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP, "SIGINT": signal.SIGINT}
 
 
-def write_dist(site: Path, name: str, source: str, *, version: str = "1.0.0",
-               requires: list[str] | None = None) -> Path:
-    """A plugin installed in ``site`` as pip would: ``<module>.py`` (its hook module) and
-    ``<name>-<version>.dist-info`` with METADATA and a ``warprec`` entry point."""
-    module = name.replace("-", "_") + "_plugin"
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    metadata += [f"Requires-Dist: {r}" for r in requires or []]
-    (info / "METADATA").write_text("\n".join(metadata) + "\n")
-    (info / "entry_points.txt").write_text(f"[warprec]\nplugin = {module}\n")
-    return info
+def refused_before_run(cli: Callable[..., Outcome], world: World, config: Path,
+                       *fragments: str) -> str:
+    """``warprec run CONFIG`` refused with one ``Error:`` line holding ``fragments``,
+    exit 2, before the run folder exists and with nothing else in the world changed."""
+    before = world.fingerprint()
+    result = cli("run", config, "-o", world.root / "run", "-q")
+    line = result.error_line()
+    assert result.code == 2, result.err
+    for fragment in fragments:
+        assert fragment in line, line
+    assert not (world.root / "run").exists()
+    assert world.fingerprint() == before
+    return line

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hostile_helpers import World
+from hostile_helpers import refused_before_run as refused
 
 HEADER = "user_id\titem_id\trating\ttimestamp\n"
 
@@ -30,18 +31,6 @@ def data_config(world: World, name: str, text: str | bytes, **reader: object) ->
     return world.config(reader={"dataset": None, "dataset_params": None,
                                 "local_path": f"data/{name}", "rating_type": "explicit",
                                 **reader})
-
-
-def refused(cli, world: World, config: Path, *fragments: str) -> str:
-    before = world.fingerprint()
-    result = cli("run", config, "-o", world.root / "run", "-q")
-    line = result.error_line()
-    assert result.code == 2, result.err
-    for fragment in fragments:
-        assert fragment in line, line
-    assert not (world.root / "run").exists()
-    assert world.fingerprint() == before
-    return line
 
 
 COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from hostile_helpers import World, finish, spawn, write_dist
+from fake_dists import write_dist
+from hostile_helpers import World, finish, spawn
 
 BEHAVIOURS = {
     "sleeps": "import time\ntime.sleep(10**6)\n",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from hostile_helpers import World, results
+from hostile_helpers import refused_before_run as refused
 
 HEADER = "user_id\titem_id\trating\ttimestamp\n"
 ITEMS = 10
@@ -38,18 +39,6 @@ def side_config(world: World, side_text: str | bytes | None, models: dict | None
     return world.config(
         models=models, reader=reader, evaluation={"top_k": [5], "metrics": list(metrics)},
         splitter={"test_splitting": {"strategy": "temporal_leave_k_out", "k": 1}})
-
-
-def refused(cli, world: World, config: Path, *fragments: str) -> str:
-    before = world.fingerprint()
-    result = cli("run", config, "-o", world.root / "run", "-q")
-    line = result.error_line()
-    assert result.code == 2, result.err
-    for fragment in fragments:
-        assert fragment in line, line
-    assert not (world.root / "run").exists()
-    assert world.fingerprint() == before
-    return line
 
 
 BAD_SIDE_FILES = {

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_helpers import Outcome, World, finish, results, spawn
+from hostile_helpers import Outcome, World, finish, refused_before_run, results, spawn
 
 pytest.importorskip("mlflow")
 
@@ -19,18 +19,8 @@ def tracked(world: World, uri: str, **options: object) -> Path:
     return world.config(general={"mlflow": {"tracking_uri": uri, **options}})
 
 
-def refused_before_running(cli, world: World, config: Path, *fragments: str) -> None:
-    before = world.fingerprint()
-    result = cli("run", config, "-o", world.root / "run", "-q")
-    line = result.error_line()
-    assert result.code == 2, result.err
-    for fragment in fragments:
-        assert fragment in line, line
-    assert not (world.root / "run").exists() and world.fingerprint() == before
-
-
 def test_an_unknown_scheme_is_refused_before_anything_runs(cli, world: World) -> None:
-    refused_before_running(cli, world, tracked(world, "bogus://x"),
+    refused_before_run(cli, world, tracked(world, "bogus://x"),
                            "general.mlflow.tracking_uri: unknown scheme 'bogus'")
 
 
@@ -39,7 +29,7 @@ def test_an_unknown_scheme_is_refused_before_anything_runs(cli, world: World) ->
 def test_a_store_that_cannot_be_written_is_refused(cli, world: World, store: str) -> None:
     # Under a file (unwritable even for root, unlike a chmod-ed folder).
     uri = store.format(victim=world.victim)
-    refused_before_running(cli, world, tracked(world, uri),
+    refused_before_run(cli, world, tracked(world, uri),
                            "general.mlflow.tracking_uri", "victim.txt")
 
 
