@@ -48,8 +48,8 @@ from warprec_models_neural._pointwise import PointwiseRecommender
 
 __all__ = ["FieldsRecommender", "mlp"]
 
-# Rows x fields x embedding dimensions per block when scoring all items through the
-# pairwise forward (about 64 MiB of float32 field vectors per block).
+# Elements of the largest intermediate per block when scoring all items through the
+# forward (about 64 MiB of float32).
 BLOCK_ELEMENTS = 2**24
 
 
@@ -239,11 +239,15 @@ class FieldsRecommender(PointwiseRecommender):
         flat = self.forward(users.repeat_interleave(per_row), items.reshape(-1), rows)
         return flat.view(items.shape)
 
+    def row_elements(self) -> int:
+        """The largest intermediate of one row's forward, in elements (its field
+        vectors by default), which sizes the blocks of :meth:`score_all`."""
+        return self.n_fields * self.embedding_size
+
     def score_all(self, users: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits of every item for each user, through the pairwise forward on blocks
-        of items so that the field vectors of a block stay within ``BLOCK_ELEMENTS``."""
-        per_pair = self.n_fields * self.embedding_size
-        block = max(1, BLOCK_ELEMENTS // max(1, len(users) * per_pair))
+        """Logits of every item for each user, through the forward on blocks of items so
+        that a block's largest intermediate stays within ``BLOCK_ELEMENTS``."""
+        block = max(1, BLOCK_ELEMENTS // max(1, len(users) * self.row_elements()))
         scores = torch.empty(len(users), self.n_items, device=self.device)
         for start in range(0, self.n_items, block):
             items = torch.arange(start, min(start + block, self.n_items), device=self.device)
