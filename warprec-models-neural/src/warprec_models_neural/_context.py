@@ -147,11 +147,16 @@ class FieldsRecommender(PointwiseRecommender):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def item_fields(self, items: Tensor) -> Tensor:
-        """The side-column fields of each item, ``[N, n_item_fields, embedding_size]``."""
-        weights = self.item_feature_matrix[items]
+        """The side-column fields of each item, ``[N, n_item_fields, embedding_size]``:
+        the item's weights times a block matrix holding each feature's vector in its
+        field's block."""
+        if not self.n_item_fields:
+            return self.feature_embedding.new_zeros(len(items), 0, self.embedding_size)
         groups = nn.functional.one_hot(self.item_feature_field, self.n_item_fields)
-        per_field = weights.unsqueeze(-1) * groups.to(weights.dtype)  # [N, F_item, G]
-        return per_field.transpose(1, 2) @ self.feature_embedding
+        weights = groups.to(self.feature_embedding.dtype)
+        blocks = weights[:, :, None] * self.feature_embedding[:, None]
+        fields = self.item_feature_matrix[items] @ blocks.flatten(1)
+        return fields.view(len(items), self.n_item_fields, self.embedding_size)
 
     def context_fields(self, context: Tensor) -> Tensor:
         """One vector per context column, ``[N, n_contexts, embedding_size]``."""
@@ -239,23 +244,41 @@ class FieldsRecommender(PointwiseRecommender):
         flat = self.forward(users.repeat_interleave(per_row), items.reshape(-1), rows)
         return flat.view(items.shape)
 
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The network's logit ``[N]`` of the field vectors ``[N, n_fields, E]`` (what a
+        field model adds to the first-order term)."""
+        raise NotImplementedError(f"{self.name} implements forward or interaction")
+
+    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``: the first-order
+        term plus :meth:`interaction` of the fields."""
+        context = self.checked_context(context, len(user))
+        return (self.first_order(user, item, context)
+                + self.interaction(self.fields(user, item, context)))
+
     def row_elements(self) -> int:
-        """The largest intermediate of one row's forward, in elements (its field
-        vectors by default), which sizes the blocks of :meth:`score_all`."""
+        """The largest intermediate of one row's :meth:`interaction`, in elements (its
+        field vectors by default), which sizes the blocks of :meth:`score_all`."""
         return self.n_fields * self.embedding_size
 
     def score_all(self, users: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits of every item for each user, through the forward on blocks of items so
-        that a block's largest intermediate stays within ``BLOCK_ELEMENTS``."""
+        """Logits of every item for each user: the item side (item and side-column
+        fields, linear part) computed once, then :meth:`interaction` on blocks of items
+        so that a block's largest intermediate stays within ``BLOCK_ELEMENTS``."""
+        items = torch.arange(self.n_items, device=self.device)
+        item_side = torch.cat([self.item_embedding(items)[:, None], self.item_fields(items)], 1)
+        row_side = [self.user_embedding(users)[:, None]]
+        row_tail = [] if context is None else [self.context_fields(context)]
+        scores = self.row_linear(users, context)[:, None] + self.item_linear(items)
         block = max(1, BLOCK_ELEMENTS // max(1, len(users) * self.row_elements()))
-        scores = torch.empty(len(users), self.n_items, device=self.device)
         for start in range(0, self.n_items, block):
-            items = torch.arange(start, min(start + block, self.n_items), device=self.device)
-            pair_users = users.repeat_interleave(len(items))
-            pair_context = (None if context is None
-                            else context.repeat_interleave(len(items), dim=0))
-            logits = self.forward(pair_users, items.repeat(len(users)), pair_context)
-            scores[:, start:start + len(items)] = logits.view(len(users), len(items))
+            stop = min(start + block, self.n_items)
+            shape = (len(users), stop - start)
+            parts = [part[:, None].expand(*shape, -1, -1) for part in row_side]
+            parts.append(item_side[None, start:stop].expand(*shape, -1, -1))
+            parts += [part[:, None].expand(*shape, -1, -1) for part in row_tail]
+            fields = torch.cat(parts, dim=2).flatten(0, 1)
+            scores[:, start:stop] += self.interaction(fields).view(shape)
         return scores
 
     # ----- training ---------------------------------------------------------------

@@ -81,11 +81,9 @@ class AFM(FieldsRecommender):
         """The attention-weighted sum of the pairs' projected scores."""
         return (torch.softmax(logits, dim=-1) * scores).sum(-1)
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        logits, scores = self.pair_terms(self.fields(user, item, context))
-        return self.first_order(user, item, context) + self._pooled(logits, scores)
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The attention-pooled pairwise products projected on ``p``, ``[N]``."""
+        return self._pooled(*self.pair_terms(fields))
 
     def score_all(self, users: Tensor, context: Tensor | None = None) -> Tensor:
         """Logits ``[B, n_items]``: the row-only and item-only pairs once, the crossing

@@ -76,9 +76,8 @@ class DCN(FieldsRecommender):
             x_l = x_0 * (x_l @ weight)[:, None] + bias + x_l
         return x_l
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        x_0 = self.fields(user, item, context).flatten(1)
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The output layer over the cross network's and the MLP's outputs, ``[N]``."""
+        x_0 = fields.flatten(1)
         both = torch.cat([self.cross(x_0), self.mlp_layers(x_0)], dim=-1)
-        return self.first_order(user, item, context) + self.predict_layer(both).squeeze(-1)
+        return self.predict_layer(both).squeeze(-1)

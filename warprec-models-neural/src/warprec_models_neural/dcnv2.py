@@ -115,13 +115,12 @@ class DCNv2(FieldsRecommender):
         experts = torch.einsum("ber,eir->bei", low, self.cross_u[layer]) + self.cross_b[layer]
         return (x_0[:, None] * experts * gate[..., None]).sum(1) + x_l
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        x_0 = self.fields(user, item, context).flatten(1)
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The output layer over the cross network and the MLP (beside or after it)."""
+        x_0 = fields.flatten(1)
         crossed = self.cross(x_0)
         if self.model_structure == "stacked":
             top = self.mlp_layers(crossed)
         else:
             top = torch.cat([crossed, self.mlp_layers(x_0)], dim=-1)
-        return self.first_order(user, item, context) + self.predict_layer(top).squeeze(-1)
+        return self.predict_layer(top).squeeze(-1)

@@ -64,10 +64,7 @@ class DeepFM(FieldsRecommender):
                               self.dropout)
         self.deep_predict_layer = nn.Linear(self.mlp_hidden_size[-1], 1)
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        fields = self.fields(user, item, context)
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The factorization machine's second-order term plus the deep part, ``[N]``."""
         second = 0.5 * (fields.sum(1).pow(2) - fields.pow(2).sum(1)).sum(-1)
-        deep = self.deep_predict_layer(self.mlp_layers(fields.flatten(1))).squeeze(-1)
-        return self.first_order(user, item, context) + second + deep
+        return second + self.deep_predict_layer(self.mlp_layers(fields.flatten(1))).squeeze(-1)

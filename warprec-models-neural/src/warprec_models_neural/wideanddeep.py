@@ -59,9 +59,6 @@ class WideAndDeep(FieldsRecommender):
                               self.dropout)
         self.deep_predict_layer = nn.Linear(self.mlp_hidden_size[-1], 1)
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        deep_input = self.fields(user, item, context).flatten(1)
-        deep = self.deep_predict_layer(self.mlp_layers(deep_input)).squeeze(-1)
-        return self.first_order(user, item, context) + deep
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The deep part, ``[N]`` (the wide part is the first-order term)."""
+        return self.deep_predict_layer(self.mlp_layers(fields.flatten(1))).squeeze(-1)

@@ -130,10 +130,7 @@ class xDeepFM(FieldsRecommender):
         """The CIN's largest product tensor of a row: ``max H_{k-1} * F * E``."""
         return max(self.cin.maps[:-1]) * self.n_fields * self.embedding_size
 
-    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
-        context = self.checked_context(context, len(user))
-        fields = self.fields(user, item, context)
+    def interaction(self, fields: Tensor) -> Tensor:
+        """The CIN's and the MLP's logits, ``[N]``."""
         cin = self.cin_linear(self.cin(fields)).squeeze(-1)
-        dnn = self.dnn_linear(self.mlp_layers(fields.flatten(1))).squeeze(-1)
-        return self.first_order(user, item, context) + cin + dnn
+        return cin + self.dnn_linear(self.mlp_layers(fields.flatten(1))).squeeze(-1)
