@@ -3,7 +3,10 @@
 Users and items are re-indexed ``0..n-1`` from the training part (sorted original ids);
 index ``n_items`` is reserved as padding. Validation and test rows whose user or item
 never appears in training (cold) cannot be scored by any model trained on that part:
-they are dropped and counted in :attr:`Dataset.report`.
+they are dropped and counted in :attr:`Dataset.report`. A cold-start split
+(``cold_start="item"`` or ``"user"``) holds out whole items or users on purpose: their
+ids join the index (sorted with the training ids), as rows or columns without any
+training interaction, and their evaluation rows are kept.
 """
 
 from __future__ import annotations
@@ -370,6 +373,10 @@ class Dataset:
             implicit exactly when ``train_df`` has no ``rating`` column.
         report: counts of rows dropped upstream (reader, filters), kept in
             :attr:`report` next to the cold rows this class drops.
+        cold_start: ``"item"`` or ``"user"``: the side a cold-start splitter held out
+            (:attr:`~warprec.data.splitting.Splitter.holds_out`). Its ids seen only in
+            validation or test are indexed too (counted in :attr:`report` as
+            ``cold_items`` / ``cold_users``) instead of dropped.
     """
 
     def __init__(
@@ -380,7 +387,10 @@ class Dataset:
         *,
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        cold_start: str | None = None,
     ):
+        if cold_start not in (None, "item", "user"):
+            raise DataError(f"cold_start: got {cold_start!r}; expected 'item', 'user' or None")
         for name, frame in (("train", train_df), ("test", test_df), ("validation", validation_df)):
             if frame is not None:
                 require_columns(frame, (USER, ITEM), f"{name} data")
@@ -388,8 +398,9 @@ class Dataset:
             raise DataError("train data is empty: nothing to train on")
         self.implicit = RATING not in train_df.columns if implicit is None else implicit
         self.report: dict[str, int] = dict(report or {})
-        train_users, user_ids = pd.factorize(train_df[USER], sort=True)
-        train_items, item_ids = pd.factorize(train_df[ITEM], sort=True)
+        held = [frame for frame in (test_df, validation_df) if frame is not None]
+        train_users, user_ids = self._index(train_df, held, USER, cold_start == "user")
+        train_items, item_ids = self._index(train_df, held, ITEM, cold_start == "item")
         self._user_index = pd.Index(user_ids)
         self._item_index = pd.Index(item_ids)
         self.user_ids: np.ndarray = np.asarray(user_ids)
@@ -406,6 +417,20 @@ class Dataset:
         self._info: dict[str, Any] | None = None
         self.item_features: sp.csr_matrix | None = None
         self.item_feature_names: list[str] = []
+
+    def _index(self, train: pd.DataFrame, held: list[pd.DataFrame], column: str,
+               keep_held: bool) -> tuple[np.ndarray, pd.Index]:
+        """The training rows' codes and the sorted ids of ``column``: the training ids,
+        with ``keep_held`` also those only the evaluation parts hold (counted)."""
+        codes, ids = pd.factorize(train[column], sort=True)
+        if not keep_held:
+            return codes, ids
+        unseen = pd.Index(pd.concat([frame[column] for frame in held]).unique()).difference(ids)
+        self.report[f"cold_{column.removesuffix('_id')}s"] = len(unseen)
+        if unseen.empty:
+            return codes, ids
+        ids = pd.Index(ids).append(unseen).sort_values()
+        return ids.get_indexer(train[column]), ids
 
     @property
     def train_sessions(self) -> Sessions:
@@ -448,8 +473,10 @@ class Dataset:
 
         counts = dict(report or {})
         df = apply_filters(df, filters, counts)
-        split = (splitter or RandomHoldoutPerUser()).split(df)
-        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
+        splitter = splitter or RandomHoldoutPerUser()
+        split = splitter.split(df)
+        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts,
+                   cold_start=getattr(splitter, "holds_out", None))
 
     def _interactions(
         self,
