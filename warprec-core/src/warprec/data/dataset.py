@@ -141,6 +141,11 @@ class Interactions:
     index order; ``None`` without side information. Set by
     :meth:`Dataset.set_item_features`."""
 
+    negative_pool: np.ndarray | None = None
+    """The sorted item indices negatives are drawn from; ``None``: every item. A
+    cold-start :class:`Dataset` sets it to the items with interactions here, so that
+    training never meets the held-out items, not even as negatives."""
+
     def __init__(
         self,
         users: np.ndarray,
@@ -205,7 +210,8 @@ class Interactions:
         """The (cached) negative sampler over these interactions."""
         key = (neg_sampling, float(alpha) if neg_sampling == "popularity" else 0.0)
         if key not in self._samplers:
-            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha)
+            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha,
+                                                  pool=self.negative_pool)
         return self._samplers[key]
 
     def get_contrastive_dataloader(
@@ -413,6 +419,9 @@ class Dataset:
         )
         self.test = self._interactions(test_df, "test")
         self.train_validation = self._merge(self.train, self.validation)
+        if cold_start == "item":
+            for part in (self.train, self.train_validation):
+                part.negative_pool = np.unique(part.items)
         self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
         self.item_features: sp.csr_matrix | None = None
