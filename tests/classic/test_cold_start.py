@@ -5,6 +5,7 @@ reach them."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from classic_helpers import interactions_of
@@ -32,6 +33,7 @@ def _config(tmp_path) -> dict:
         "models": {"AttributeItemKNN": {}, "VSM": {}, "CEASE": {}, "AddEASE": {"alpha": 0.1},
                    "Pop": {}},
         "evaluation": {"top_k": [10], "metrics": ["nDCG", "Recall"]},
+        "writer": {"save_split": True},
     }
 
 
@@ -42,6 +44,9 @@ def test_item_cold_start_ranks_the_held_out_items_and_feature_models_reach_them(
     assert data["n_items"] == 48 and data["cold_start"] == {"cold_items": 12}
     assert "test_cold_rows" not in data["dropped"]
     assert data["test"] == len(toy_frame(n_users=96, n_items=48)) - data["train"]
+    # The written split keeps the held-out items' rows (WarpRec's save_split does too).
+    written = pd.read_csv(results.path / "split" / "test.tsv", sep="\t")
+    assert len(written) == data["test"] and written["item_id"].nunique() == 12
     recall = {entry["model"]: entry["test"]["Recall@10"] for entry in results.models}
     assert recall["Pop"] == 0.0  # held-out items have no popularity: ranked last
     assert all(recall[name] > recall["Pop"] for name in FEATURE_MODELS), recall

@@ -210,6 +210,9 @@ def test_aligned_keeps_rows_of_users_and_items_seen_in_training() -> None:
     train = pd.DataFrame({"user_id": [1, 2], "item_id": [7, 8]})
     test = pd.DataFrame({"user_id": [1, 1, 3, 2], "item_id": [8, 9, 7, 7]})
     assert aligned(train, test).index.tolist() == [0, 3]
+    # A cold-start split keeps its held-out side whole.
+    assert aligned(train, test, "item").index.tolist() == [0, 1, 3]
+    assert aligned(train, test, "user").index.tolist() == [0, 2, 3]
 
 
 # ------------------------------------------------------------------ per-user holdout

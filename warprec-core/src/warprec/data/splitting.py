@@ -136,13 +136,17 @@ class Splitter(ABC):
         return f"{type(self).__name__}({params})"
 
 
-def aligned(train: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
+def aligned(train: pd.DataFrame, evaluation: pd.DataFrame,
+            cold_start: str | None = None) -> pd.DataFrame:
     """The rows of ``evaluation`` whose user and item both appear in ``train``: what
     WarpRec keeps of a validation or test part (and writes with ``save_split``), and what
-    :class:`~warprec.data.dataset.Dataset` keeps before it drops repeated pairs."""
-    keep = evaluation[USER].isin(train[USER].unique()) & evaluation[ITEM].isin(
-        train[ITEM].unique())
-    return evaluation[keep.to_numpy()]
+    :class:`~warprec.data.dataset.Dataset` keeps before it drops repeated pairs. The side
+    ``cold_start`` (``"item"``, ``"user"``: :attr:`Splitter.holds_out`) is kept whole."""
+    keep = np.ones(len(evaluation), dtype=bool)
+    for side, column in (("user", USER), ("item", ITEM)):
+        if side != cold_start:
+            keep &= evaluation[column].isin(train[column].unique()).to_numpy()
+    return evaluation[keep]
 
 
 def _codes(held: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:

@@ -36,6 +36,8 @@ class RunData:
     refit_required: bool = False
     # What the evaluator takes from the data: user_groups, item_groups, item_features.
     groups: dict[str, Any] = field(default_factory=dict)
+    # The side a cold-start test splitter holds out ("item", "user"), else None.
+    cold_start: str | None = None
 
     @property
     def selection_split(self) -> str:
@@ -93,6 +95,7 @@ def load_data(config: Config) -> RunData:
     else:
         main = Dataset(train, test, validation, **kinds)
         data = RunData(main, [main] if validation is not None else [], frames)
+    data.cold_start = cold_start
     if cold_start is not None:
         logger.info("Cold start: %d %ss held out of training and ranked with the others",
                     main.report.get(f"cold_{cold_start}s", 0), cold_start)
