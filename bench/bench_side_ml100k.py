@@ -3,15 +3,16 @@ MovieLens-100K with its genres, on a warm split and on an item cold-start split
 (``item_cold_start``); nDCG@10 / Recall@10 into the package READMEs.
 
     bash /work/shared/data/movielens-100k.sh       # prints the folder of ml-100k.tsv
-    .venv/bin/python bench/bench_side_ml100k.py [--seeds 1] [--threads 1] [--epochs 10]
-        [--models DeepFM,WideAndDeep] [--only FM,BPR] [--json out.json]
+    .venv/bin/python bench/bench_side_ml100k.py [--split-seeds 20240514,20240515]
+        [--splits warm,cold] [--threads 1] [--epochs 10] [--models DeepFM,WideAndDeep]
+        [--only FM,BPR] [--json out.json]
 
 Data: the interactions as implicit feedback; the genres of ``ml-100k-items.tsv``
 (``Action|Comedy``: a multi-valued categorical attribute, ``list_sep`` ``|``) are the item
 features. The user table (age, gender, occupation) is not read: none of these models
 takes user attributes, in WarpRec 2.2.8 either (its side information describes items).
 
-Splits, one per seed in ``--seeds`` (``SPLIT_SEED + i``):
+Splits, one of each kind in ``--splits`` per seed of ``--split-seeds``:
 
 - warm: per user, a random 20% of the interactions for test
   (``RandomHoldoutPerUser(0.2)``), no validation.
@@ -21,11 +22,11 @@ Splits, one per seed in ``--seeds`` (``SPLIT_SEED + i``):
 
 Each model is fitted once per split with the hyperparameters of :data:`MODELS` (defaults
 except the epochs of the iterative models, ``--epochs``: fast settings, no early
-stopping) and evaluated with full ranking over every item, training items masked. On
-the cold split it is evaluated twice: over the whole catalogue (what a model meets in
-use: the cold items compete with the warm ones) and over the held-out items alone (the
-warm items' scores set to ``-inf``; WarpRec's ``evaluation.candidates: cold``), where
-only the order of the cold items counts.
+stopping; ``--epochs 0``: the defaults) and evaluated with full ranking over every
+item, training items masked. On the cold split it is evaluated twice: over the whole
+catalogue (what a model meets in use: the cold items compete with the warm ones) and
+over the held-out items alone (the warm items' scores set to ``-inf``; WarpRec's
+``evaluation.candidates: cold``), where only the order of the cold items counts.
 
 :data:`MODELS` lists every model in one place with the counterpart it is compared with;
 ``--models`` adds registered models by name (e.g. the context-aware DeepFM, WideAndDeep,
@@ -68,6 +69,7 @@ MODELS: dict[str, tuple[dict[str, Any], str | None, str]] = {
     "BPR": ({}, None, "collaborative"),
     "ItemKNN": ({}, None, "collaborative"),
     "Pop": ({}, None, "collaborative"),
+    "Random": ({}, None, "collaborative"),
 }
 
 
@@ -108,7 +110,7 @@ def fit(name: str, params: dict[str, Any], dataset: Any, epochs: int) -> tuple[A
     from warprec.utils.registry import model_registry
 
     cls = model_registry.get_class(name)
-    if issubclass(cls, IterativeRecommender):
+    if issubclass(cls, IterativeRecommender) and epochs:
         params = {"epochs": epochs, **params}
     start = time.process_time()
     args = [dataset.train] if needs_interactions(cls) else []
@@ -161,9 +163,11 @@ def run_split(kind: str, dataset: Any, names: list[str], epochs: int) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=1, help="splits per kind")
+    parser.add_argument("--split-seeds", default=str(SPLIT_SEED), help="comma-separated")
+    parser.add_argument("--splits", default="warm,cold", help="warm, cold or both")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=10, help="of the iterative models")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="of the iterative models (0: their defaults)")
     parser.add_argument("--models", default="", help="more registered models, by name")
     parser.add_argument("--only", default="", help="run these of MODELS only")
     parser.add_argument("--json", type=Path, default=Path("side_ml100k.json"))
@@ -182,10 +186,11 @@ def main() -> None:
     results: dict[str, Any] = {"epochs": args.epochs, "threads": args.threads,
                                "load": os.getloadavg()[0], "splits": []}
     with thread_limit(args.threads):
-        for i in range(args.seeds):
-            seed = SPLIT_SEED + i
-            for kind, splitter in (("warm", RandomHoldoutPerUser(0.2, seed=seed)),
-                                   ("cold", ItemColdStart(0.2, seed=seed))):
+        for seed in map(int, args.split_seeds.split(",")):
+            splitters = {"warm": RandomHoldoutPerUser(0.2, seed=seed),
+                         "cold": ItemColdStart(0.2, seed=seed)}
+            for kind in args.splits.split(","):
+                splitter = splitters[kind]
                 print(f"{kind} split, seed {seed}", flush=True)
                 dataset = dataset_of(frame, side, splitter)
                 results["splits"].append({"kind": kind, "seed": seed,
