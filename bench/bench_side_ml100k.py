@@ -6,6 +6,7 @@ MovieLens-100K with its genres, on a warm split and on an item cold-start split
     .venv/bin/python bench/bench_side_ml100k.py [--split-seeds 20240514,20240515]
         [--splits warm,cold] [--threads 1] [--epochs 10] [--models DeepFM,WideAndDeep]
         [--only FM,BPR] [--json out.json]
+    .venv/bin/python bench/bench_side_ml100k.py --tables out.json [more.json ...]
 
 Data: the interactions as implicit feedback; the genres of ``ml-100k-items.tsv``
 (``Action|Comedy``: a multi-valued categorical attribute, ``list_sep`` ``|``) are the item
@@ -161,6 +162,40 @@ def run_split(kind: str, dataset: Any, names: list[str], epochs: int) -> dict[st
             "n_cold_items": int(cold.size), "models": rows}
 
 
+def tables(paths: list[Path]) -> str:
+    """Markdown tables of result files: per model and split kind, the mean nDCG@10 and
+    Recall@10 over the split seeds (± standard deviation when there are several)."""
+    values: dict[tuple[str, str, str], list[float]] = {}
+    for path in paths:
+        for split in json.loads(path.read_text())["splits"]:
+            for name, row in split["models"].items():
+                for ranking in ("full", "cold_only"):
+                    for metric, value in row.get(ranking, {}).items():
+                        values.setdefault((split["kind"], name, f"{ranking} {metric}"),
+                                          []).append(value)
+
+    def cell(kind: str, name: str, column: str) -> str:
+        got = values.get((kind, name, column))
+        if not got:
+            return "-"
+        spread = f" ± {np.std(got, ddof=1):.4f}" if len(got) > 1 else ""
+        return f"{np.mean(got):.4f}{spread}"
+
+    names = list(dict.fromkeys(name for _, name, _ in values))
+    warm = ["| model | kind | compared with | nDCG@10 | Recall@10 |", "|---|---|---|---|---|"]
+    cold = ["| model | nDCG@10, all items | Recall@10, all items | nDCG@10, cold items "
+            "only | Recall@10, cold items only |", "|---|---|---|---|---|"]
+    for name in names:
+        _, counterpart, kind = MODELS.get(name, ({}, "BPR", "hybrid"))
+        warm.append(f"| {name} | {kind} | {counterpart or '-'} | "
+                    f"{cell('warm', name, 'full nDCG@10')} | "
+                    f"{cell('warm', name, 'full Recall@10')} |")
+        cold.append(f"| {name} | " + " | ".join(
+            cell("cold", name, f"{ranking} {metric}") for ranking in ("full", "cold_only")
+            for metric in ("nDCG@10", "Recall@10")) + " |")
+    return "\n".join(["Warm split:", "", *warm, "", "Item cold-start split:", "", *cold])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split-seeds", default=str(SPLIT_SEED), help="comma-separated")
@@ -171,7 +206,12 @@ def main() -> None:
     parser.add_argument("--models", default="", help="more registered models, by name")
     parser.add_argument("--only", default="", help="run these of MODELS only")
     parser.add_argument("--json", type=Path, default=Path("side_ml100k.json"))
+    parser.add_argument("--tables", type=Path, nargs="+",
+                        help="print the markdown tables of these result files and stop")
     args = parser.parse_args()
+    if args.tables:
+        print(tables(args.tables))
+        return
 
     from warprec.data.splitting import ItemColdStart, RandomHoldoutPerUser
     from warprec.utils.registry import model_registry
