@@ -7,6 +7,7 @@ MovieLens-100K with its genres, on a warm split and on an item cold-start split
         [--splits warm,cold] [--threads 1] [--epochs 10] [--models DeepFM,WideAndDeep]
         [--only FM,BPR] [--json out.json]
     .venv/bin/python bench/bench_side_ml100k.py --tables out.json [more.json ...]
+    .venv/bin/python bench/bench_side_ml100k.py --write-readmes out.json [more.json ...]
 
 Data: the interactions as implicit feedback; the genres of ``ml-100k-items.tsv``
 (``Action|Comedy``: a multi-valued categorical attribute, ``list_sep`` ``|``) are the item
@@ -162,12 +163,38 @@ def run_split(kind: str, dataset: Any, names: list[str], epochs: int) -> dict[st
             "n_cold_items": int(cold.size), "models": rows}
 
 
-def tables(paths: list[Path]) -> str:
+# README -> the models of its tables (between <!-- bench_side_ml100k:<key> --> and
+# <!-- /bench_side_ml100k -->); "*": the models --models added (the neural package's
+# context-aware models).
+READMES = {
+    "classic": ("warprec-models-classic/README.md",
+                ["CEASE", "AddEASE", "AttributeItemKNN", "AttributeUserKNN", "VSM", "EASE",
+                 "ItemKNN", "Pop", "Random"]),
+    "neural": ("warprec-models-neural/README.md", ["FM", "NFM", "*", "BPR", "Pop", "Random"]),
+}
+
+
+def write_readmes(paths: list[Path]) -> None:
+    """Replace the tables between each README's markers."""
+    for key, (readme, names) in READMES.items():
+        path = ROOT / readme
+        text = path.read_text()
+        start, end = f"<!-- bench_side_ml100k:{key} -->", "<!-- /bench_side_ml100k -->"
+        head, rest = text.split(start, 1)
+        body = tables(paths, names)
+        path.write_text(f"{head}{start}\n{body}\n{end}{rest.split(end, 1)[1]}")
+        print(f"written {readme}")
+
+
+def tables(paths: list[Path], only: list[str] | None = None) -> str:
     """Markdown tables of result files: per model and split kind, the mean nDCG@10 and
-    Recall@10 over the split seeds (± standard deviation when there are several)."""
+    Recall@10 over the split seeds (± standard deviation when there are several), the
+    number of seeds in the heading."""
     values: dict[tuple[str, str, str], list[float]] = {}
+    seeds: set[int] = set()
     for path in paths:
         for split in json.loads(path.read_text())["splits"]:
+            seeds.add(split["seed"])
             for name, row in split["models"].items():
                 for ranking in ("full", "cold_only"):
                     for metric, value in row.get(ranking, {}).items():
@@ -182,6 +209,11 @@ def tables(paths: list[Path]) -> str:
         return f"{np.mean(got):.4f}{spread}"
 
     names = list(dict.fromkeys(name for _, name, _ in values))
+    if only is not None:
+        added = [n for n in names if n not in MODELS] if "*" in only else []
+        at = only.index("*") if "*" in only else len(only)
+        order = [*only[:at], *added, *only[at + 1:]]
+        names = [n for n in order if n in names]
     warm = ["| model | kind | compared with | nDCG@10 | Recall@10 |", "|---|---|---|---|---|"]
     cold = ["| model | nDCG@10, all items | Recall@10, all items | nDCG@10, cold items "
             "only | Recall@10, cold items only |", "|---|---|---|---|---|"]
@@ -193,7 +225,10 @@ def tables(paths: list[Path]) -> str:
         cold.append(f"| {name} | " + " | ".join(
             cell("cold", name, f"{ranking} {metric}") for ranking in ("full", "cold_only")
             for metric in ("nDCG@10", "Recall@10")) + " |")
-    return "\n".join(["Warm split:", "", *warm, "", "Item cold-start split:", "", *cold])
+    over = f"mean ± standard deviation over {len(seeds)} split seeds" if len(seeds) > 1 \
+        else "one split seed"
+    return "\n".join([f"Warm split ({over}):", "", *warm, "",
+                      f"Item cold-start split ({over}):", "", *cold])
 
 
 def main() -> None:
@@ -208,9 +243,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("side_ml100k.json"))
     parser.add_argument("--tables", type=Path, nargs="+",
                         help="print the markdown tables of these result files and stop")
+    parser.add_argument("--write-readmes", type=Path, nargs="+",
+                        help="write the tables of these result files into the READMEs")
     args = parser.parse_args()
     if args.tables:
         print(tables(args.tables))
+        return
+    if args.write_readmes:
+        write_readmes(args.write_readmes)
         return
 
     from warprec.data.splitting import ItemColdStart, RandomHoldoutPerUser
