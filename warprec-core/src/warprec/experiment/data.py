@@ -51,14 +51,17 @@ class RunData:
         return self.validation or [self.main]
 
     def summary(self) -> dict[str, Any]:
-        """Sizes and dropped-row counts, as ``results.json`` records them."""
+        """Sizes, dropped-row counts and the ids a cold-start split kept, as
+        ``results.json`` records them."""
         main = self.main
-        return {"n_users": main.n_users, "n_items": main.n_items,
-                **{part: None if frame is None else len(frame)
-                   for part, frame in self.frames.items()},
-                "dropped": _dropped(main.report),
-                **({"cold_start": {key: main.report[key] for key in _COLD if key in main.report}}
-                   if any(key in main.report for key in _COLD) else {})}
+        summary = {"n_users": main.n_users, "n_items": main.n_items,
+                   **{part: None if frame is None else len(frame)
+                      for part, frame in self.frames.items()},
+                   "dropped": _dropped(main.report)}
+        cold = {key: main.report[key] for key in _COLD if key in main.report}
+        if cold:  # the ids a cold-start split held out and kept
+            summary["cold_start"] = cold
+        return summary
 
 
 def load_data(config: Config) -> RunData:
