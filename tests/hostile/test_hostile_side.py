@@ -122,8 +122,8 @@ BAD_COLD_START = {
     "a k": ({"strategy": "user_cold_start", "ratio": 0.2, "k": 1}, None,
             ["splitter.test_splitting.k: not used by strategy 'user_cold_start'"]),
     "every item held out": ({"strategy": "item_cold_start", "ratio": 0.99}, None,
-                            ["ItemColdStart: a ratio of 0.99 over 10 distinct 'item_id' "
-                             "values holds out 10 of them"]),
+                            ["splitter.test_splitting: ItemColdStart: a ratio of 0.99 over "
+                             "10 distinct 'item_id' values holds out 10 of them"]),
     "validation cold, test warm": (
         {"strategy": "temporal_leave_k_out", "k": 1},
         {"strategy": "item_cold_start", "ratio": 0.2},

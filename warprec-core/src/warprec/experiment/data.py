@@ -289,7 +289,7 @@ def _split(config: Config, df: pd.DataFrame
     splitter = config.model.splitter
     assert splitter.test_splitting is not None
     test_splitter = build_splitter(splitter.test_splitting, "splitter.test_splitting")
-    test_split = test_splitter.split(df)
+    test_split = _run_split(test_splitter, df, "splitter.test_splitting")
     train, test, cold_start = test_split.train, test_split.test, getattr(
         test_splitter, "holds_out", None)
     part = splitter.validation_splitting
@@ -300,5 +300,14 @@ def _split(config: Config, df: pd.DataFrame
         folds = [(s.train, s.test) for s in held_out.folds(train)]
         logger.info("Validation: %d-fold cross validation", part.folds)
         return train, None, test, folds, cold_start
-    held = held_out.split(train)
+    held = _run_split(held_out, train, "splitter.validation_splitting")
     return held.train, held.test, test, None, cold_start
+
+
+def _run_split(splitter: Any, frame: pd.DataFrame, path: str) -> Any:
+    """``splitter.split(frame)``; a DataError (e.g. a cold-start ratio the data cannot
+    support) names the config key."""
+    try:
+        return splitter.split(frame)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from exc
