@@ -1,5 +1,5 @@
-"""FM and NFM on an item cold-start split: items never seen in training are scored
-from their features."""
+"""An item cold-start split: FM and NFM score the items never seen in training from
+their features, and the sequential models' negatives never include them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from warprec.data.dataset import Dataset
 from warprec.data.splitting import ItemColdStart
 from warprec.recommenders.trainer import Trainer
 from warprec.testing.data import toy_frame, with_toy_item_features
+from warprec_models_neural._sequential import history_sampler
 from warprec_models_neural.fm import FM
 from warprec_models_neural.nfm import NFM
 
@@ -39,3 +40,10 @@ def test_cold_items_of_a_users_genre_outrank_the_other_cold_items(cold, model_cl
     assert auc > 0.85
     # Ranked over the whole catalogue, the held-out test items are found well above chance.
     assert ndcg(model, cold) > 2 * chance(cold)
+
+
+def test_sequential_models_never_draw_a_held_out_item_as_a_negative(cold):
+    held = np.unique(cold.test.items)
+    draws = history_sampler(cold.train_sessions).sample(np.arange(cold.n_users), 50,
+                                                        np.random.default_rng(0))
+    assert not np.isin(draws, held).any()

@@ -58,6 +58,9 @@ def test_from_dataframe_with_a_cold_start_splitter_evaluates_the_held_out_items(
     batches = dataset.train.get_pointwise_dataloader(batch_size=4096, neg_samples=4)
     _, items, labels = next(iter(batches))
     assert not np.isin(items[labels == 0].numpy(), held).any()
+    sequences = dataset.train_sessions.get_sequential_dataloader(batch_size=4096, neg_samples=4)
+    *_, negatives = next(iter(sequences))
+    assert not np.isin(negatives.numpy(), held).any()
 
 
 def test_id_maps_are_sorted_and_round_trip(tiny: Dataset) -> None:

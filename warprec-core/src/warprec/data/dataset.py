@@ -316,6 +316,15 @@ class Sessions:
     def __len__(self) -> int:
         return int(self.items.size)
 
+    @property
+    def negative_pool(self) -> np.ndarray | None:
+        """The items negatives are drawn from (:attr:`Interactions.negative_pool`)."""
+        return self._positives.negative_pool
+
+    @negative_pool.setter
+    def negative_pool(self, pool: np.ndarray | None) -> None:
+        self._positives.negative_pool = pool
+
     def __repr__(self) -> str:
         return f"Sessions(n_users={self.n_users}, n_items={self.n_items}, n={len(self)})"
 
@@ -455,6 +464,7 @@ class Dataset:
             rows = getattr(self, part)
             self._sessions[part] = Sessions(rows.users, rows.items, self.n_users,
                                             self.n_items, rows.timestamps)
+            self._sessions[part].negative_pool = rows.negative_pool
         return self._sessions[part]
 
     @classmethod
