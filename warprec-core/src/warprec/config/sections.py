@@ -232,9 +232,10 @@ class SplitPart(Section):
     strategy: str | None = None
     """random_holdout (of the whole table), random_holdout_per_user, temporal_holdout,
     random_leave_k_out, temporal_leave_k_out, timestamp_slicing, k_fold_cross_validation,
-    or a registered splitter name."""
+    item_cold_start, user_cold_start, or a registered splitter name."""
     ratio: Ratio | None = None
-    """Share of the interactions held out (holdout strategies)."""
+    """Share of the interactions held out (holdout strategies), or of the items or users
+    (cold-start strategies)."""
     k: PositiveInt | None = None
     """Interactions held out per user (leave-k-out)."""
     folds: Annotated[int, Ge(2), Le(1000)] | None = None

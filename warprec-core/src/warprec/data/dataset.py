@@ -3,7 +3,10 @@
 Users and items are re-indexed ``0..n-1`` from the training part (sorted original ids);
 index ``n_items`` is reserved as padding. Validation and test rows whose user or item
 never appears in training (cold) cannot be scored by any model trained on that part:
-they are dropped and counted in :attr:`Dataset.report`.
+they are dropped and counted in :attr:`Dataset.report`. A cold-start split
+(``cold_start="item"`` or ``"user"``) holds out whole items or users on purpose: their
+ids join the index (sorted with the training ids), as rows or columns without any
+training interaction, and their evaluation rows are kept.
 """
 
 from __future__ import annotations
@@ -138,6 +141,11 @@ class Interactions:
     index order; ``None`` without side information. Set by
     :meth:`Dataset.set_item_features`."""
 
+    negative_pool: np.ndarray | None = None
+    """The sorted item indices negatives are drawn from; ``None``: every item. A
+    cold-start :class:`Dataset` sets it to the items with interactions here, so that
+    training never meets the held-out items, not even as negatives."""
+
     def __init__(
         self,
         users: np.ndarray,
@@ -202,7 +210,8 @@ class Interactions:
         """The (cached) negative sampler over these interactions."""
         key = (neg_sampling, float(alpha) if neg_sampling == "popularity" else 0.0)
         if key not in self._samplers:
-            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha)
+            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha,
+                                                  pool=self.negative_pool)
         return self._samplers[key]
 
     def get_contrastive_dataloader(
@@ -307,6 +316,15 @@ class Sessions:
     def __len__(self) -> int:
         return int(self.items.size)
 
+    @property
+    def negative_pool(self) -> np.ndarray | None:
+        """The items negatives are drawn from (:attr:`Interactions.negative_pool`)."""
+        return self._positives.negative_pool
+
+    @negative_pool.setter
+    def negative_pool(self, pool: np.ndarray | None) -> None:
+        self._positives.negative_pool = pool
+
     def __repr__(self) -> str:
         return f"Sessions(n_users={self.n_users}, n_items={self.n_items}, n={len(self)})"
 
@@ -370,6 +388,10 @@ class Dataset:
             implicit exactly when ``train_df`` has no ``rating`` column.
         report: counts of rows dropped upstream (reader, filters), kept in
             :attr:`report` next to the cold rows this class drops.
+        cold_start: ``"item"`` or ``"user"``: the side a cold-start splitter held out
+            (:attr:`~warprec.data.splitting.Splitter.holds_out`). Its ids seen only in
+            validation or test are indexed too (counted in :attr:`report` as
+            ``cold_items`` / ``cold_users``) instead of dropped.
     """
 
     def __init__(
@@ -380,7 +402,10 @@ class Dataset:
         *,
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        cold_start: str | None = None,
     ):
+        if cold_start not in (None, "item", "user"):
+            raise DataError(f"cold_start: got {cold_start!r}; expected 'item', 'user' or None")
         for name, frame in (("train", train_df), ("test", test_df), ("validation", validation_df)):
             if frame is not None:
                 require_columns(frame, (USER, ITEM), f"{name} data")
@@ -388,8 +413,9 @@ class Dataset:
             raise DataError("train data is empty: nothing to train on")
         self.implicit = RATING not in train_df.columns if implicit is None else implicit
         self.report: dict[str, int] = dict(report or {})
-        train_users, user_ids = pd.factorize(train_df[USER], sort=True)
-        train_items, item_ids = pd.factorize(train_df[ITEM], sort=True)
+        held = [frame for frame in (test_df, validation_df) if frame is not None]
+        train_users, user_ids = self._index(train_df, held, USER, cold_start == "user")
+        train_items, item_ids = self._index(train_df, held, ITEM, cold_start == "item")
         self._user_index = pd.Index(user_ids)
         self._item_index = pd.Index(item_ids)
         self.user_ids: np.ndarray = np.asarray(user_ids)
@@ -402,10 +428,27 @@ class Dataset:
         )
         self.test = self._interactions(test_df, "test")
         self.train_validation = self._merge(self.train, self.validation)
+        if cold_start == "item":
+            for part in (self.train, self.train_validation):
+                part.negative_pool = np.unique(part.items)
         self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
         self.item_features: sp.csr_matrix | None = None
         self.item_feature_names: list[str] = []
+
+    def _index(self, train: pd.DataFrame, held: list[pd.DataFrame], column: str,
+               keep_held: bool) -> tuple[np.ndarray, pd.Index]:
+        """The training rows' codes and the sorted ids of ``column``: the training ids,
+        with ``keep_held`` also those only the evaluation parts hold (counted)."""
+        codes, ids = pd.factorize(train[column], sort=True)
+        if not keep_held:
+            return codes, ids
+        unseen = pd.Index(pd.concat([frame[column] for frame in held]).unique()).difference(ids)
+        self.report[f"cold_{column.removesuffix('_id')}s"] = len(unseen)
+        if unseen.empty:
+            return codes, ids
+        ids = pd.Index(ids).append(unseen).sort_values()
+        return ids.get_indexer(train[column]), ids
 
     @property
     def train_sessions(self) -> Sessions:
@@ -421,6 +464,7 @@ class Dataset:
             rows = getattr(self, part)
             self._sessions[part] = Sessions(rows.users, rows.items, self.n_users,
                                             self.n_items, rows.timestamps)
+            self._sessions[part].negative_pool = rows.negative_pool
         return self._sessions[part]
 
     @classmethod
@@ -448,8 +492,10 @@ class Dataset:
 
         counts = dict(report or {})
         df = apply_filters(df, filters, counts)
-        split = (splitter or RandomHoldoutPerUser()).split(df)
-        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
+        splitter = splitter or RandomHoldoutPerUser()
+        split = splitter.split(df)
+        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts,
+                   cold_start=getattr(splitter, "holds_out", None))
 
     def _interactions(
         self,

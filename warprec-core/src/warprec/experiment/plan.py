@@ -32,6 +32,7 @@ from warprec.experiment.build import (
     build_evaluator,
     build_filters,
     build_splitter,
+    check_cold_start,
     check_training_options,
     filter_target,
 )
@@ -84,10 +85,10 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
     check_names(cfg)
     bind_dataset_params(cfg.reader)
     build_filters(cfg.filtering)
-    for part in ("test_splitting", "validation_splitting"):
-        spec = getattr(cfg.splitter, part)
-        if spec is not None:
-            build_splitter(spec, f"splitter.{part}")
+    splitters = {part: build_splitter(spec, f"splitter.{part}")
+                 for part in ("test_splitting", "validation_splitting")
+                 if (spec := getattr(cfg.splitter, part)) is not None}
+    check_cold_start(splitters.get("test_splitting"), splitters.get("validation_splitting"))
     # Until the data is read, one zero row stands for reader.side's item features.
     evaluator = build_evaluator(cfg.evaluation,
                                 item_features=[[0.0]] if cfg.reader.side is not None else None)
