@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from warprec.data.context import ContextEncoder, Transactions
 from warprec.data.sampling import NegativeSampler
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER, require_columns
 from warprec.errors import DataError
@@ -138,6 +139,10 @@ class Interactions:
     index order; ``None`` without side information. Set by
     :meth:`Dataset.set_item_features`."""
 
+    transactions: Transactions | None = None
+    """Every row of the part with its context columns (``reader.labels.context_labels``),
+    repeated pairs included; ``None`` without context columns. Set by :class:`Dataset`."""
+
     def __init__(
         self,
         users: np.ndarray,
@@ -236,24 +241,37 @@ class Interactions:
         seed: int = 42,
         neg_sampling: str = "uniform",
         alpha: float = 0.75,
+        include_context: bool = False,
         **kwargs: Any,
     ) -> BatchLoader:
         """Batches of ``(user, item, label)``: each interaction (label 1.0) and
-        ``neg_samples`` unseen items per interaction (label 0.0), shuffled together."""
+        ``neg_samples`` unseen items per interaction (label 0.0), shuffled together.
+
+        With ``include_context`` and context columns (:attr:`transactions`), batches are
+        ``(user, item, context, label)`` over every row instead (a pair seen in two
+        contexts is two positives), ``context`` the ``[B, n_columns]`` int64 category
+        indices; a negative carries its positive row's context (as WarpRec). Negatives
+        are never items the user has in this part, in any context.
+        """
         if neg_samples < 0:
             raise DataError(f"neg_samples must be >= 0, got {neg_samples}")
         sampler = self.sampler(neg_sampling, alpha)
-        n = len(self)
+        rows = self.transactions if include_context else None
+        users_of, items_of = (self.users, self.items) if rows is None else (rows.users,
+                                                                            rows.items)
+        n = users_of.size
 
         def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
             source = index % n
-            users = self.users[source]
-            items = self.items[source].copy()
+            users = users_of[source]
+            items = items_of[source].copy()
             negative = index >= n
             if negative.any():
                 items[negative] = sampler.sample(users[negative], 1, rng)[:, 0]
-            labels = (~negative).astype(np.float32)
-            return _tensor(users), _tensor(items), _tensor(labels)
+            labels = _tensor((~negative).astype(np.float32))
+            if rows is None:
+                return _tensor(users), _tensor(items), labels
+            return _tensor(users), _tensor(items), _tensor(rows.contexts[source]), labels
 
         return BatchLoader(n * (1 + neg_samples), batch_size, collate, shuffle, seed)
 
@@ -370,6 +388,12 @@ class Dataset:
             implicit exactly when ``train_df`` has no ``rating`` column.
         report: counts of rows dropped upstream (reader, filters), kept in
             :attr:`report` next to the cold rows this class drops.
+        context_labels: context columns of the rows (``reader.labels.context_labels``):
+            each part then keeps every row with its context as
+            :attr:`Interactions.transactions`, while its matrix view merges repeated
+            (user, item) rows by ``duplicates`` (a policy of
+            :func:`~warprec.data.reader.read_interactions`).
+        duplicates: see ``context_labels``.
     """
 
     def __init__(
@@ -380,10 +404,13 @@ class Dataset:
         *,
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        context_labels: Sequence[str] = (),
+        duplicates: str = "last",
     ):
-        for name, frame in (("train", train_df), ("test", test_df), ("validation", validation_df)):
+        parts = {"train": train_df, "validation": validation_df, "test": test_df}
+        for name, frame in parts.items():
             if frame is not None:
-                require_columns(frame, (USER, ITEM), f"{name} data")
+                require_columns(frame, (USER, ITEM, *context_labels), f"{name} data")
         if len(train_df) == 0:
             raise DataError("train data is empty: nothing to train on")
         self.implicit = RATING not in train_df.columns if implicit is None else implicit
@@ -396,11 +423,16 @@ class Dataset:
         self.item_ids: np.ndarray = np.asarray(item_ids)
         self.n_users = len(self.user_ids)
         self.n_items = len(self.item_ids)
-        self.train = self._interactions(train_df, "train", (train_users, train_items))
-        self.validation = (
-            None if validation_df is None else self._interactions(validation_df, "validation")
-        )
-        self.test = self._interactions(test_df, "test")
+        self.context = ContextEncoder(train_df, context_labels) if context_labels else None
+        if self.context is None:
+            self.train = self._interactions(train_df, "train", (train_users, train_items))
+            self.validation = (None if validation_df is None
+                               else self._interactions(validation_df, "validation"))
+            self.test = self._interactions(test_df, "test")
+        else:
+            self.train, self.validation, self.test = (
+                None if frame is None else self._with_context(frame, name, duplicates)
+                for name, frame in parts.items())
         self.train_validation = self._merge(self.train, self.validation)
         self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
@@ -432,6 +464,7 @@ class Dataset:
         filters: Sequence[Any] = (),
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        context_labels: Sequence[str] = (),
     ) -> Dataset:
         """Filter and split one table into a dataset.
 
@@ -442,6 +475,7 @@ class Dataset:
             filters: filters from :mod:`warprec.data.filtering`, applied in order.
             implicit: see :class:`Dataset`.
             report: counts of rows already dropped upstream.
+            context_labels: see :class:`Dataset`.
         """
         from warprec.data.filtering import apply_filters
         from warprec.data.splitting import RandomHoldoutPerUser
@@ -449,7 +483,8 @@ class Dataset:
         counts = dict(report or {})
         df = apply_filters(df, filters, counts)
         split = (splitter or RandomHoldoutPerUser()).split(df)
-        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
+        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts,
+                   context_labels=context_labels)
 
     def _interactions(
         self,
@@ -482,6 +517,22 @@ class Dataset:
             users[keep], items[keep], self.n_users, self.n_items, ratings, timestamps
         )
 
+    def _with_context(self, frame: pd.DataFrame, name: str, duplicates: str) -> Interactions:
+        """The matrix view of a part with context columns (repeated pairs merged by
+        ``duplicates``) carrying every known row with its context."""
+        from warprec.data.reader import merge_duplicates
+
+        assert self.context is not None
+        matrix = self._interactions(
+            merge_duplicates(frame.drop(columns=self.context.labels), duplicates), name)
+        users = self._user_index.get_indexer(frame[USER])
+        items = self._item_index.get_indexer(frame[ITEM])
+        known = (users >= 0) & (items >= 0)
+        ratings = None if self.implicit else frame[RATING].to_numpy(np.float32)[known]
+        matrix.transactions = Transactions(users[known], items[known],
+                                           self.context.encode(frame)[known], ratings)
+        return matrix
+
     def _merge(self, first: Interactions, second: Interactions | None) -> Interactions:
         if second is None:
             return first
@@ -490,7 +541,7 @@ class Dataset:
             ratings = np.concatenate([first.ratings, second.ratings])
         if first.timestamps is not None and second.timestamps is not None:
             timestamps = np.concatenate([first.timestamps, second.timestamps])
-        return Interactions(
+        merged = Interactions(
             np.concatenate([first.users, second.users]),
             np.concatenate([first.items, second.items]),
             self.n_users,
@@ -498,6 +549,9 @@ class Dataset:
             ratings,
             timestamps,
         )
+        if first.transactions is not None and second.transactions is not None:
+            merged.transactions = first.transactions.concat(second.transactions)
+        return merged
 
     def __repr__(self) -> str:
         validation = len(self.validation) if self.validation is not None else 0
@@ -509,7 +563,9 @@ class Dataset:
     def info(self) -> dict[str, Any]:
         """What a model needs to size itself: ``n_users``, ``n_items``, the id maps
         (``user_mapping``/``item_mapping``: original id -> index), the number of training
-        interactions, the feedback kind and the drop counts."""
+        interactions, the feedback kind and the drop counts; with context columns,
+        ``context_dims`` (``{column: number of categories}``, index 0 = unknown, in
+        ``reader.labels.context_labels`` order, WarpRec's key)."""
         if self._info is None:
             self._info = {
                 "n_users": self.n_users,
@@ -520,6 +576,8 @@ class Dataset:
                 "implicit": self.implicit,
                 "report": dict(self.report),
             }
+            if self.context is not None:
+                self._info["context_dims"] = self.context.dims
         return self._info
 
     def set_item_features(self, matrix: sp.csr_matrix, names: Sequence[str]) -> None:
