@@ -120,7 +120,11 @@ class Transactions:
                  ratings: np.ndarray | None = None) -> None:
         self.users = np.asarray(users, dtype=np.int64)
         self.items = np.asarray(items, dtype=np.int64)
-        self.contexts = np.asarray(contexts, dtype=np.int64).reshape(len(self.users), -1)
+        self.contexts = np.asarray(contexts, dtype=np.int64)
+        if self.contexts.ndim != 2 or len(self.contexts) != len(self.users):
+            raise DataError(f"Transactions: contexts must be [rows, columns] with one row "
+                            f"per user, got shape {self.contexts.shape} for "
+                            f"{len(self.users)} rows")
         self.ratings = None if ratings is None else np.asarray(ratings, dtype=np.float32)
 
     def __len__(self) -> int:

@@ -408,7 +408,7 @@ def merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:
     """One row per (user, item) pair, merged by ``policy`` (see :func:`read_interactions`);
     columns other than the standard ones are dropped by the aggregating policies."""
     keys = [USER, ITEM]
-    if not _has_duplicates(frame):
+    if frame.empty or not _has_duplicates(frame):
         return frame
     has_rating = RATING in frame.columns
     if policy in ("first", "last") or not has_rating:

@@ -4,8 +4,9 @@ list per evaluated row under that row's context (WarpRec's contextual evaluation
 Context-aware evaluation, as WarpRec 2.2.8 does it (``ContextualEvaluationDataset``,
 ``SampledContextualEvaluationDataset`` and ``mask_seen_in_context``):
 
-- every row of the evaluated split (user, item, context) with a rating > 0 is one
-  query: its item is the one relevant item, the model scores under the row's context;
+- every row of the evaluated split (user, item, context) is one query: its item is the
+  one relevant item, graded 1 whatever its rating (WarpRec grades contextual rows 1 in
+  both strategies), and the model scores under the row's context;
 - ``full``: the whole catalogue is ranked, masking the items the user had under exactly
   the same context in the known part (an item seen on a weekday morning stays a fair
   recommendation for a Saturday night; a context never seen masks nothing);
@@ -99,15 +100,10 @@ def context_queries(model: Any, dataset: Any, split: str, known: sp.csr_matrix,
     rows = getattr(dataset, split).transactions
     if rows is None:
         return None
-    ratings = np.ones(len(rows), np.float64) if rows.ratings is None else rows.ratings
-    # As WarpRec: relevant means a rating > 0; the rows in (user, item) order.
-    relevant = np.flatnonzero(ratings > 0)
-    relevant = relevant[np.lexsort((rows.items[relevant], rows.users[relevant]))]
-    n_rows, n_items = relevant.size, known.shape[1]
-    target = sp.csr_matrix(
-        (ratings[relevant].astype(np.float64), (np.arange(n_rows), rows.items[relevant])),
-        shape=(n_rows, n_items))
+    order = np.lexsort((rows.items, rows.users))  # WarpRec's (user, item) order
+    n_rows, n_items = len(rows), known.shape[1]
+    target = sp.csr_matrix((np.ones(n_rows), (np.arange(n_rows), rows.items[order])),
+                           shape=(n_rows, n_items))
     known_rows = dataset.train if split == "validation" else dataset.train_validation
-    return Queries(np.arange(n_rows), target, known, rows.users[relevant],
-                   rows.contexts[relevant],
+    return Queries(np.arange(n_rows), target, known, rows.users[order], rows.contexts[order],
                    seen=known_rows.transactions if strategy == "full" else None)
