@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import torch
-from annotated_types import Gt
+from annotated_types import Ge, Gt
 from torch import Tensor, nn
 from warprec.recommenders.base_recommender import IterativeRecommender
 from warprec.utils.registry import model_registry
@@ -21,7 +21,7 @@ class TinyContext(IterativeRecommender):
     batch_size: int = 256
     epochs: int = 2
     learning_rate: float = 0.01
-    neg_samples: int = 1
+    neg_samples: Annotated[int, Ge(0)] = 1
 
     def __init__(self, params: dict | None, info: dict, *args: Any, seed: int = 42,
                  **kwargs: Any) -> None:
@@ -59,3 +59,13 @@ class TinyContext(IterativeRecommender):
         if item_indices is None:
             return query @ self.item_embedding.weight[:-1].T
         return torch.einsum("be,bse->bs", query, self.item_embedding(item_indices))
+
+
+class SampledIgnoresContext(TinyContext):
+    """Breaks the contract: sampled scores ignore the context full scores use."""
+
+    def predict(self, user_indices: Tensor, *args: Any, item_indices: Tensor | None = None,
+                context: Tensor | None = None, **kwargs: Any) -> Tensor:
+        if item_indices is not None:
+            context = None
+        return super().predict(user_indices, item_indices=item_indices, context=context)
