@@ -1,8 +1,9 @@
 """Write Frappe-style context data from MovieLens-100K timestamps (run by hand).
 
 WarpRec's context config (``config/test_context.yml``) reads Frappe pre-split:
-``train.csv`` and ``test.csv`` with ``user_id,item_id,rating`` and one 0/1 column per
-context value (``daytime_morning``, ``isweekend_weekend``, ...). Frappe is not here;
+``train.csv`` and ``test.csv``, tab-separated (the config names no separator and
+WarpRec's default is a tab), with ``user_id``, ``item_id``, ``rating`` and one 0/1
+column per context value (``daytime_morning``, ``isweekend_weekend``, ...). Frappe is not here;
 this builds the same layout from MovieLens-100K, deriving each rating's context from its
 Unix timestamp (UTC):
 
@@ -81,8 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     train, test = frappe_like(movielens(), seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    train.to_csv(args.out / "train.csv", index=False)
-    test.to_csv(args.out / "test.csv", index=False)
+    train.to_csv(args.out / "train.csv", sep="\t", index=False)
+    test.to_csv(args.out / "test.csv", sep="\t", index=False)
     print(f"{args.out}: {len(train)} train, {len(test)} test rows, "
           f"{train.shape[1] - 3} context columns")
 

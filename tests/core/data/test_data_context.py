@@ -110,3 +110,15 @@ def test_seen_in_context_is_per_user_and_exact_context() -> None:
     expected = set(frame[(frame.user_id == 0) & (frame.daytime == "am")].item_id)
     assert set(data.item_ids[items[queries == 0]]) == expected
     assert not (queries == 1).any()  # a context never seen masks nothing
+
+
+def test_a_tab_separated_csv_is_read_as_warprec_reads_it(tmp_path: Path) -> None:
+    # WarpRec's default separator is a tab whatever the extension (its Frappe files).
+    path = tmp_path / "train.csv"
+    path.write_text("user_id\titem_id\trating\tdaytime_morning\n1\t5\t3\t1\n2\t6\t4\t0\n")
+    read = read_interactions(path, context_cols=["daytime_morning"])
+    assert read.data.columns.tolist() == ["user_id", "item_id", "rating", "daytime_morning"]
+    assert read.data["daytime_morning"].tolist() == [1, 0]
+    commas = tmp_path / "commas.csv"
+    commas.write_text("user_id,item_id,rating\n1,5,3\n")
+    assert read_interactions(commas).data["item_id"].tolist() == [5]

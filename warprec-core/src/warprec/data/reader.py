@@ -211,6 +211,23 @@ def _format_suffix(path: Path) -> str:
 
 def _read_text(path: Path, options: _Options) -> pd.DataFrame:
     sep = options.sep or _SEPARATORS.get(_format_suffix(path), "\t")
+    raw = _read_text_with(path, sep, options)
+    if options.sep is None and sep != "\t" and _tab_separated(raw, options.header):
+        # WarpRec's default separator is a tab whatever the extension (its Frappe
+        # files are tab-separated .csv): a default-separated read that found one
+        # column holding tabs is read again with tabs.
+        raw = _read_text_with(path, "\t", options)
+    return raw
+
+
+def _tab_separated(raw: pd.DataFrame, header: bool) -> bool:
+    if raw.shape[1] != 1:
+        return False
+    first = str(raw.columns[0]) if header else str(raw.iloc[0, 0]) if len(raw) else ""
+    return "\t" in first
+
+
+def _read_text_with(path: Path, sep: str, options: _Options) -> pd.DataFrame:
     try:
         source = open_bounded(path)
         if source is None:  # an archive pandas decompresses itself
