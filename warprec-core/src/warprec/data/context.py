@@ -12,12 +12,13 @@ column and the first offending row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
 from warprec.errors import DataError
 
-__all__ = ["ContextEncoder", "check_context_columns"]
+__all__ = ["ContextEncoder", "Transactions", "check_context_columns"]
 
 RowNamer = Callable[[pd.Series, np.ndarray], str]
 
