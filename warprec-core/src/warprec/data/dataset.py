@@ -45,6 +45,10 @@ class Interactions:
     index order; ``None`` without side information. Set by
     :meth:`Dataset.set_item_features`."""
 
+    item_feature_names: tuple[str, ...] = ()
+    """The name of each column of :attr:`item_features` (``column`` or ``column=value``),
+    so that a model can tell which columns come from one side-file column."""
+
     transactions: Transactions | None = None
     """Every row of the part with its context columns (``reader.labels.context_labels``),
     repeated pairs included; ``None`` without context columns. Set by :class:`Dataset`."""
@@ -496,6 +500,7 @@ class Dataset:
         for part in (self.train, self.validation, self.test, self.train_validation):
             if part is not None:
                 part.item_features = self.item_features
+                part.item_feature_names = tuple(self.item_feature_names)
 
     def user_index(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Indices of original user ids; :class:`DataError` names the first unknown one."""
