@@ -36,9 +36,9 @@ class AFM(FieldsRecommender):
     """Attention-weighted pairwise interactions of the user, item, side and context
     fields."""
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 16
     """Dimension of the field vectors."""
-    attention_size: Annotated[int, Gt(0), Le(65536)] = 32
+    attention_size: Annotated[int, Gt(0), Le(65536)] = 16
     """Hidden units of the attention network."""
     dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
     """Dropout probability on the pair vectors in training."""
@@ -50,7 +50,7 @@ class AFM(FieldsRecommender):
     """Labelled (user, item) pairs per step."""
     epochs: int = 20
     """Passes over the training pairs."""
-    learning_rate: float = 1e-3
+    learning_rate: float = 1e-2
     """Adam learning rate."""
     neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
     """Unseen items drawn per training interaction as negatives."""

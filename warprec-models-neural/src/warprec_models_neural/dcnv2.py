@@ -38,7 +38,7 @@ class DCNv2(FieldsRecommender):
 
     needs_every_field = True
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 16
     """Dimension of the field vectors."""
     mlp_hidden_size: MLPSizes = [64, 32]
     """Output sizes of the MLP's layers (ReLU after each)."""

@@ -67,12 +67,12 @@ class xDeepFM(FieldsRecommender):
 
     needs_every_field = True
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
+    embedding_size: Annotated[int, Gt(0), Le(65536)] = 16
     """Dimension of the field vectors."""
     mlp_hidden_size: MLPSizes = [64, 32]
     """Output sizes of the MLP's layers (ReLU after each)."""
     cin_layer_size: Annotated[list[Annotated[int, Gt(0), Le(4096)]], MinLen(1),
-                              MaxLen(16)] = [32, 32]
+                              MaxLen(16)] = [16, 16]
     """Feature maps of each CIN layer."""
     dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
     """Dropout probability before each MLP layer in training."""
