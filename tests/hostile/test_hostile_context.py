@@ -80,3 +80,29 @@ BAD_KEYS = {
 def test_a_bad_context_key_is_one_line(cli, world: World, case: str) -> None:
     options, fragments = BAD_KEYS[case]
     refused(cli, world, context_config(world, **options), *fragments)
+
+
+def test_recommendations_of_a_context_model_are_refused(cli, world: World) -> None:
+    # WarpRec refuses them too: a recommendation file carries no context to score under.
+    module = world.module("""
+        from typing import Any
+        import torch
+        from warprec.recommenders.base_recommender import Recommender
+        from warprec.utils.registry import model_registry
+
+        @model_registry.register(name="ContextPop")
+        class ContextPop(Recommender):
+            uses_context = True
+
+            def predict(self, user_indices: Any, *args: Any, item_indices: Any = None,
+                        context: Any = None, **kwargs: Any) -> torch.Tensor:
+                shape = (len(user_indices), self.n_items) if item_indices is None \\
+                    else tuple(item_indices.shape)
+                return torch.zeros(shape)
+    """)
+    config = context_config(world)
+    text = config.read_text().replace("models:\n  Pop: {}\n", "models:\n  ContextPop:\n"
+                                      "    meta: {save_recs: true}\n")
+    config.write_text(text + f"general:\n  custom_modules: [{module}]\n")
+    refused(cli, world, config, "models.ContextPop.meta.save_recs", "carries none",
+            "expected save_recs: false")
