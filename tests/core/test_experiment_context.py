@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from warprec import run_experiment
 from warprec.testing.data import toy_contexts, toy_frame
@@ -50,6 +51,7 @@ def test_a_context_config_runs_a_context_model_beside_a_plain_one(tmp_path: Path
                    "labels": {"context_labels": labels},
                    "split": {"local_path": str(tmp_path / "frappe"), "ext": ".tsv"}},
         "general": {"custom_modules": [context_models]},
+        "writer": {"save_split": True},
         "models": {"context_models:TinyContext": {"epochs": 1}, "Pop": {}},
         "evaluation": {"top_k": [5], "metrics": ["HitRate", "nDCG"], "strategy": "sampled",
                        "num_negatives": 9},
@@ -59,3 +61,7 @@ def test_a_context_config_runs_a_context_model_beside_a_plain_one(tmp_path: Path
     assert 0.0 <= tiny["test"]["HitRate@5"] <= 1.0 and 0.0 <= pop["test"]["HitRate@5"] <= 1.0
     assert results.data["data"]["train"] > results.data["data"]["test"] > 0
     assert np.isfinite(tiny["test"]["nDCG@5"])
+    # The written split keeps the context columns: loading_strategy: split reads it back.
+    written = pd.read_csv(tmp_path / "run" / "split" / "train.tsv", sep="\t")
+    assert set(labels) <= set(written.columns)
+    assert len(written) == results.data["data"]["train"]
