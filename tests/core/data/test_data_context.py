@@ -122,3 +122,12 @@ def test_a_tab_separated_csv_is_read_as_warprec_reads_it(tmp_path: Path) -> None
     commas = tmp_path / "commas.csv"
     commas.write_text("user_id,item_id,rating\n1,5,3\n")
     assert read_interactions(commas).data["item_id"].tolist() == [5]
+
+
+def test_a_context_column_mixing_kinds_of_values_is_refused() -> None:
+    from warprec.data.context import check_context_columns
+
+    frame = pd.DataFrame({"daytime": ["am", 3, "pm"]})  # e.g. a parquet object column
+    with pytest.raises(DataError, match="row 1: context column 'daytime' mixes str and int"):
+        check_context_columns(frame, ["daytime"], {}, lambda values, bad:
+                              f"row {int(np.flatnonzero(bad)[0])}")

@@ -144,3 +144,15 @@ def data_frame(data: Dataset, part: str) -> pd.DataFrame:
     rows = getattr(data, part)
     return pd.DataFrame({"user_id": data.user_ids[rows.users],
                          "item_id": data.item_ids[rows.items]})
+
+
+@pytest.mark.parametrize("split", ["validation", "test"])
+def test_both_splits_of_the_toy_context_data_are_ranked_per_row(split: str) -> None:
+    from warprec.testing import toy_dataset
+
+    data = toy_dataset(context=True)
+    model = ContextTable({}, data.info(), table=np.zeros((4, data.n_items), np.float32))
+    result = Evaluator(["HitRate"], top_k=[5]).evaluate(model, data, split)
+    rows = getattr(data, split).transactions
+    assert sum(len(part) for part in model.received) == len(rows)
+    assert result.n_users_evaluated == len(np.unique(rows.users))
