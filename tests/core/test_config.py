@@ -59,7 +59,8 @@ def test_defaults_fill_every_section() -> None:
     assert data["reader"]["labels"] == {"user_id_label": "user_id", "item_id_label": "item_id",
                                         "rating_label": "rating",
                                         "timestamp_label": "timestamp",
-                                        "cluster_label": "cluster"}
+                                        "cluster_label": "cluster", "context_labels": []}
+    assert data["reader"]["dtypes"] == {"context_types": {}}
     assert data["filtering"] == {}
     assert data["evaluation"]["top_k"] == [10, 20]
     assert data["evaluation"]["validation_metric"] == "nDCG@10"

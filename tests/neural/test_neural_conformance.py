@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from warprec.testing import ModelConformance
+from warprec_models_neural.afm import AFM
 from warprec_models_neural.bert4rec import BERT4Rec
 from warprec_models_neural.bpr import BPR
 from warprec_models_neural.caser import Caser
 from warprec_models_neural.cdae import CDAE
+from warprec_models_neural.dcn import DCN
+from warprec_models_neural.dcnv2 import DCNv2
+from warprec_models_neural.deepfm import DeepFM
 from warprec_models_neural.fm import FM
 from warprec_models_neural.gru4rec import GRU4Rec
 from warprec_models_neural.gsasrec import gSASRec
@@ -18,6 +22,8 @@ from warprec_models_neural.nfm import NFM
 from warprec_models_neural.ngcf import NGCF
 from warprec_models_neural.sasrec import SASRec
 from warprec_models_neural.simgcl import SimGCL
+from warprec_models_neural.wideanddeep import WideAndDeep
+from warprec_models_neural.xdeepfm import xDeepFM
 
 
 class TestBPR(ModelConformance):
@@ -143,4 +149,56 @@ class TestNFM(ModelConformance):
          "learning_rate": 0.01},
         {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [16, 8],
          "dropout": 0.2, "weight_decay": 1e-3},
+    ]
+
+
+class TestAFM(ModelConformance):
+    model_class = AFM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "attention_size": 4,
+         "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "attention_size": 8,
+         "dropout": 0.3, "reg_weight": 1e-3, "weight_decay": 1e-4},
+    ]
+
+
+class TestDeepFM(ModelConformance):
+    model_class = DeepFM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [16, 8],
+         "dropout": 0.3, "weight_decay": 1e-4},
+    ]
+
+
+class TestWideAndDeep(ModelConformance):
+    model_class = WideAndDeep
+    params = {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+              "learning_rate": 0.01}
+
+
+class TestDCN(ModelConformance):
+    model_class = DCN
+    params = {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+              "cross_layer_num": 2, "learning_rate": 0.01}
+
+
+class TestDCNv2(ModelConformance):
+    model_class = DCNv2
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "model_structure": "stacked", "use_mixed": True, "expert_num": 2, "low_rank": 4},
+    ]
+
+
+class TestxDeepFM(ModelConformance):
+    model_class = xDeepFM
+    params = [
+        {"epochs": 5, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "cin_layer_size": [8, 8], "learning_rate": 0.01},
+        {"epochs": 3, "batch_size": 64, "embedding_size": 8, "mlp_hidden_size": [8],
+         "cin_layer_size": [6], "direct": True},
     ]

@@ -45,6 +45,9 @@ def test_all_models_run_from_a_config_with_early_stopping(tmp_path):
         assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0
 
 
+CONTEXT_AWARE = ["FM", "NFM", "AFM", "DeepFM", "WideAndDeep", "DCN", "DCNv2", "xDeepFM"]
+
+
 def _side_config(tmp_path, with_side: bool = True) -> dict:
     toy_frame().to_csv(tmp_path / "data.tsv", sep="\t", index=False)
     toy_item_features().to_csv(tmp_path / "items.tsv", sep="\t", index=False)
@@ -55,8 +58,8 @@ def _side_config(tmp_path, with_side: bool = True) -> dict:
     return {
         "reader": reader,
         "splitter": {"test_splitting": {"strategy": "random_holdout", "ratio": 0.2}},
-        "models": {"FM": {"epochs": 2, "embedding_size": 8, "batch_size": 64},
-                   "NFM": {"epochs": 2, "embedding_size": 8, "batch_size": 64}},
+        "models": {name: {"epochs": 2, "embedding_size": 8, "batch_size": 64}
+                   for name in CONTEXT_AWARE},
         "evaluation": {"top_k": [10], "metrics": ["nDCG"]},
     }
 
@@ -64,7 +67,7 @@ def _side_config(tmp_path, with_side: bool = True) -> dict:
 def test_context_aware_models_run_from_a_config_with_item_features(tmp_path):
     results = run_experiment(_side_config(tmp_path), tmp_path / "run", quiet=True)
     entries = {entry["model"]: entry for entry in results.models}
-    assert set(entries) == {"FM", "NFM"}
+    assert set(entries) == set(CONTEXT_AWARE)
     for name, entry in entries.items():
         assert entry["status"] == "ok", (name, entry["error"])
         assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0

@@ -1,15 +1,17 @@
 """FM (Rendle, ICDM 2010): Factorization Machines, as WarpRec's context-aware FM.
 
-A (user, item) pair is the fields user, item and each of the item's features (side
-information); its logit is the first-order term (global, user, item and feature biases)
-plus the factorization machine's second-order term, every pairwise dot product of the
-field vectors: ``0.5 * ((sum of vectors)^2 - sum of squared vectors)`` summed over the
-dimensions. Training is WarpRec's: pointwise binary cross-entropy with ``neg_samples``
-uniform negatives per interaction and ``reg_weight`` times the L2 penalty on the batch's
-embeddings and biases (see :mod:`warprec_models_neural._context`).
+A row is the fields user, item, each of the item's feature values (side information)
+and each context column; its logit is the first-order term (global, user, item, feature
+and context biases) plus the factorization machine's second-order term, every pairwise
+dot product of the field vectors, ``0.5 * ((sum of vectors)^2 - sum of squared
+vectors)`` summed over the dimensions. Training is WarpRec's: pointwise binary
+cross-entropy with ``neg_samples`` uniform negatives per interaction and ``reg_weight``
+times the L2 penalty on the batch's embeddings and biases (see
+:mod:`warprec_models_neural._context`).
 
-Scoring all items expands the square: the pair's second-order term is ``user . item_sum``
-plus a per-item term, so a batch of users is one matrix product.
+Scoring all items expands the square: the second-order term is ``row_sum . item_sum``
+plus a per-row and a per-item term (the row side is the user and the context), so a
+batch of users is one matrix product.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ __all__ = ["FM"]
 
 
 class FM(FieldsRecommender):
-    """Factorization machine over the user, the item and the item's features."""
+    """Factorization machine over the user, the item, its features and the context."""
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the field vectors."""
@@ -41,22 +43,26 @@ class FM(FieldsRecommender):
     neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
     """Unseen items drawn per training interaction as negatives."""
 
+    pool_multi_valued = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.apply(self._init_weights)
         self.to(self.device)
 
-    def forward(self, user: Tensor, item: Tensor) -> Tensor:
-        """Logits ``[N]`` of the pairs ``(user[n], item[n])``."""
-        vector = self.user_embedding(user)
+    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
+        context = self.checked_context(context, len(user))
+        row, row_squares = self.row_sums(user, context)
         total, squares, linear = self.item_sums(item)
-        interaction = 0.5 * ((vector + total).pow(2) - vector.pow(2) - squares).sum(-1)
-        return self.first_order(user, linear) + interaction
+        interaction = 0.5 * ((row + total).pow(2) - row_squares - squares).sum(-1)
+        return self.row_linear(user, context) + linear + interaction
 
-    def score_all(self, users: Tensor) -> Tensor:
-        """Logits ``[B, n_items]``: ``(u + s)^2 - u^2 - q = 2 u.s + s^2 - q``."""
+    def score_all(self, users: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits ``[B, n_items]``: with ``r`` the row's summed vector (user and context)
+        and ``s`` the item's, ``(r + s)^2 - q_r - q_s = 2 r.s + (r^2 - q_r) + (s^2 - q_s)``."""
         total, squares, linear = self.item_sums(torch.arange(self.n_items, device=self.device))
         item_term = linear + 0.5 * (total.pow(2) - squares).sum(-1)
-        vector = self.user_embedding(users)
-        user_term = self.global_bias + self.user_bias(users)
-        return torch.addmm(user_term + item_term, vector, total.T)
+        row, row_squares = self.row_sums(users, context)
+        row_term = self.row_linear(users, context) + 0.5 * (row.pow(2) - row_squares).sum(-1)
+        return torch.addmm(row_term[:, None] + item_term, row, total.T)

@@ -1,12 +1,12 @@
 """NFM (He & Chua, SIGIR 2017): Neural Factorization Machines, as WarpRec's
 context-aware NFM.
 
-The fields of a (user, item) pair are the user, the item and each of the item's
-features (see :mod:`warprec_models_neural._context`). Their bi-interaction pooling,
+The fields of a row are the user, the item, each of the item's feature values and each
+context column (see :mod:`warprec_models_neural._context`). Their bi-interaction pooling,
 ``0.5 * ((sum of vectors)^2 - sum of squared vectors)`` per dimension, goes through
 batch normalisation and an MLP (dropout, linear, ReLU per layer, as WarpRec's ``MLP``)
-to a bias-free linear output; the logit adds the first-order term (global, user, item
-and feature biases). Training is FM's: pointwise binary cross-entropy with
+to a bias-free linear output; the logit adds the first-order term (global, user, item,
+feature and context biases). Training is FM's: pointwise binary cross-entropy with
 ``neg_samples`` negatives and WarpRec's L2 penalty; ``weight_decay`` applies, as in
 WarpRec, to the linear layers' weights only.
 
@@ -21,7 +21,7 @@ import torch
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from torch import Tensor, nn
 
-from warprec_models_neural._context import FieldsRecommender
+from warprec_models_neural._context import FieldsRecommender, mlp
 
 __all__ = ["NFM"]
 
@@ -30,7 +30,8 @@ _BLOCK_ELEMENTS = 2**24
 
 
 class NFM(FieldsRecommender):
-    """An MLP over the bi-interaction pooling of the user, item and feature vectors."""
+    """An MLP over the bi-interaction pooling of the user, item, feature and context
+    vectors."""
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the field vectors."""
@@ -52,50 +53,39 @@ class NFM(FieldsRecommender):
     neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
     """Unseen items drawn per training interaction as negatives."""
 
+    pool_multi_valued = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mlp_hidden_size = list(self.mlp_hidden_size)
         self.batch_norm = nn.BatchNorm1d(self.embedding_size)
-        layers: list[nn.Module] = []
-        for fan_in, fan_out in zip([self.embedding_size, *self.mlp_hidden_size[:-1]],
-                                   self.mlp_hidden_size, strict=True):
-            layers += [nn.Dropout(self.dropout), nn.Linear(fan_in, fan_out), nn.ReLU()]
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = mlp([self.embedding_size, *self.mlp_hidden_size], self.dropout)
         self.predict_layer = nn.Linear(self.mlp_hidden_size[-1], 1, bias=False)
         self.apply(self._init_weights)
         self.to(self.device)
-
-    def configure_optimizer(self) -> torch.optim.Optimizer:
-        """Adam; ``weight_decay`` on the linear layers' weights only (WarpRec's groups:
-        the embeddings have the L2 penalty, biases and batch norm no decay)."""
-        decay = [layer.weight for layer in self.modules() if isinstance(layer, nn.Linear)]
-        chosen = {id(p) for p in decay}
-        rest = [p for p in self.parameters() if id(p) not in chosen]
-        return torch.optim.Adam([{"params": decay, "weight_decay": self.weight_decay},
-                                 {"params": rest, "weight_decay": 0.0}],
-                                lr=self.learning_rate)
 
     def _neural(self, pooled: Tensor) -> Tensor:
         """The MLP's logit of bi-interaction vectors ``[N, d]`` -> ``[N]``."""
         return self.predict_layer(self.mlp(self.batch_norm(pooled))).squeeze(-1)
 
-    def forward(self, user: Tensor, item: Tensor) -> Tensor:
-        """Logits ``[N]`` of the pairs ``(user[n], item[n])``."""
-        vector = self.user_embedding(user)
+    def forward(self, user: Tensor, item: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits ``[N]`` of the rows ``(user[n], item[n], context[n])``."""
+        context = self.checked_context(context, len(user))
+        row, row_squares = self.row_sums(user, context)
         total, squares, linear = self.item_sums(item)
-        pooled = 0.5 * ((vector + total).pow(2) - vector.pow(2) - squares)
-        return self.first_order(user, linear) + self._neural(pooled)
+        pooled = 0.5 * ((row + total).pow(2) - row_squares - squares)
+        return self.row_linear(user, context) + linear + self._neural(pooled)
 
-    def score_all(self, users: Tensor) -> Tensor:
+    def score_all(self, users: Tensor, context: Tensor | None = None) -> Tensor:
         """Logits ``[B, n_items]``, the MLP run on blocks of items."""
         total, squares, linear = self.item_sums(torch.arange(self.n_items, device=self.device))
-        vector = self.user_embedding(users)
-        scores = (self.global_bias + self.user_bias(users)) + linear
+        row, row_squares = self.row_sums(users, context)
+        scores = self.row_linear(users, context)[:, None] + linear
         block = max(1, _BLOCK_ELEMENTS // max(1, len(users) * self.embedding_size))
         for start in range(0, self.n_items, block):
             stop = min(start + block, self.n_items)
-            summed = vector[:, None, :] + total[None, start:stop]
-            pooled = 0.5 * (summed.pow(2) - vector.pow(2)[:, None, :] - squares[None, start:stop])
+            summed = row[:, None, :] + total[None, start:stop]
+            pooled = 0.5 * (summed.pow(2) - row_squares[:, None, :] - squares[None, start:stop])
             neural = self._neural(pooled.reshape(-1, self.embedding_size))
             scores[:, start:stop] += neural.view(len(users), stop - start)
         return scores

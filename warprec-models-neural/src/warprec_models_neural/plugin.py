@@ -20,6 +20,12 @@ MODELS = {
     "gSASRec": "warprec_models_neural.gsasrec:gSASRec",
     "FM": "warprec_models_neural.fm:FM",
     "NFM": "warprec_models_neural.nfm:NFM",
+    "AFM": "warprec_models_neural.afm:AFM",
+    "DeepFM": "warprec_models_neural.deepfm:DeepFM",
+    "WideAndDeep": "warprec_models_neural.wideanddeep:WideAndDeep",
+    "DCN": "warprec_models_neural.dcn:DCN",
+    "DCNv2": "warprec_models_neural.dcnv2:DCNv2",
+    "xDeepFM": "warprec_models_neural.xdeepfm:xDeepFM",
 }
 
 

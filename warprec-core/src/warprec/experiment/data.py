@@ -90,13 +90,14 @@ def load_data(config: Config) -> RunData:
     logger.info("Data: %d train, %s validation, %d test interactions", len(train),
                 "no" if validation is None else len(validation), len(test))
     frames = {"train": train, "validation": validation, "test": test}
-    kinds = {"implicit": implicit, "report": report, "cold_start": cold_start}
+    options = {"implicit": implicit, "report": report, "cold_start": cold_start,
+               "duplicates": reader.duplicates, "context_labels": reader.labels.context_labels}
     if folds is not None:
-        main = Dataset(train, test, None, **kinds)
-        fold_sets = [Dataset(t, test, v, **kinds) for t, v in folds]
+        main = Dataset(train, test, None, **options)
+        fold_sets = [Dataset(t, test, v, **options) for t, v in folds]
         data = RunData(main, fold_sets, frames, refit_required=True)
     else:
-        main = Dataset(train, test, validation, **kinds)
+        main = Dataset(train, test, validation, **options)
         data = RunData(main, [main] if validation is not None else [], frames)
     data.cold_start = cold_start
     if cold_start is not None:
@@ -228,6 +229,8 @@ def _reader_options(config: Config, sep: str | None, header: bool) -> dict[str, 
         "timestamp_col": labels.timestamp_label,
         "implicit": reader.rating_type == "implicit",
         "duplicates": reader.duplicates,
+        "context_cols": labels.context_labels,
+        "context_types": reader.dtypes.context_types,
     }
 
 

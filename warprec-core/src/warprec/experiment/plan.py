@@ -167,6 +167,13 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
     if getattr(cls, "needs_item_features", False) and config.model.reader.side is None:
         raise ConfigError(f"{path}: {name} reads item features; expected reader.side "
                           "naming a side-information file")
+    if (getattr(cls, "uses_context", False) and config.model.reader.labels.context_labels
+            and block.meta.save_recs):
+        # As WarpRec: a recommendation file has no context to score a context-aware
+        # model against.
+        raise ConfigError(f"{path}.meta.save_recs: {name} scores under a context and a "
+                          "recommendation file carries none (WarpRec refuses it too); "
+                          "expected save_recs: false")
     opt = block.optimization
     try:
         resolve_device(str(opt.device))
