@@ -93,6 +93,9 @@ def prepare(folder: Path, epochs: int) -> Path:
     wide.insert(0, "item_id", items["item_id"])
     wide.to_csv(folder / "genres.tsv", sep="\t", index=False)
     config = {
+        # Ours: one torch thread (two are pathological for these small steps on a loaded
+        # machine: the neural README's "Threads"); WarpRec's side sets its own.
+        "general": {"threads": 1},
         "reader": {"loading_strategy": "dataset", "data_type": "transaction",
                    "reading_method": "local", "local_path": str(data / "ml-100k.tsv"),
                    "rating_type": "implicit", "sep": "\t",
