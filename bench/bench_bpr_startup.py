@@ -120,7 +120,7 @@ def child(args: argparse.Namespace) -> None:
     import numba  # noqa: F401
 
     seconds["import numba"] = time.perf_counter() - started
-    from warprec_models_neural.bpr import load_kernel
+    from warprec_models_neural._bpr_compiled import load_kernel
 
     started = time.perf_counter()
     kernel = load_kernel()
@@ -145,14 +145,15 @@ def run_child(args: argparse.Namespace, cache_dir: str | None) -> dict[str, floa
 
 def per_fit_parts(dataset: Dataset) -> dict[str, float]:
     """Seconds of the kernel's CSR and of its optimizer buffers, for one more fit."""
-    from warprec_models_neural.bpr import BPR, _kernel_state
+    from warprec_models_neural._bpr_compiled import kernel_state
+    from warprec_models_neural.bpr import BPR
 
     model = BPR(PARAMS, dataset.info())
     started = time.perf_counter()
     model.get_dataloader(dataset.train)
     csr = time.perf_counter() - started
     started = time.perf_counter()
-    _kernel_state(model)
+    kernel_state(model)
     return {"CSR": csr, "buffers": time.perf_counter() - started}
 
 

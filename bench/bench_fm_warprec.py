@@ -3,7 +3,7 @@ split, over several model seeds, and BPR on the same split (run by hand; numbers
 the neural README).
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/bench_fm_warprec.py \
-        --warprec-python /path/to/wr/bin/python --seeds 42 43 44 --epochs 5
+        --warprec-python /path/to/wr/bin/python --seeds 42 43 44 [--epochs 20]
 
 Needs WarpRec installed in a separate environment (``../shared/anchors/warprec.md``) and
 MovieLens-100K (``bash ../shared/data/movielens-100k.sh``). WarpRec's context-aware
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from warprec_models_neural.fm import FM as FMModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_SCRIPT = ROOT.parent.parent / "shared" / "data" / "movielens-100k.sh"
@@ -92,6 +93,9 @@ def prepare(folder: Path, epochs: int) -> Path:
     wide.insert(0, "item_id", items["item_id"])
     wide.to_csv(folder / "genres.tsv", sep="\t", index=False)
     config = {
+        # Ours: one torch thread (two are pathological for these small steps on a loaded
+        # machine: the neural README's "Threads"); WarpRec's side sets its own.
+        "general": {"threads": 1},
         "reader": {"loading_strategy": "dataset", "data_type": "transaction",
                    "reading_method": "local", "local_path": str(data / "ml-100k.tsv"),
                    "rating_type": "implicit", "sep": "\t",
@@ -134,7 +138,8 @@ def main() -> None:
     parser.add_argument("--warprec-python", required=True,
                         help="the python of the environment WarpRec 2.2.8 is installed in")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=FMModel.epochs,
+                        help="epochs of FM and BPR (default: FM's default epochs)")
     args = parser.parse_args()
     rows: dict[str, list[dict]] = {"FM WarpRec": [], "FM ours": [], "BPR ours": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ ANSWERS: dict[str, str] = json.loads(
         "version": cookiecutter.version,
     }|tojson }}"""
 )
-KINDS = ("classic", "iterative", "plain")
+KINDS = ("classic", "iterative", "plain", "features")
 # PEP 508 distribution names and PEP 440 public versions (the common forms).
 DISTRIBUTION = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")

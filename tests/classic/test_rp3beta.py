@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 from classic_helpers import info_of, interactions_of, random_ratings
 from warprec.errors import ConfigError
+from warprec.testing import ModelChecker
+from warprec.testing.params_checks import draws
 from warprec_models_classic.rp3beta import RP3beta, rp3beta_similarity
 
 
@@ -72,8 +76,27 @@ def test_model_scores_and_sampled_predict(ratings):
         ({"k": 0}, r"\.k: got 0 \(int\); expected a number >= 1"),
         ({"alpha": 0.0}, r"\.alpha: got 0.0 \(float\); expected a number > 0$"),
         ({"beta": "x"}, "beta"),
+        ({"beta": -0.5}, r"\.beta: got -0.5 \(float\); expected a number >= 0"),
     ],
 )
 def test_bad_params_are_config_errors(ratings, params, message):
     with pytest.raises(ConfigError, match=message):
         RP3beta(params, info_of(ratings), interactions_of(ratings))
+
+
+def test_every_draw_of_the_kit_scores_finite():
+    """The conformance kit draws each domain's low end (and mixtures): every accepted draw
+    builds without a numeric warning and scores finite numbers on the kit's data."""
+    checker = ModelChecker(RP3beta)
+    tried = []
+    for trial in draws(RP3beta, {}):
+        try:
+            RP3beta.validate_params(trial)
+        except ValueError:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            scores = checker.build(trial).predict(checker.users())
+        assert torch.isfinite(scores).all(), trial
+        tried.append(trial)
+    assert any(trial.get("beta") == 0.0 for trial in tried)  # the domain's low end

@@ -59,7 +59,8 @@ def test_defaults_fill_every_section() -> None:
     assert data["reader"]["labels"] == {"user_id_label": "user_id", "item_id_label": "item_id",
                                         "rating_label": "rating",
                                         "timestamp_label": "timestamp",
-                                        "cluster_label": "cluster"}
+                                        "cluster_label": "cluster", "context_labels": []}
+    assert data["reader"]["dtypes"] == {"context_types": {}}
     assert data["filtering"] == {}
     assert data["evaluation"]["top_k"] == [10, 20]
     assert data["evaluation"]["validation_metric"] == "nDCG@10"
@@ -211,6 +212,10 @@ BAD_CONFIGS = [
      "splitter.test_splitting.timestamp"),  # 'latest': neither an integer nor 'best'
     (with_key("splitter.test_splitting", {"strategy": "k_fold_cross_validation", "folds": 3}),
      "'k_fold_cross_validation' is for validation only"),
+    (with_key("splitter.test_splitting", {"strategy": "item_cold_start"}),
+     "splitter.test_splitting.ratio: missing for strategy 'item_cold_start'"),
+    (with_key("splitter.test_splitting", {"strategy": "user_cold_start", "ratio": 0.2, "k": 1}),
+     "splitter.test_splitting.k: not used by strategy 'user_cold_start'"),
     (with_key("splitter.test_splitting", {"strategy": "random_holdout_x", "ratio": 0.2}),
      "splitter.test_splitting.strategy: unknown splitter 'random_holdout_x'"),
     ({"reader": {"dataset": "synthetic"}}, "models: missing"),

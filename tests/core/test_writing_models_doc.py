@@ -94,3 +94,14 @@ def test_the_item_features_snippet_keeps_the_contract() -> None:
     assert report.ok, str(report)
     assert {"constructs", "save_load", "sampled_matches_full"} <= {
         r.name for r in report.with_status("passed")}
+
+
+def test_the_context_snippet_keeps_the_contract_with_and_without_context() -> None:
+    (code,) = [code for code in blocks("python") if "class ContextMF" in code]
+    namespace: dict = {}
+    exec(compile(code, "writing-models.md", "exec"), namespace)  # the doc's own code
+    model_class = namespace["ContextMF"]
+    assert model_class.uses_context
+    for dataset in (toy_dataset(context=True), toy_dataset()):
+        report = check_model(model_class, {}, dataset=dataset)
+        assert report.ok, str(report)

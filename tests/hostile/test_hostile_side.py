@@ -26,7 +26,8 @@ def good_side() -> str:
 
 
 def side_config(world: World, side_text: str | bytes | None, models: dict | None = None,
-                metrics: tuple[str, ...] = ("nDCG",), **side: object) -> Path:
+                metrics: tuple[str, ...] = ("nDCG",), splitter: dict | None = None,
+                **side: object) -> Path:
     """A config reading the interactions and, unless ``side_text`` is None, a side file."""
     data = world.root / "data"
     (data / "d.tsv").write_text(interactions())
@@ -38,7 +39,7 @@ def side_config(world: World, side_text: str | bytes | None, models: dict | None
         reader["side"] = {"local_path": "data/side.tsv", **side}
     return world.config(
         models=models, reader=reader, evaluation={"top_k": [5], "metrics": list(metrics)},
-        splitter={"test_splitting": {"strategy": "temporal_leave_k_out", "k": 1}})
+        splitter=splitter or {"test_splitting": {"strategy": "temporal_leave_k_out", "k": 1}})
 
 
 BAD_SIDE_FILES = {
@@ -102,3 +103,46 @@ def test_the_good_side_file_runs_and_feeds_srecall(cli, world: World) -> None:
     (model,) = results(world.root / "run")["models"]
     assert model["status"] == "ok"
     assert 0 < model["test"]["SRecall@5"] <= 1
+
+
+def cold_config(world: World, test: dict, validation: dict | None = None) -> Path:
+    """The good side file split by ``test`` (and ``validation``)."""
+    splitter = {"test_splitting": test}
+    if validation is not None:
+        splitter["validation_splitting"] = validation
+    return side_config(world, good_side(), models={"AttributeItemKNN": {"k": 3}},
+                       splitter=splitter)
+
+
+BAD_COLD_START = {
+    "no ratio": ({"strategy": "item_cold_start"}, None,
+                 ["splitter.test_splitting.ratio: missing for strategy 'item_cold_start'"]),
+    "ratio 0": ({"strategy": "item_cold_start", "ratio": 0}, None,
+                ["splitter.test_splitting.ratio: got 0"]),
+    "a k": ({"strategy": "user_cold_start", "ratio": 0.2, "k": 1}, None,
+            ["splitter.test_splitting.k: not used by strategy 'user_cold_start'"]),
+    "every item held out": ({"strategy": "item_cold_start", "ratio": 0.99}, None,
+                            ["splitter.test_splitting: ItemColdStart: a ratio of 0.99 over "
+                             "10 distinct 'item_id' values holds out 10 of them"]),
+    "validation cold, test warm": (
+        {"strategy": "temporal_leave_k_out", "k": 1},
+        {"strategy": "item_cold_start", "ratio": 0.2},
+        ["splitter.validation_splitting: ItemColdStart holds items out of training but the "
+         "test split (TemporalLeaveKOut) does not"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_COLD_START))
+def test_a_bad_cold_start_splitter_is_one_line(cli, world: World, case: str) -> None:
+    test, validation, fragments = BAD_COLD_START[case]
+    refused(cli, world, cold_config(world, test, validation), *fragments)
+
+
+def test_an_item_cold_start_run_evaluates_the_held_out_items(cli, world: World) -> None:
+    config = cold_config(world, {"strategy": "item_cold_start", "ratio": 0.2, "seed": 5},
+                         {"strategy": "item_cold_start", "ratio": 0.25})
+    result = cli("run", config, "-o", world.root / "run", "-q")
+    assert result.code == 0, result.err
+    data = results(world.root / "run")["data"]
+    assert data["n_items"] == ITEMS and data["cold_start"] == {"cold_items": 4}
+    assert "test_cold_rows" not in data["dropped"]

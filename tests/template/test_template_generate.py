@@ -26,9 +26,9 @@ def files_of(project: Path) -> list[str]:
     return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
 
 
-KINDS = ["classic", "iterative", "plain"]
+KINDS = ["classic", "iterative", "plain", "features"]
 BASES = {"classic": "ItemSimRecommender", "iterative": "IterativeRecommender",
-         "plain": "Recommender"}
+         "plain": "Recommender", "features": "ItemSimRecommender"}
 
 
 def test_the_kinds_offered_are_the_ones_tested() -> None:
@@ -47,6 +47,7 @@ def test_default_names_and_file_list(tmp_path: Path, kind: str) -> None:
         "LICENSE",
         "README.md",
         "examples/config.yaml",
+        *(["examples/items.tsv"] if kind == "features" else []),
         "pyproject.toml",
         "src/warprec_awesome_recommenders/__init__.py",
         "src/warprec_awesome_recommenders/my_model.py",
@@ -90,6 +91,8 @@ def test_model_module_uses_the_chosen_base_class(tmp_path: Path, kind: str) -> N
     project = generate(tmp_path, model_kind=kind)
     source = (project / "src/warprec_awesome_recommenders/my_model.py").read_text()
     assert f"class MyModel({BASES[kind]}):" in source
+    # Only the features kind reads item features.
+    assert ("needs_item_features = True" in source) == (kind == "features")
     for other in set(BASES.values()) - {BASES[kind]}:
         assert f"import {other}" not in source and f"({other})" not in source
     # Only the plain kind states it: the other bases already answer for it.

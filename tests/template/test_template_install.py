@@ -36,12 +36,13 @@ ANSWERS = [
     {"model_kind": "classic"},
     {"model_kind": "iterative", "plugin_name": "Acme Factors", "model_name": "AcmeMF"},
     {"model_kind": "plain", "plugin_name": "Acme SVD", "model_name": "AcmeSVD"},
+    {"model_kind": "features", "plugin_name": "Acme Content", "model_name": "AcmeContent"},
 ]
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Generated], dict[str, str]]:
-    """The three kinds generated, built and installed into one folder; the env to use it."""
+    """The four kinds generated, built and installed into one folder; the env to use it."""
     root = tmp_path_factory.mktemp("plugins")
     projects = []
     for answers in ANSWERS:
@@ -105,10 +106,14 @@ def test_generated_plugins_are_listed_ok(installed) -> None:
 def test_config_using_the_generated_models_runs(installed, tmp_path: Path) -> None:
     # `{}`: every hyperparameter has a default.
     projects, env = installed
+    # The features kind's model reads item features: its example side file describes
+    # the synthetic items.
+    (features,) = [p for p in projects if p.kind == "features"]
     lines = [
         "reader:",
         "  dataset: synthetic",
         "  dataset_params: {n_users: 120, n_items: 60, n_interactions: 1800}",
+        f"  side: {{local_path: {features.path / 'examples' / 'items.tsv'}}}",
         "evaluation:",
         "  top_k: [10]",
         "  metrics: [nDCG, Recall]",
@@ -128,8 +133,9 @@ def test_config_using_the_generated_models_runs(installed, tmp_path: Path) -> No
         assert entry["test"]["nDCG@10"] > 0.0
 
 
-def test_example_config_of_the_generated_package_is_valid(installed) -> None:
+@pytest.mark.parametrize("kind", ["classic", "features"])
+def test_example_config_of_the_generated_package_is_valid(installed, kind: str) -> None:
     projects, env = installed
-    project = projects[0]
+    (project,) = [p for p in projects if p.kind == kind]
     out = run_ok([str(WARPREC), "config", "check", "examples/config.yaml"], env, cwd=project.path)
     assert out.strip() == f"examples/config.yaml: OK ({project.model}: 1 trial)"

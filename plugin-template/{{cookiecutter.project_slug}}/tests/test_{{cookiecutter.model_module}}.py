@@ -46,6 +46,46 @@ def test_rejects_out_of_range_values(warprec_dataset, params, name):
         {{ cookiecutter.model_name }}.validate_params(params)
     with pytest.raises(ConfigError, match=rf"\.{name}: got "):
         {{ cookiecutter.model_name }}(params, warprec_dataset.info(), warprec_dataset.train)
+{%- elif cookiecutter.model_kind == "features" %}
+    # The defaults, then a small neighbourhood: every check runs on each (the kit's toy
+    # dataset carries item features: a genre per cluster, a numeric length).
+    params = [{}, {"k": 3}]
+
+
+def test_declares_that_it_reads_item_features():
+    assert {{ cookiecutter.model_name }}.needs_item_features
+
+
+def test_scores_a_cold_item_from_its_features(warprec_dataset):
+    # Item 0 held out of training (no interaction left), as item_cold_start does: its
+    # features still bring it to the users of its genre (cluster 0, user u % 4 == 0).
+    import torch
+    from warprec.data.dataset import Interactions
+
+    train = warprec_dataset.train
+    kept = train.items != 0
+    cold = Interactions(train.users[kept], train.items[kept], train.n_users, train.n_items)
+    cold.item_features = train.item_features
+    model = {{ cookiecutter.model_name }}({}, warprec_dataset.info(), cold)
+    scores = model.predict(torch.arange(warprec_dataset.n_users))[:, 0]
+    own_genre = torch.arange(warprec_dataset.n_users) % 4 == 0
+    assert scores[own_genre].min() > scores[~own_genre].max()
+
+
+def test_interactions_without_item_features_are_one_clear_error(warprec_dataset):
+    from warprec.data.dataset import Interactions
+    from warprec.errors import DataError
+
+    train = warprec_dataset.train
+    bare = Interactions(train.users, train.items, train.n_users, train.n_items)
+    with pytest.raises(DataError, match="carry no item features; expected reader.side"):
+        {{ cookiecutter.model_name }}({}, warprec_dataset.info(), bare)
+
+
+def test_rejects_out_of_range_k(warprec_dataset):
+    expected = r"^{{ cookiecutter.model_name }}\.k: got 0 \(int\); expected a number >= 1"
+    with pytest.raises(ConfigError, match=expected):
+        {{ cookiecutter.model_name }}.validate_params({"k": 0})
 {%- elif cookiecutter.model_kind == "plain" %}
     # The defaults, then one factor per taste cluster of the kit's toy data.
     params = [{}, {"factors": 4}]

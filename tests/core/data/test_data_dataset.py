@@ -10,7 +10,7 @@ import pytest
 import torch
 from warprec.data.dataset import BatchLoader, Dataset, Interactions, Sessions
 from warprec.data.filtering import KCore
-from warprec.data.splitting import RandomHoldoutPerUser, TemporalLeaveKOut
+from warprec.data.splitting import ItemColdStart, RandomHoldoutPerUser, TemporalLeaveKOut
 from warprec.data.synthetic import synthetic
 from warprec.errors import DataError
 
@@ -27,6 +27,40 @@ def tiny() -> Dataset:
     test = _frame([("u1", "b", 4.0, 10), ("u3", "a", 1.0, 11), ("u2", "z", 2.0, 12)])
     validation = _frame([("u2", "c", 4.0, 7)])
     return Dataset(train, test, validation)
+
+
+def test_a_cold_start_dataset_keeps_the_held_out_items_in_its_catalogue() -> None:
+    train = _frame([("u1", "a", 5.0, 1), ("u2", "c", 3.0, 2), ("u2", "a", 1.0, 3)])
+    test = _frame([("u1", "b", 4.0, 4), ("u2", "d", 2.0, 5), ("u3", "b", 1.0, 6)])
+    warm = Dataset(train, test)
+    assert warm.item_ids.tolist() == ["a", "c"] and len(warm.test) == 0
+    cold = Dataset(train, test, cold_start="item")
+    assert cold.item_ids.tolist() == ["a", "b", "c", "d"]  # sorted with the training ids
+    assert cold.train.get_sparse()[:, [1, 3]].nnz == 0  # held out of training
+    assert cold.test.get_sparse().toarray().tolist() == [[0, 4, 0, 0], [0, 0, 0, 2]]
+    # The user side is not held out: u3 (only in test) is still cold and dropped.
+    assert cold.user_ids.tolist() == ["u1", "u2"]
+    assert cold.report == {"cold_items": 2, "test_cold_rows": 1}
+    by_user = Dataset(train, test, cold_start="user")
+    assert by_user.user_ids.tolist() == ["u1", "u2", "u3"] and len(by_user.test) == 0
+    with pytest.raises(DataError, match="cold_start: got 'items'; expected 'item'"):
+        Dataset(train, test, cold_start="items")
+
+
+def test_from_dataframe_with_a_cold_start_splitter_evaluates_the_held_out_items() -> None:
+    frame = synthetic(n_users=40, n_items=60, n_interactions=800, seed=2)
+    dataset = Dataset.from_dataframe(frame, ItemColdStart(0.2, seed=4))
+    held = np.unique(dataset.test.items)
+    assert dataset.n_items == frame["item_id"].nunique()
+    assert held.size == dataset.report["cold_items"] == 12
+    assert np.asarray(dataset.train.get_sparse()[:, held].sum()) == 0
+    # Training never meets the held-out items, not even as negatives.
+    batches = dataset.train.get_pointwise_dataloader(batch_size=4096, neg_samples=4)
+    _, items, labels = next(iter(batches))
+    assert not np.isin(items[labels == 0].numpy(), held).any()
+    sequences = dataset.train_sessions.get_sequential_dataloader(batch_size=4096, neg_samples=4)
+    *_, negatives = next(iter(sequences))
+    assert not np.isin(negatives.numpy(), held).any()
 
 
 def test_id_maps_are_sorted_and_round_trip(tiny: Dataset) -> None:

@@ -50,6 +50,14 @@ def test_uniform_negatives_cover_the_complement_evenly() -> None:
     assert np.allclose(counts[[1, 3, 4]] / 30_000, 1 / 3, atol=0.02)
 
 
+@pytest.mark.parametrize("strategy", ["uniform", "popularity"])
+def test_a_pool_limits_the_negatives_to_its_items(strategy: str) -> None:
+    matrix = sp.csr_matrix(np.array([[1, 0, 1, 0, 0, 1], [0, 1, 0, 0, 1, 0]], dtype=np.float32))
+    sampler = NegativeSampler(matrix, strategy, alpha=1.0, pool=np.array([1, 2, 4, 5]))
+    draws = sampler.sample(np.array([0, 1] * 5_000), 1, np.random.default_rng(0))[:, 0]
+    assert set(draws[::2]) == {1, 4} and set(draws[1::2]) == {2, 5}  # never 0 or 3
+
+
 def test_popularity_sampling_prefers_popular_items() -> None:
     dense = np.zeros((50, 4), dtype=np.float32)
     dense[:40, 0] = 1  # item 0 popular, item 3 rare

@@ -70,6 +70,8 @@ ALL = [
     TemporalLeaveKOut(1, 1),
     TimestampSlicing(test_ratio=0.2, validation_ratio=0.1),
     KFold(4, fold=1, validation_ratio=0.1, seed=3),
+    ItemColdStart(0.2, 0.1, seed=3),
+    UserColdStart(0.2, 0.1, seed=3),
 ]
 
 
@@ -186,10 +188,31 @@ def test_cold_start_holds_out_every_row_of_sampled_entities() -> None:
         UserColdStart(0.05).split(table)
 
 
+@pytest.mark.parametrize("splitter_class", [ItemColdStart, UserColdStart])
+def test_cold_start_holds_out_whole_entities_reproducibly(splitter_class: type,
+                                                          frame: pd.DataFrame) -> None:
+    column = splitter_class.column
+    split = splitter_class(0.25, 0.1, seed=7).split(frame)
+    held = set(split.test[column])
+    # Exactly the whole entities: none of them in training or validation, all their rows
+    # in test, round(n * 0.25) of them.
+    assert held.isdisjoint(split.train[column]) and held.isdisjoint(split.validation[column])
+    assert len(split.test) == frame[column].isin(held).sum()
+    assert len(held) == round(frame[column].nunique() * 0.25)
+    assert set(split.validation[column]).isdisjoint(split.train[column])
+    assert splitter_class.holds_out == column.removesuffix("_id")
+    again = splitter_class(0.25, 0.1, seed=7).split(frame)
+    assert set(again.test[column]) == held
+    assert set(splitter_class(0.25, 0.1, seed=8).split(frame).test[column]) != held
+
+
 def test_aligned_keeps_rows_of_users_and_items_seen_in_training() -> None:
     train = pd.DataFrame({"user_id": [1, 2], "item_id": [7, 8]})
     test = pd.DataFrame({"user_id": [1, 1, 3, 2], "item_id": [8, 9, 7, 7]})
     assert aligned(train, test).index.tolist() == [0, 3]
+    # A cold-start split keeps its held-out side whole.
+    assert aligned(train, test, "item").index.tolist() == [0, 1, 3]
+    assert aligned(train, test, "user").index.tolist() == [0, 2, 3]
 
 
 # ------------------------------------------------------------------ per-user holdout

@@ -90,8 +90,9 @@ def test_negatives_are_unseen_distinct_and_seeded(sampling: str, tools: Any) -> 
     target = dataset.test.matrix
     users = np.flatnonzero(np.diff(target.indptr))
     context = _Context.build(known, torch.device("cpu"), 0.8)
-    negatives = evaluator._negatives(users, target[users], known, context)
-    again = evaluator._negatives(users, target[users], known, context)
+    streams, excluded = users[:, None], known[users] + target[users]
+    negatives = evaluator._negatives(streams, excluded, context)
+    again = evaluator._negatives(streams, excluded, context)
     assert np.array_equal(negatives, again)
     for row, user in zip(negatives, users, strict=True):
         drawn = row[row < 40]
@@ -101,7 +102,7 @@ def test_negatives_are_unseen_distinct_and_seeded(sampling: str, tools: Any) -> 
         if sampling == "popularity":
             assert 0 not in drawn
     other = Evaluator(["HitRate"], [5], strategy="sampled", num_negatives=6, sampling=sampling,
-                      seed=7)._negatives(users, target[users], known, context)  # fmt: skip
+                      seed=7)._negatives(streams, excluded, context)  # fmt: skip
     assert not np.array_equal(negatives, other)
 
 

@@ -150,3 +150,17 @@ def test_a_rule_declared_in_check_relations_passes_the_kit(dataset) -> None:
     assert checker.run_one("accepted_params_construct").status == "passed"
     with pytest.raises(ConfigError, match=r"^RuleDeclared: floor \(5.0\) must not exceed"):
         km.RuleDeclared.validate_params({"l2": 1.0})
+
+
+def test_a_context_aware_model_is_checked_under_contexts() -> None:
+    from context_models import SampledIgnoresContext, TinyContext
+
+    report = check_model(TinyContext, checks=["predict_shapes", "sampled_matches_full",
+                                              "train_step_loss", "loss_decreases"])
+    assert report.ok, report
+    checker = ModelChecker(TinyContext)
+    assert checker.dataset.info()["context_dims"] == {"daytime": 4, "weekend": 3}
+    checker.check_predict_shapes()
+    assert checker.fitted().seen_contexts, "predict was never given a context"
+    with pytest.raises(ConformanceError, match="sampled scores"):
+        ModelChecker(SampledIgnoresContext).check_sampled_matches_full()

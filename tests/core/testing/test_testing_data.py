@@ -60,3 +60,15 @@ def test_dataset_covers_every_user_and_item_without_cold_rows() -> None:
     assert (len(dataset.train), len(dataset.validation), len(dataset.test)) == (240, 48, 48)
     assert np.diff(dataset.train.get_sparse().indptr).min() == 5
     assert toy_dataset(validation=False).validation is None
+
+
+def test_toy_dataset_with_context_repeats_pairs_in_other_contexts() -> None:
+    plain, data = toy_dataset(), toy_dataset(context=True)
+    assert "context_dims" not in plain.info()
+    assert data.info()["context_dims"] == {"daytime": 4, "weekend": 3}
+    rows = data.train.transactions
+    # One pair of every user seen twice in training, in two daytimes; the matrix view
+    # (what models without context read) is the plain toy data's.
+    assert len(rows) == len(data.train) + data.n_users
+    assert (data.train.get_sparse() != plain.train.get_sparse()).nnz == 0
+    assert data.test.transactions.contexts.min() >= 1  # every test context seen in training

@@ -44,6 +44,8 @@ SPLITTERS = {
         "TemporalLeaveKOut",
         "TimestampSlicing",
         "KFold",
+        "ItemColdStart",
+        "UserColdStart",
     ]
 }
 FILTERS = {

@@ -59,8 +59,11 @@ class RP3beta(ItemSimRecommender):
     """Neighbours (outgoing weights) kept per item."""
     alpha: Annotated[float, Gt(0), Le(100)] = 1.0
     """Exponent applied to the transition probabilities."""
-    beta: Annotated[float, Ge(-100), Le(100)] = 0.6
-    """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``."""
+    beta: Annotated[float, Ge(0), Le(10)] = 0.6
+    """Popularity penalty: weights into item ``j`` are divided by ``popularity(j)^beta``.
+    At least 0, as WarpRec requires (a negative value rewards popularity and overflows
+    float32 weights); at most 10, where the weights into an item with a few thousand
+    interactions already fall below float32's smallest number."""
     normalize: bool = True
     """Rescale each item's kept weights to sum to 1."""
 

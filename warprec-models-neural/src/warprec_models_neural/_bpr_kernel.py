@@ -115,38 +115,40 @@ def draw_run(
 
 
 @njit(cache=True, fastmath=True, inline="always")
-def _step(
-    table: np.ndarray,
-    row: int,
-    grad: np.ndarray,
-    rule: int,
-    lr: np.float32,
-    acc: np.ndarray,
-    moments: np.ndarray,
-    steps: np.ndarray,
-    square: np.float32,
-) -> None:  # pragma: no cover - compiled
-    """One step of ``rule`` on ``table[row]`` for its gradient ``grad``, whose squared
-    norm is ``square``."""
-    width = grad.size
-    if rule == SGD:
-        for k in range(width):
-            table[row, k] -= lr * grad[k]
-    elif rule == ADAGRAD:
+def _row_step(rule: int, lr: np.float32, acc: np.ndarray, steps: np.ndarray, row: int,
+              square: np.float32, width: int) -> np.float32:  # pragma: no cover - compiled
+    """The step size of ``rule`` for ``row`` whose gradient has the squared norm
+    ``square``, advancing the row's Adagrad accumulator or Adam step count."""
+    if rule == ADAGRAD:
         acc[row] += square / np.float32(width)
-        scale = lr / (np.sqrt(acc[row]) + _EPS)
-        for k in range(width):
-            table[row, k] -= scale * grad[k]
-    else:
+        return np.float32(lr / (np.sqrt(acc[row]) + _EPS))
+    if rule == ADAM:
         steps[row] += 1
         t = steps[row]
-        size = np.float32(lr * math.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t))
-        for k in range(width):
-            first = _B1 * moments[row, 0, k] + (_ONE - _B1) * grad[k]
-            second = _B2 * moments[row, 1, k] + (_ONE - _B2) * grad[k] * grad[k]
-            moments[row, 0, k] = first
-            moments[row, 1, k] = second
-            table[row, k] -= size * first / (np.sqrt(second) + _EPS)
+        return np.float32(lr * math.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t))
+    return lr
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _adam(table: np.ndarray, row: int, k: int, grad: np.float32, size: np.float32,
+          moments: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Adam's update of ``table[row, k]`` (its moments advance)."""
+    first = _B1 * moments[row, 0, k] + (_ONE - _B1) * grad
+    second = _B2 * moments[row, 1, k] + (_ONE - _B2) * grad * grad
+    moments[row, 0, k] = first
+    moments[row, 1, k] = second
+    table[row, k] -= size * first / (np.sqrt(second) + _EPS)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def _bias_step(table: np.ndarray, row: int, grad: np.float32, rule: int, lr: np.float32,
+               state: tuple) -> None:  # pragma: no cover - compiled
+    """One step of ``rule`` on the bias ``table[row, 0]``."""
+    size = _row_step(rule, lr, state[0], state[2], row, grad * grad, 1)
+    if rule == ADAM:
+        _adam(table, row, 0, grad, size, state[1])
+    else:
+        table[row, 0] -= size * grad
 
 
 @njit(cache=True, parallel=True, fastmath=True, nogil=True)
@@ -176,26 +178,33 @@ def bpr_updates(
     is the ``(acc [rows], moments [rows, 2, width], steps [rows])`` of its table. Writes
     each sample's ``c = sigmoid(-x)`` to ``coefficients`` and each run's summed loss
     (before its update) to ``losses[run]``.
+
+    Two passes over the three rows per sample, as implicit's: the first takes the six
+    dot products of ``u, i, j``, which give ``x``, the penalty and the squared norms of
+    the three gradients that Adagrad's row-wise step needs before any update
+    (``|g_i|^2 = reg^2 |i|^2 - 2 reg c u.i + c^2 |u|^2`` and alike); the second computes
+    each gradient element and applies it to the three rows (distinct rows: ``j`` is
+    never ``i``).
     """
     n = users.size
     width = user_table.shape[1]
     per_chunk = (n + chunks - 1) // chunks
     half_reg = _HALF * reg
     for chunk in prange(chunks):
-        grad_u = np.empty(width, dtype=np.float32)
-        grad_i = np.empty(width, dtype=np.float32)
-        grad_j = np.empty(width, dtype=np.float32)
-        grad_b = np.empty(1, dtype=np.float32)
         total = 0.0
         for s in range(chunk * per_chunk, min(n, (chunk + 1) * per_chunk)):
             u, i, j = users[s], positives[s], negatives[s]
             b_i, b_j = bias_table[i, 0], bias_table[j, 0]
-            x = b_i - b_j
-            norms = b_i * b_i + b_j * b_j
+            ui, uj, ij, uu, ii, jj = _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO
             for k in range(width):
                 uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
-                x += uk * (ik - jk)
-                norms += uk * uk + ik * ik + jk * jk
+                ui += uk * ik
+                uj += uk * jk
+                ij += ik * jk
+                uu += uk * uk
+                ii += ik * ik
+                jj += jk * jk
+            x = ui - uj + b_i - b_j
             # softplus(-x) and sigmoid(-x) without overflow.
             if x >= _ZERO:
                 e = math.exp(-x)
@@ -205,36 +214,35 @@ def bpr_updates(
                 e = math.exp(x)
                 loss = math.log1p(e) - x
                 c = np.float32(1.0 / (1.0 + e))
-            total += loss + half_reg * norms
+            total += loss + half_reg * (uu + ii + jj + b_i * b_i + b_j * b_j)
             coefficients[s] = c
-            sq_u, sq_i, sq_j = _ZERO, _ZERO, _ZERO
-            for k in range(width):
-                uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
-                g_u = reg * uk - c * (ik - jk)
-                g_i = reg * ik - c * uk
-                g_j = reg * jk + c * uk
-                grad_u[k], grad_i[k], grad_j[k] = g_u, g_i, g_j
-                # Adagrad's squared norms here, not in a pass of their own (~10%).
-                sq_u += g_u * g_u
-                sq_i += g_i * g_i
-                sq_j += g_j * g_j
-            _step(user_table, u, grad_u, rule, rates[0], user_state[0], user_state[1],
-                  user_state[2], sq_u)
-            _step(item_table, i, grad_i, rule, rates[1], item_state[0], item_state[1],
-                  item_state[2], sq_i)
-            _step(item_table, j, grad_j, rule, rates[1], item_state[0], item_state[1],
-                  item_state[2], sq_j)
-            grad_b[0] = reg * b_i - c
-            _step(bias_table, i, grad_b, rule, rates[2], bias_state[0], bias_state[1],
-                  bias_state[2], grad_b[0] * grad_b[0])
-            grad_b[0] = reg * b_j + c
-            _step(bias_table, j, grad_b, rule, rates[2], bias_state[0], bias_state[1],
-                  bias_state[2], grad_b[0] * grad_b[0])
+            rc, cc = reg * c, c * c
+            sq_u = max(_ZERO, reg * reg * uu - _TWO * rc * (ui - uj) + cc * (ii - _TWO * ij + jj))
+            sq_i = max(_ZERO, reg * reg * ii - _TWO * rc * ui + cc * uu)
+            sq_j = max(_ZERO, reg * reg * jj + _TWO * rc * uj + cc * uu)
+            lr_u = _row_step(rule, rates[0], user_state[0], user_state[2], u, sq_u, width)
+            lr_i = _row_step(rule, rates[1], item_state[0], item_state[2], i, sq_i, width)
+            lr_j = _row_step(rule, rates[1], item_state[0], item_state[2], j, sq_j, width)
+            if rule == ADAM:
+                for k in range(width):
+                    uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
+                    _adam(user_table, u, k, reg * uk - c * (ik - jk), lr_u, user_state[1])
+                    _adam(item_table, i, k, reg * ik - c * uk, lr_i, item_state[1])
+                    _adam(item_table, j, k, reg * jk + c * uk, lr_j, item_state[1])
+            else:
+                for k in range(width):
+                    uk, ik, jk = user_table[u, k], item_table[i, k], item_table[j, k]
+                    user_table[u, k] = uk - lr_u * (reg * uk - c * (ik - jk))
+                    item_table[i, k] = ik - lr_i * (reg * ik - c * uk)
+                    item_table[j, k] = jk - lr_j * (reg * jk + c * uk)
+            _bias_step(bias_table, i, reg * b_i - c, rule, rates[2], bias_state)
+            _bias_step(bias_table, j, reg * b_j + c, rule, rates[2], bias_state)
         losses[chunk] = total
 
 
 # float32 constants: float64 literals would promote the per-element arithmetic.
-_ZERO, _HALF, _ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
+_ZERO, _HALF, _ONE, _TWO = (np.float32(0.0), np.float32(0.5), np.float32(1.0),
+                           np.float32(2.0))
 _B1, _B2 = np.float32(_BETA1), np.float32(_BETA2)
 # SplitMix64's increment; 2**-53, a 53-bit integer's scale to a double in [0, 1).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

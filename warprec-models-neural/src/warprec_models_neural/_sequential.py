@@ -62,9 +62,11 @@ def session_windows(sessions: Sessions, length: int) -> tuple[np.ndarray, np.nda
 
 
 def history_sampler(sessions: Sessions) -> Any:
-    """A negative sampler that never draws an item of the user's history."""
-    return Interactions(sessions.users, sessions.items, sessions.n_users,
-                        sessions.n_items).sampler()
+    """A negative sampler that never draws an item of the user's history (nor one
+    outside the sessions' ``negative_pool``: the items a cold-start split holds out)."""
+    history = Interactions(sessions.users, sessions.items, sessions.n_users, sessions.n_items)
+    history.negative_pool = sessions.negative_pool
+    return history.sampler()
 
 
 def window_loader(

@@ -26,7 +26,8 @@ __all__ = ["Config", "json_schema", "load_config", "model_params", "parse_metric
 STRATEGY_NEEDS = {"random_holdout": "ratio", "random_holdout_per_user": "ratio",
                   "temporal_holdout": "ratio",
                   "random_leave_k_out": "k", "temporal_leave_k_out": "k",
-                  "timestamp_slicing": "timestamp", "k_fold_cross_validation": "folds"}
+                  "timestamp_slicing": "timestamp", "k_fold_cross_validation": "folds",
+                  "item_cold_start": "ratio", "user_cold_start": "ratio"}
 _NEEDS_TEXT = {"ratio": "a number in (0, 1)", "k": "an integer >= 1",
                "timestamp": "an integer timestamp or 'best'", "folds": "an integer >= 2"}
 

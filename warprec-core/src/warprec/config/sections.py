@@ -126,6 +126,38 @@ class Labels(Section):
     """Timestamp column."""
     cluster_label: str = "cluster"
     """Cluster column of the reader.clustering files."""
+    context_labels: list[str] = Field(default_factory=list)
+    """Context columns of the interaction files (e.g. daytime, weekend): categorical
+    values describing the situation of each interaction, read by the context-aware
+    models and used by their evaluation (WarpRec's meaning)."""
+
+    @model_validator(mode="after")
+    def _distinct_context(self) -> Labels:
+        core = {self.user_id_label, self.item_id_label, self.rating_label,
+                self.timestamp_label}
+        seen: set[str] = set()
+        for label in self.context_labels:
+            if label in core:
+                raise KeyProblem("context_labels", f"{label!r} is already the user, item, "
+                                                   "rating or timestamp column; expected "
+                                                   "other columns")
+            if label in seen:
+                raise KeyProblem("context_labels", f"{label!r} is listed twice")
+            seen.add(label)
+        return self
+
+
+ContextType = Literal["int16", "int32", "int64", "str"]
+
+
+class Dtypes(Section):
+    """WarpRec's column types; only ``context_types`` is read (the other WarpRec keys
+    are ignored with a warning)."""
+
+    context_types: dict[str, ContextType] = Field(default_factory=dict)
+    """How each context column is read: an integer type (every value must be an
+    integer) or 'str' (any value, read as text). Each distinct value is a category.
+    WarpRec's float context fields are not supported (a context is a category here)."""
 
 
 class ReaderSplit(Section):
@@ -226,15 +258,28 @@ class Reader(Section):
     """User and item groups for the fairness metrics (WarpRec's cluster files)."""
     side: Side | None = None
     """Item features (WarpRec's side information) for the models that read them."""
+    dtypes: Dtypes = Field(default_factory=Dtypes)
+    """Column types (only context_types is read)."""
+
+    @model_validator(mode="after")
+    def _typed_contexts_exist(self) -> Reader:
+        for name in self.dtypes.context_types:
+            if name not in self.labels.context_labels:
+                listed = ", ".join(self.labels.context_labels) or "none"
+                raise KeyProblem(f"dtypes.context_types.{name}",
+                                 f"not a context column (reader.labels.context_labels: "
+                                 f"{listed}); expected one of them")
+        return self
 
 
 class SplitPart(Section):
     strategy: str | None = None
     """random_holdout (of the whole table), random_holdout_per_user, temporal_holdout,
     random_leave_k_out, temporal_leave_k_out, timestamp_slicing, k_fold_cross_validation,
-    or a registered splitter name."""
+    item_cold_start, user_cold_start, or a registered splitter name."""
     ratio: Ratio | None = None
-    """Share of the interactions held out (holdout strategies)."""
+    """Share of the interactions held out (holdout strategies), or of the items or users
+    (cold-start strategies)."""
     k: PositiveInt | None = None
     """Interactions held out per user (leave-k-out)."""
     folds: Annotated[int, Ge(2), Le(1000)] | None = None

@@ -19,7 +19,9 @@ __all__ = ["apply_compat"]
 # the one given here (when one is given) would change results, so it is an error.
 _IGNORED: dict[str, dict[str, Any]] = {
     "": {"dashboard": None, "serving": None, "estimate": None},
-    "reader": {"data_type": "transaction", "reading_method": "local", "dtypes": None},
+    "reader": {"data_type": "transaction", "reading_method": "local"},
+    "reader.dtypes": {"user_id_type": None, "item_id_type": None, "rating_type": None,
+                      "timestamp_type": None, "cluster_type": None},
     "reader.split": {"azure_blob_prefix": None},
     "writer": {"writing_method": "local", "setup_experiment": None, "results": None},
     "writer.split": {"file_format": "tabular"},
@@ -43,7 +45,7 @@ _UNSUPPORTED: dict[str, set[str]] = {
     "reader": {"knowledge", "azure_blob_name"},
     "reader.side": {"azure_blob_name"},
     "reader.clustering": {"user_azure_blob_name", "item_azure_blob_name"},
-    "reader.labels": {"context_labels"},
+    "reader.dtypes": {"context_separators"},
     "writer": {"azure_blob_experiment_container"},
     "evaluation": {"candidates", "mask_seen", "neg_alpha", "beta"},
     "general": {"callback", "azure"},

@@ -3,14 +3,15 @@
 Users and items are re-indexed ``0..n-1`` from the training part (sorted original ids);
 index ``n_items`` is reserved as padding. Validation and test rows whose user or item
 never appears in training (cold) cannot be scored by any model trained on that part:
-they are dropped and counted in :attr:`Dataset.report`.
+they are dropped and counted in :attr:`Dataset.report`. A cold-start split
+(``cold_start="item"`` or ``"user"``) holds out whole items or users on purpose: their
+ids join the index (sorted with the training ids), as rows or columns without any
+training interaction, and their evaluation rows are kept.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,104 +19,13 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from warprec.data.batches import Batch, BatchLoader
+from warprec.data.context import ContextEncoder, Transactions
 from warprec.data.sampling import NegativeSampler
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER, require_columns
 from warprec.errors import DataError
 
 __all__ = ["BatchLoader", "Dataset", "Interactions", "Sessions"]
-
-Batch = tuple[torch.Tensor, ...]
-
-
-class BatchLoader:
-    """A re-iterable sequence of batches; every pass is a new epoch.
-
-    Each epoch draws its shuffle and its negatives from ``default_rng([seed, epoch])``,
-    so runs are reproducible and epochs differ. With ``prefetch > 0`` a background
-    thread builds up to that many batches ahead while the caller trains on the current
-    one (numpy and torch release the GIL in their heavy parts); the batches and their
-    order are the same as with ``prefetch=0``.
-    """
-
-    def __init__(
-        self,
-        n_samples: int,
-        batch_size: int,
-        collate: Callable[[np.ndarray, np.random.Generator], Batch],
-        shuffle: bool = True,
-        seed: int = 42,
-        prefetch: int = 1,
-    ):
-        if batch_size < 1:
-            raise DataError(f"batch_size must be a positive integer, got {batch_size}")
-        if prefetch < 0:
-            raise DataError(f"prefetch must be >= 0, got {prefetch}")
-        self.n_samples = int(n_samples)
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.seed = seed
-        self.prefetch = int(prefetch)
-        self.epoch = 0
-        self._collate = collate
-
-    def __len__(self) -> int:
-        return -(-self.n_samples // self.batch_size)
-
-    def __iter__(self) -> Iterator[Batch]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        self.epoch += 1
-        order = rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
-        batches = (
-            self._collate(order[start : start + self.batch_size], rng)
-            for start in range(0, self.n_samples, self.batch_size)
-        )
-        # A single batch has nothing to overlap with.
-        if self.prefetch and len(self) > 1:
-            batches = _prefetched(batches, self.prefetch)
-        yield from batches
-
-
-_DONE = object()
-
-
-def _prefetched(batches: Iterator[Batch], depth: int) -> Iterator[Batch]:
-    """``batches``, built by a daemon thread up to ``depth`` ahead. Closing (or dropping)
-    the returned generator stops the thread; an error in it is raised here."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not _put(ready, batch, stop):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            _put(ready, exc, stop)
-            return
-        _put(ready, _DONE, stop)
-
-    worker = threading.Thread(target=produce, name="warprec-batch-prefetch", daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _put(ready: queue.Queue, item: Any, stop: threading.Event) -> bool:
-    # Polls ``stop`` so that an abandoned consumer never leaves the thread blocked.
-    while not stop.is_set():
-        try:
-            ready.put(item, timeout=0.05)
-            return True
-        except queue.Full:
-            continue
-    return False
-
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
@@ -138,9 +48,18 @@ class Interactions:
     index order; ``None`` without side information. Set by
     :meth:`Dataset.set_item_features`."""
 
+    negative_pool: np.ndarray | None = None
+    """The sorted item indices negatives are drawn from; ``None``: every item. A
+    cold-start :class:`Dataset` sets it to the items with interactions here, so that
+    training never meets the held-out items, not even as negatives."""
+
     item_feature_names: tuple[str, ...] = ()
     """The name of each column of :attr:`item_features` (``column`` or ``column=value``),
     so that a model can tell which columns come from one side-file column."""
+
+    transactions: Transactions | None = None
+    """Every row of the part with its context columns (``reader.labels.context_labels``),
+    repeated pairs included; ``None`` without context columns. Set by :class:`Dataset`."""
 
     def __init__(
         self,
@@ -206,7 +125,8 @@ class Interactions:
         """The (cached) negative sampler over these interactions."""
         key = (neg_sampling, float(alpha) if neg_sampling == "popularity" else 0.0)
         if key not in self._samplers:
-            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha)
+            self._samplers[key] = NegativeSampler(self.get_sparse(), neg_sampling, alpha,
+                                                  pool=self.negative_pool)
         return self._samplers[key]
 
     def get_contrastive_dataloader(
@@ -240,24 +160,37 @@ class Interactions:
         seed: int = 42,
         neg_sampling: str = "uniform",
         alpha: float = 0.75,
+        include_context: bool = False,
         **kwargs: Any,
     ) -> BatchLoader:
         """Batches of ``(user, item, label)``: each interaction (label 1.0) and
-        ``neg_samples`` unseen items per interaction (label 0.0), shuffled together."""
+        ``neg_samples`` unseen items per interaction (label 0.0), shuffled together.
+
+        With ``include_context`` and context columns (:attr:`transactions`), batches are
+        ``(user, item, context, label)`` over every row instead (a pair seen in two
+        contexts is two positives), ``context`` the ``[B, n_columns]`` int64 category
+        indices; a negative carries its positive row's context (as WarpRec). Negatives
+        are never items the user has in this part, in any context.
+        """
         if neg_samples < 0:
             raise DataError(f"neg_samples must be >= 0, got {neg_samples}")
         sampler = self.sampler(neg_sampling, alpha)
-        n = len(self)
+        rows = self.transactions if include_context else None
+        users_of, items_of = (self.users, self.items) if rows is None else (rows.users,
+                                                                            rows.items)
+        n = users_of.size
 
         def collate(index: np.ndarray, rng: np.random.Generator) -> Batch:
             source = index % n
-            users = self.users[source]
-            items = self.items[source].copy()
+            users = users_of[source]
+            items = items_of[source].copy()
             negative = index >= n
             if negative.any():
                 items[negative] = sampler.sample(users[negative], 1, rng)[:, 0]
-            labels = (~negative).astype(np.float32)
-            return _tensor(users), _tensor(items), _tensor(labels)
+            labels = _tensor((~negative).astype(np.float32))
+            if rows is None:
+                return _tensor(users), _tensor(items), labels
+            return _tensor(users), _tensor(items), _tensor(rows.contexts[source]), labels
 
         return BatchLoader(n * (1 + neg_samples), batch_size, collate, shuffle, seed)
 
@@ -310,6 +243,15 @@ class Sessions:
 
     def __len__(self) -> int:
         return int(self.items.size)
+
+    @property
+    def negative_pool(self) -> np.ndarray | None:
+        """The items negatives are drawn from (:attr:`Interactions.negative_pool`)."""
+        return self._positives.negative_pool
+
+    @negative_pool.setter
+    def negative_pool(self, pool: np.ndarray | None) -> None:
+        self._positives.negative_pool = pool
 
     def __repr__(self) -> str:
         return f"Sessions(n_users={self.n_users}, n_items={self.n_items}, n={len(self)})"
@@ -374,6 +316,16 @@ class Dataset:
             implicit exactly when ``train_df`` has no ``rating`` column.
         report: counts of rows dropped upstream (reader, filters), kept in
             :attr:`report` next to the cold rows this class drops.
+        cold_start: ``"item"`` or ``"user"``: the side a cold-start splitter held out
+            (:attr:`~warprec.data.splitting.Splitter.holds_out`). Its ids seen only in
+            validation or test are indexed too (counted in :attr:`report` as
+            ``cold_items`` / ``cold_users``) instead of dropped.
+        context_labels: context columns of the rows (``reader.labels.context_labels``):
+            each part then keeps every row with its context as
+            :attr:`Interactions.transactions`, while its matrix view merges repeated
+            (user, item) rows by ``duplicates`` (a policy of
+            :func:`~warprec.data.reader.read_interactions`).
+        duplicates: see ``context_labels``.
     """
 
     def __init__(
@@ -384,32 +336,61 @@ class Dataset:
         *,
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        cold_start: str | None = None,
+        context_labels: Sequence[str] = (),
+        duplicates: str = "last",
     ):
-        for name, frame in (("train", train_df), ("test", test_df), ("validation", validation_df)):
+        if cold_start not in (None, "item", "user"):
+            raise DataError(f"cold_start: got {cold_start!r}; expected 'item', 'user' or None")
+        parts = {"train": train_df, "validation": validation_df, "test": test_df}
+        for name, frame in parts.items():
             if frame is not None:
-                require_columns(frame, (USER, ITEM), f"{name} data")
+                require_columns(frame, (USER, ITEM, *context_labels), f"{name} data")
         if len(train_df) == 0:
             raise DataError("train data is empty: nothing to train on")
         self.implicit = RATING not in train_df.columns if implicit is None else implicit
         self.report: dict[str, int] = dict(report or {})
-        train_users, user_ids = pd.factorize(train_df[USER], sort=True)
-        train_items, item_ids = pd.factorize(train_df[ITEM], sort=True)
+        held = [frame for frame in (test_df, validation_df) if frame is not None]
+        train_users, user_ids = self._index(train_df, held, USER, cold_start == "user")
+        train_items, item_ids = self._index(train_df, held, ITEM, cold_start == "item")
         self._user_index = pd.Index(user_ids)
         self._item_index = pd.Index(item_ids)
         self.user_ids: np.ndarray = np.asarray(user_ids)
         self.item_ids: np.ndarray = np.asarray(item_ids)
         self.n_users = len(self.user_ids)
         self.n_items = len(self.item_ids)
-        self.train = self._interactions(train_df, "train", (train_users, train_items))
-        self.validation = (
-            None if validation_df is None else self._interactions(validation_df, "validation")
-        )
-        self.test = self._interactions(test_df, "test")
+        self.context = ContextEncoder(train_df, context_labels) if context_labels else None
+        if self.context is None:
+            self.train = self._interactions(train_df, "train", (train_users, train_items))
+            self.validation = (None if validation_df is None
+                               else self._interactions(validation_df, "validation"))
+            self.test = self._interactions(test_df, "test")
+        else:
+            self.train, self.validation, self.test = (
+                None if frame is None else self._with_context(frame, name, duplicates)
+                for name, frame in parts.items())
         self.train_validation = self._merge(self.train, self.validation)
+        if cold_start == "item":
+            for part in (self.train, self.train_validation):
+                part.negative_pool = np.unique(part.items)
         self._sessions: dict[str, Sessions] = {}
         self._info: dict[str, Any] | None = None
         self.item_features: sp.csr_matrix | None = None
         self.item_feature_names: list[str] = []
+
+    def _index(self, train: pd.DataFrame, held: list[pd.DataFrame], column: str,
+               keep_held: bool) -> tuple[np.ndarray, pd.Index]:
+        """The training rows' codes and the sorted ids of ``column``: the training ids,
+        with ``keep_held`` also those only the evaluation parts hold (counted)."""
+        codes, ids = pd.factorize(train[column], sort=True)
+        if not keep_held:
+            return codes, ids
+        unseen = pd.Index(pd.concat([frame[column] for frame in held]).unique()).difference(ids)
+        self.report[f"cold_{column.removesuffix('_id')}s"] = len(unseen)
+        if unseen.empty:
+            return codes, ids
+        ids = pd.Index(ids).append(unseen).sort_values()
+        return ids.get_indexer(train[column]), ids
 
     @property
     def train_sessions(self) -> Sessions:
@@ -425,6 +406,7 @@ class Dataset:
             rows = getattr(self, part)
             self._sessions[part] = Sessions(rows.users, rows.items, self.n_users,
                                             self.n_items, rows.timestamps)
+            self._sessions[part].negative_pool = rows.negative_pool
         return self._sessions[part]
 
     @classmethod
@@ -436,6 +418,7 @@ class Dataset:
         filters: Sequence[Any] = (),
         implicit: bool | None = None,
         report: dict[str, int] | None = None,
+        context_labels: Sequence[str] = (),
     ) -> Dataset:
         """Filter and split one table into a dataset.
 
@@ -446,14 +429,18 @@ class Dataset:
             filters: filters from :mod:`warprec.data.filtering`, applied in order.
             implicit: see :class:`Dataset`.
             report: counts of rows already dropped upstream.
+            context_labels: see :class:`Dataset`.
         """
         from warprec.data.filtering import apply_filters
         from warprec.data.splitting import RandomHoldoutPerUser
 
         counts = dict(report or {})
         df = apply_filters(df, filters, counts)
-        split = (splitter or RandomHoldoutPerUser()).split(df)
-        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts)
+        splitter = splitter or RandomHoldoutPerUser()
+        split = splitter.split(df)
+        return cls(split.train, split.test, split.validation, implicit=implicit, report=counts,
+                   cold_start=getattr(splitter, "holds_out", None),
+                   context_labels=context_labels)
 
     def _interactions(
         self,
@@ -486,6 +473,22 @@ class Dataset:
             users[keep], items[keep], self.n_users, self.n_items, ratings, timestamps
         )
 
+    def _with_context(self, frame: pd.DataFrame, name: str, duplicates: str) -> Interactions:
+        """The matrix view of a part with context columns (repeated pairs merged by
+        ``duplicates``) carrying every known row with its context."""
+        from warprec.data.reader import merge_duplicates
+
+        assert self.context is not None
+        matrix = self._interactions(
+            merge_duplicates(frame.drop(columns=self.context.labels), duplicates), name)
+        users = self._user_index.get_indexer(frame[USER])
+        items = self._item_index.get_indexer(frame[ITEM])
+        known = (users >= 0) & (items >= 0)
+        ratings = None if self.implicit else frame[RATING].to_numpy(np.float32)[known]
+        matrix.transactions = Transactions(users[known], items[known],
+                                           self.context.encode(frame)[known], ratings)
+        return matrix
+
     def _merge(self, first: Interactions, second: Interactions | None) -> Interactions:
         if second is None:
             return first
@@ -494,7 +497,7 @@ class Dataset:
             ratings = np.concatenate([first.ratings, second.ratings])
         if first.timestamps is not None and second.timestamps is not None:
             timestamps = np.concatenate([first.timestamps, second.timestamps])
-        return Interactions(
+        merged = Interactions(
             np.concatenate([first.users, second.users]),
             np.concatenate([first.items, second.items]),
             self.n_users,
@@ -502,6 +505,9 @@ class Dataset:
             ratings,
             timestamps,
         )
+        if first.transactions is not None and second.transactions is not None:
+            merged.transactions = first.transactions.concat(second.transactions)
+        return merged
 
     def __repr__(self) -> str:
         validation = len(self.validation) if self.validation is not None else 0
@@ -513,7 +519,9 @@ class Dataset:
     def info(self) -> dict[str, Any]:
         """What a model needs to size itself: ``n_users``, ``n_items``, the id maps
         (``user_mapping``/``item_mapping``: original id -> index), the number of training
-        interactions, the feedback kind and the drop counts."""
+        interactions, the feedback kind and the drop counts; with context columns,
+        ``context_dims`` (``{column: number of categories}``, index 0 = unknown, in
+        ``reader.labels.context_labels`` order, WarpRec's key)."""
         if self._info is None:
             self._info = {
                 "n_users": self.n_users,
@@ -524,6 +532,8 @@ class Dataset:
                 "implicit": self.implicit,
                 "report": dict(self.report),
             }
+            if self.context is not None:
+                self._info["context_dims"] = self.context.dims
         return self._info
 
     def set_item_features(self, matrix: sp.csr_matrix, names: Sequence[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import lzma
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from warprec.data.bounded import MAX_FIELD_CHARS, open_bounded
+from warprec.data.context import check_context_columns
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.errors import DataError
 from warprec.utils.checks import shorten
 
-__all__ = ["DUPLICATE_POLICIES", "ReadResult", "SplitData", "read_interactions", "read_split"]
+__all__ = ["DUPLICATE_POLICIES", "ReadResult", "SplitData", "merge_duplicates",
+           "read_interactions", "read_split"]
 
 DUPLICATE_POLICIES = ("first", "last", "max", "mean", "sum")
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t", ".dat": "\t", ".inter": "\t"}
@@ -64,6 +66,8 @@ class _Options:
     implicit: bool
     duplicates: str
     missing: str
+    context: tuple[str, ...] = ()
+    context_types: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.duplicates not in DUPLICATE_POLICIES:
@@ -90,6 +94,8 @@ def read_interactions(
     implicit: bool = False,
     duplicates: str = "last",
     missing: str = "error",
+    context_cols: Sequence[str] = (),
+    context_types: Mapping[str, str] | None = None,
 ) -> ReadResult:
     """Read one interaction file.
 
@@ -112,12 +118,18 @@ def read_interactions(
             latest timestamp).
         missing: ``error`` (default) or ``drop`` rows with an empty user, item, rating
             or timestamp value; dropped rows are counted per column.
+        context_cols: context columns kept under their own names (categories, see
+            :mod:`warprec.data.context`); with them every row is kept, repeated (user,
+            item) pairs included (the dataset merges them for its matrix view only).
+        context_types: how context columns are read (``int16``/``int32``/``int64``:
+            integers only; ``str``: text).
 
     Returns:
         A :class:`ReadResult`.
     """
     columns = {USER: user_col, ITEM: item_col, RATING: rating_col, TIMESTAMP: timestamp_col}
-    options = _Options(sep, header, names, columns, implicit, duplicates, missing)
+    options = _Options(sep, header, names, columns, implicit, duplicates, missing,
+                       tuple(context_cols), dict(context_types or {}))
     data, dropped = _read_one(Path(path), options)
     return ReadResult(data, implicit or RATING not in data.columns, dropped)
 
@@ -176,8 +188,12 @@ def _read_one(path: Path, options: _Options) -> tuple[pd.DataFrame, dict[str, in
     frame = _ids(frame, where, dropped, options)
     if frame.empty:
         raise DataError(f"{path}: no rows left after dropping rows with missing values")
+    if options.context:
+        # Every row is an event in its own context: nothing to merge here.
+        return check_context_columns(frame, options.context, options.context_types,
+                                     where.row), dropped
     before = len(frame)
-    frame = _merge_duplicates(frame, options.duplicates)
+    frame = merge_duplicates(frame, options.duplicates)
     if len(frame) < before:
         dropped["duplicates"] = before - len(frame)
     if len(frame) < len(raw):
@@ -195,6 +211,23 @@ def _format_suffix(path: Path) -> str:
 
 def _read_text(path: Path, options: _Options) -> pd.DataFrame:
     sep = options.sep or _SEPARATORS.get(_format_suffix(path), "\t")
+    raw = _read_text_with(path, sep, options)
+    if options.sep is None and sep != "\t" and _tab_separated(raw, options.header):
+        # WarpRec's default separator is a tab whatever the extension (its Frappe
+        # files are tab-separated .csv): a default-separated read that found one
+        # column holding tabs is read again with tabs.
+        raw = _read_text_with(path, "\t", options)
+    return raw
+
+
+def _tab_separated(raw: pd.DataFrame, header: bool) -> bool:
+    if raw.shape[1] != 1:
+        return False
+    first = str(raw.columns[0]) if header else str(raw.iloc[0, 0]) if len(raw) else ""
+    return "\t" in first
+
+
+def _read_text_with(path: Path, sep: str, options: _Options) -> pd.DataFrame:
     try:
         source = open_bounded(path)
         if source is None:  # an archive pandas decompresses itself
@@ -216,9 +249,12 @@ def _read_text(path: Path, options: _Options) -> pd.DataFrame:
 
 
 def _parse_text(source: Any, sep: str, options: _Options) -> pd.DataFrame:
+    # A 'str' context column is read as text: '007' stays '007'.
+    text = {name: str for name, kind in options.context_types.items() if kind == "str"}
     return pd.read_csv(
         source,
         sep=sep,
+        dtype=text or None,
         header=0 if options.header else None,
         names=None if options.header else options.names,
         engine="c" if len(sep) == 1 else "python",
@@ -256,7 +292,12 @@ def _select(raw: pd.DataFrame, path: Path, options: _Options) -> pd.DataFrame:
             raise DataError(
                 f"{path}: missing column {shown!r} (columns present: {sorted(present)})"
             )
-    return raw.loc[:, list(selected.values())].set_axis(list(selected), axis=1)
+    for label in options.context:
+        if label not in present:
+            raise DataError(f"{path}: missing context column {label!r} (reader.labels."
+                            f"context_labels; columns present: {sorted(present)})")
+    return raw.loc[:, [*selected.values(), *options.context]].set_axis(
+        [*selected, *options.context], axis=1)
 
 
 @dataclass(frozen=True)
@@ -380,9 +421,11 @@ def _has_duplicates(frame: pd.DataFrame) -> bool:
     return bool(frame.duplicated([USER, ITEM]).any())
 
 
-def _merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:
+def merge_duplicates(frame: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """One row per (user, item) pair, merged by ``policy`` (see :func:`read_interactions`);
+    columns other than the standard ones are dropped by the aggregating policies."""
     keys = [USER, ITEM]
-    if not _has_duplicates(frame):
+    if frame.empty or not _has_duplicates(frame):
         return frame
     has_rating = RATING in frame.columns
     if policy in ("first", "last") or not has_rating:

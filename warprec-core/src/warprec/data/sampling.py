@@ -36,15 +36,22 @@ class NegativeSampler:
         matrix: the user-item matrix whose stored entries are the positives.
         strategy: ``"uniform"`` or ``"popularity"`` (item popularity ** ``alpha``).
         alpha: popularity exponent; 0 is uniform, 1 proportional to popularity.
+        pool: the sorted item indices negatives are drawn from (default: every column);
+            a cold-start dataset leaves out the items it holds out of training.
     """
 
-    def __init__(self, matrix: sp.csr_matrix, strategy: str = "uniform", alpha: float = 0.75):
+    def __init__(self, matrix: sp.csr_matrix, strategy: str = "uniform", alpha: float = 0.75,
+                 pool: np.ndarray | None = None):
         if strategy not in ("uniform", "popularity"):
             raise DataError(
                 f"unknown negative sampling strategy {strategy!r}: expected 'uniform' or "
                 "'popularity'"
             )
         csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+        # Draws run over the pool's columns and are mapped back to item indices.
+        self._pool = None if pool is None else np.asarray(pool, dtype=np.int64)
+        if self._pool is not None:
+            csr = csr[:, self._pool]
         csr.sum_duplicates()
         csr.sort_indices()
         self.n_users, self.n_items = csr.shape
@@ -73,10 +80,13 @@ class NegativeSampler:
         flat = users if n == 1 else np.repeat(users, n)
         self._check_saturated(flat)
         items = self._uniform(flat, rng) if self._cdf is None else self._popularity(flat, rng)
+        if self._pool is not None:
+            items = self._pool[items]
         return items.reshape(users.size, n)
 
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Boolean mask: whether each ``(user, item)`` pair is a stored positive."""
+        """Boolean mask: whether each ``(user, item)`` pair is a stored positive (with a
+        ``pool``, ``items`` are positions in the pool)."""
         keys = np.asarray(users, dtype=np.int64) * self.n_items + np.asarray(items, np.int64)
         if self._keys.size == 0:
             return np.zeros(keys.shape, dtype=bool)

@@ -17,11 +17,21 @@ config ``strategy``         class                  rows held out
 ``k_fold_cross_validation`` :class:`KFold`                per user, every ``k``-th row
 ==========================  =====================  =======================================
 
-Our own strategies: ``random_holdout_per_user`` (:class:`RandomHoldoutPerUser`, this
-project's former ``random_holdout``: a ratio of each user's rows) and the cold-start
-splitters :class:`ItemColdStart` / :class:`UserColdStart` (WarpRec's ``item_cold_start``
-and ``user_cold_start``; not registered, since the :class:`~warprec.data.dataset.Dataset`
-drops rows of users and items unseen in training).
+WarpRec's cold-start strategies hold out whole entities instead of rows:
+
+==========================  =====================  =======================================
+``item_cold_start``         :class:`ItemColdStart`        every row of a sampled ``ratio`` of
+                                                           the items
+``user_cold_start``         :class:`UserColdStart`        every row of a sampled ``ratio`` of
+                                                           the users
+==========================  =====================  =======================================
+
+Their :attr:`Splitter.holds_out` (``"item"`` or ``"user"``) tells the
+:class:`~warprec.data.dataset.Dataset` to keep the held-out entities in its catalogue
+instead of dropping their rows as cold (WarpRec's ``cold_start`` of its dataset).
+
+Our own strategy: ``random_holdout_per_user`` (:class:`RandomHoldoutPerUser`, this
+project's former ``random_holdout``: a ratio of each user's rows).
 
 Every splitter is deterministic for its ``seed`` and carves the validation part out of
 the training part with the same strategy (its ``validation_*`` parameter; 0 or ``None``:
@@ -30,7 +40,8 @@ split left. A random strategy draws afresh from its seed for each of the two spl
 WarpRec does. Leave-k-out splitters drop the users with ``k`` rows or fewer from both
 parts (WarpRec's rule); the other splitters keep every row. Rows of users or items that
 end up only in validation or test (cold) are kept here;
-:class:`~warprec.data.dataset.Dataset` drops them and counts them in its ``report``.
+:class:`~warprec.data.dataset.Dataset` drops them and counts them in its ``report``,
+except the side a cold-start splitter holds out.
 
 In a config they are written ``splitter: {test_splitting: {strategy: random_holdout,
 ratio: 0.2}}``; a registry name (``RandomHoldout``) works too, with constructor arguments
@@ -88,6 +99,9 @@ class Splitter(ABC):
     """
 
     seed: int = 42
+    holds_out: ClassVar[str | None] = None
+    """``"item"`` or ``"user"`` when the splitter holds out whole items or users (cold
+    start): the side whose unseen ids the evaluation keeps; ``None`` otherwise."""
 
     def split(self, df: pd.DataFrame) -> Split:
         """Split ``df`` (standard column names) into train, validation and test; each
@@ -122,13 +136,17 @@ class Splitter(ABC):
         return f"{type(self).__name__}({params})"
 
 
-def aligned(train: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
+def aligned(train: pd.DataFrame, evaluation: pd.DataFrame,
+            cold_start: str | None = None) -> pd.DataFrame:
     """The rows of ``evaluation`` whose user and item both appear in ``train``: what
     WarpRec keeps of a validation or test part (and writes with ``save_split``), and what
-    :class:`~warprec.data.dataset.Dataset` keeps before it drops repeated pairs."""
-    keep = evaluation[USER].isin(train[USER].unique()) & evaluation[ITEM].isin(
-        train[ITEM].unique())
-    return evaluation[keep.to_numpy()]
+    :class:`~warprec.data.dataset.Dataset` keeps before it drops repeated pairs. The side
+    ``cold_start`` (``"item"``, ``"user"``: :attr:`Splitter.holds_out`) is kept whole."""
+    keep = np.ones(len(evaluation), dtype=bool)
+    for side, column in (("user", USER), ("item", ITEM)):
+        if side != cold_start:
+            keep &= evaluation[column].isin(train[column].unique()).to_numpy()
+    return evaluation[keep]
 
 
 def _codes(held: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
@@ -515,7 +533,9 @@ class _ColdStart(Splitter):
 
 class ItemColdStart(_ColdStart):
     """WarpRec's ``item_cold_start``: every row of a sampled ``test_ratio`` of the items
-    goes to test (then ``validation_ratio`` of the remaining items to validation).
+    goes to test (then ``validation_ratio`` of the remaining items to validation). The
+    held-out items stay in the catalogue, ranked with the others: only a model that
+    scores from item features can reach them.
 
     Args:
         test_ratio: fraction of the items held out, in (0, 1).
@@ -524,6 +544,7 @@ class ItemColdStart(_ColdStart):
     """
 
     column = ITEM
+    holds_out = "item"
 
 
 class UserColdStart(_ColdStart):
@@ -537,3 +558,4 @@ class UserColdStart(_ColdStart):
     """
 
     column = USER
+    holds_out = "user"

@@ -36,6 +36,7 @@ from torch import Tensor
 from warprec.errors import ConfigError, ModelError
 from warprec.evaluation.metrics import EvaluationContext, Metric, RankingBatch
 from warprec.evaluation.propensity import build_propensity, check_propensity
+from warprec.evaluation.queries import Queries, context_queries, user_queries
 from warprec.recommenders.ranking import mask_seen, tie_break_rank, top_k, writable
 from warprec.utils.checks import check_integer
 
@@ -200,26 +201,31 @@ class Evaluator:
             )
 
     def evaluate(self, model: Any, dataset: Any, split: str = "validation") -> EvaluationResult:
-        """Evaluate ``model`` on ``dataset``'s ``"validation"`` or ``"test"`` split."""
+        """Evaluate ``model`` on ``dataset``'s ``"validation"`` or ``"test"`` split.
+
+        A model that reads context (``uses_context``) on data with context columns is
+        ranked once per evaluated row, under that row's context (see
+        :mod:`warprec.evaluation.queries`); its per-user values average the user's rows."""
         start = time.perf_counter()
         target, known = _split_matrices(dataset, split)
         n_users, n_items = target.shape
-        counts = np.diff(target.indptr)
-        users = np.flatnonzero(counts > 0)
-        metrics = self._instantiate()
         context = self._context(known, model.device)
+        queries = (context_queries(model, dataset, split, known, self.strategy)
+                   or user_queries(target, known))
+        metrics = self._instantiate()
         was_training = model.training
         model.to(model.device).eval()
         try:
             with torch.no_grad():
                 ranker = self._rank_full if self.strategy == "full" else self._rank_sampled
                 size = self._batch(n_items)
-                for first in range(0, len(users), size):
-                    batch = ranker(model, users[first : first + size], target, known, context)
+                for first in range(0, len(queries.rows), size):
+                    batch = ranker(model, queries.part(first, first + size), context)
                     for metric in metrics:
                         metric.update(batch)
         finally:
             model.train(was_training)
+        users = np.unique(queries.users)
         values: dict[str, float] = {key: math.nan for key in self.keys}
         per_user: dict[str, np.ndarray] = {}
         for (spec, k), metric in zip(self._slots(), metrics, strict=True):
@@ -287,32 +293,26 @@ class Evaluator:
         budget = _SCORE_BUDGET if self.strategy == "full" else _SCORE_BUDGET // 4
         return int(min(4096, max(16, budget // max(n_columns, 1))))
 
-    def _rank_full(
-        self,
-        model: Any,
-        users: np.ndarray,
-        target: sp.csr_matrix,
-        known: sp.csr_matrix,
-        context: _Context,
-    ) -> RankingBatch:
+    def _rank_full(self, model: Any, queries: Queries, context: _Context) -> RankingBatch:
         device = model.device
+        rows, target = queries.rows, queries.target
         n_items = target.shape[1]
-        users_t = torch.from_numpy(users).to(device)
-        raw = model.predict(users_t, item_indices=None)
-        check_scores(model, raw, (len(users), n_items), "full")
+        users_t = torch.from_numpy(queries.users).to(device)
+        raw = model.predict(users_t, item_indices=None, **queries.predict_kwargs(device))
+        check_scores(model, raw, (len(rows), n_items), "full")
         scores = writable(raw.float(), model)
-        pos_items, pos_ratings = _positives(target, users, n_items)
+        pos_items, pos_ratings = _positives(target, rows, n_items)
         pos_items_t = torch.from_numpy(pos_items).to(device)
         padding = pos_items_t >= n_items
         # The model's own scores of the relevant items (the rating errors), before a
         # relevant item that is also known gets masked for the ranking.
         pos_scores = scores.gather(1, pos_items_t.clamp(max=n_items - 1))
-        mask_seen(scores, users, known)
+        mask_seen(scores, np.arange(len(rows)), queries.masked())
         rank = tie_break_rank(n_items, self.seed, device)
         items, values = top_k(scores, max(self.top_k), rank)
         items = items.masked_fill(values == float("-inf"), n_items)
-        hits, top_ratings = context.lookup(users_t, items, target)
-        batch = context.batch(users_t, items, hits, target, users)
+        hits, top_ratings = context.lookup(torch.from_numpy(rows).to(device), items, target)
+        batch = context.batch(users_t, items, hits, target, rows)
         batch.pos_scores = pos_scores.masked_fill(padding, float("nan"))
         batch.top_scores = values
         batch.top_ratings = top_ratings
@@ -323,24 +323,18 @@ class Evaluator:
         batch.column_rank = rank
         return batch
 
-    def _rank_sampled(
-        self,
-        model: Any,
-        users: np.ndarray,
-        target: sp.csr_matrix,
-        known: sp.csr_matrix,
-        context: _Context,
-    ) -> RankingBatch:
+    def _rank_sampled(self, model: Any, queries: Queries, context: _Context) -> RankingBatch:
         device = model.device
+        rows, target = queries.rows, queries.target
         n_items = target.shape[1]
-        rows = target[users]
-        positives, pos_ratings = _positives(target, users, n_items)
+        positives, pos_ratings = _positives(target, rows, n_items)
         width = positives.shape[1]
-        negatives = self._negatives(users, rows, known, context)
+        negatives = self._negatives(queries.streams(), queries.excluded(), context)
         candidates = torch.from_numpy(np.concatenate([positives, negatives], axis=1)).to(device)
         invalid = candidates >= n_items
-        users_t = torch.from_numpy(users).to(device)
-        raw = model.predict(users_t, item_indices=candidates.masked_fill(invalid, 0))
+        users_t = torch.from_numpy(queries.users).to(device)
+        raw = model.predict(users_t, item_indices=candidates.masked_fill(invalid, 0),
+                            **queries.predict_kwargs(device))
         check_scores(model, raw, tuple(candidates.shape), "sampled")
         scores = raw.float()
         scores = scores.masked_fill(invalid, float("-inf"))
@@ -357,7 +351,7 @@ class Evaluator:
         )
         pos_scores = scores[:, :width].masked_fill(invalid[:, :width], float("nan"))
         neg_scores = scores[:, width:].masked_fill(invalid[:, width:], float("inf"))
-        batch = context.batch(users_t, items, hits, target, users)
+        batch = context.batch(users_t, items, hits, target, rows)
         batch.pos_scores = pos_scores
         batch.neg_scores = torch.sort(neg_scores, dim=1).values
         batch.top_scores = values
@@ -366,30 +360,30 @@ class Evaluator:
         batch.pos_ratings = ratings_t
         batch.scores = scores
         batch.candidates = candidates
-        columns = torch.arange(width, device=device).expand(len(users), width)
+        columns = torch.arange(width, device=device).expand(len(rows), width)
         batch.pos_columns = columns.masked_fill(invalid[:, :width], -1)
         batch.column_rank = rank
         return batch
 
-    def _negatives(
-        self, users: np.ndarray, rows: sp.csr_matrix, known: sp.csr_matrix, context: _Context
-    ) -> np.ndarray:
-        """``[B, N]`` negatives per user without replacement; ``n_items`` where too few.
+    def _negatives(self, streams: np.ndarray, excluded: sp.csr_matrix, context: _Context
+                   ) -> np.ndarray:  # fmt: skip
+        """``[B, N]`` negatives per row without replacement; ``n_items`` where too few.
 
         Weighted sampling without replacement by random keys (Efraimidis-Spirakis):
-        each candidate item gets ``log(u) / w`` (``u`` uniform), the N largest keys win.
-        Each user's keys come from its own stream, seeded by ``(seed, user)``, so the
-        negatives do not depend on how the users are batched.
+        each candidate item gets ``log(u) / w`` (``u`` uniform), the N largest keys win;
+        the ``excluded`` items of each row are never drawn. Each row's keys come from
+        its own stream, seeded by ``(seed, *stream)`` (the user; the user and the row in
+        context-aware evaluation), so the negatives do not depend on the batching.
         """
-        n_items = rows.shape[1]
-        keys = np.empty((len(users), n_items), dtype=np.float32)
-        # One generator per user costs ~20 us, small next to drawing n_items keys.
-        for row, user in enumerate(users.tolist()):
-            np.random.default_rng([self.seed, user]).random(dtype=np.float32, out=keys[row])
+        n_items = excluded.shape[1]
+        keys = np.empty((len(streams), n_items), dtype=np.float32)
+        # One generator per row costs ~20 us, small next to drawing n_items keys.
+        for row, stream in enumerate(streams.tolist()):
+            np.random.default_rng([self.seed, *stream]).random(dtype=np.float32, out=keys[row])
         if self.sampling == "popularity":
             with np.errstate(divide="ignore"):
                 keys = np.log(keys) / context.sampling_weights
-        excluded = (known[users] + rows).tocoo()
+        excluded = excluded.tocoo()
         keys[excluded.row, excluded.col] = -np.inf
         values, chosen = torch.topk(torch.from_numpy(keys), min(self.num_negatives, n_items))
         return chosen.masked_fill(values == float("-inf"), n_items).numpy()

@@ -19,6 +19,7 @@ __all__ = [
     "build_evaluator",
     "build_filters",
     "build_splitter",
+    "check_cold_start",
     "check_training_options",
     "filter_target",
 ]
@@ -42,6 +43,8 @@ SPLITTERS: dict[str, tuple[str, dict[str, str]]] = {
     "temporal_leave_k_out": ("TemporalLeaveKOut", {"k": "test_k"}),
     "timestamp_slicing": ("TimestampSlicing", {"timestamp": "test_timestamp"}),
     "k_fold_cross_validation": ("KFold", {"folds": "k", "seed": "seed"}),
+    "item_cold_start": ("ItemColdStart", {"ratio": "test_ratio", "seed": "seed"}),
+    "user_cold_start": ("UserColdStart", {"ratio": "test_ratio", "seed": "seed"}),
 }
 _GENERIC_SPLITTER_ARGS = {"ratio": "test_ratio", "k": "test_k", "timestamp": "test_timestamp",
                           "folds": "k", "seed": "seed"}
@@ -81,6 +84,21 @@ def build_splitter(part: SplitPart, path: str) -> Any:
         return cls(**kwargs)
     except (TypeError, WarpRecError) as exc:
         raise ConfigError(f"{path}: {call_error(exc)}") from exc
+
+
+def check_cold_start(test: Any, validation: Any) -> None:
+    """Refuse a validation splitter that holds out whole items or users when the test
+    splitter does not hold out the same side (WarpRec's rule): the dataset keeps unseen
+    ids only on the side the test split holds out, so every validation row would be
+    dropped."""
+    side = getattr(validation, "holds_out", None)
+    if side is None or side == getattr(test, "holds_out", None):
+        return
+    raise ConfigError(
+        f"splitter.validation_splitting: {type(validation).__name__} holds {side}s out of "
+        f"training but the test split ({type(test).__name__}) does not, so every "
+        f"validation {side} would be dropped; expected {side}_cold_start for the test "
+        "split too, or a holdout or leave-k-out strategy for validation")
 
 
 def build_evaluator(ev: Evaluation, user_groups: Any = None, item_groups: Any = None,

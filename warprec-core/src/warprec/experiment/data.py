@@ -21,6 +21,9 @@ __all__ = ["RunData", "load_data", "resolve_path"]
 
 logger = logging.getLogger("warprec")
 
+# Dataset.report keys counting the ids a cold-start split kept (not dropped rows).
+_COLD = ("cold_items", "cold_users")
+
 
 @dataclass
 class RunData:
@@ -33,6 +36,8 @@ class RunData:
     refit_required: bool = False
     # What the evaluator takes from the data: user_groups, item_groups, item_features.
     groups: dict[str, Any] = field(default_factory=dict)
+    # The side a cold-start test splitter holds out ("item", "user"), else None.
+    cold_start: str | None = None
 
     @property
     def selection_split(self) -> str:
@@ -46,12 +51,17 @@ class RunData:
         return self.validation or [self.main]
 
     def summary(self) -> dict[str, Any]:
-        """Sizes and dropped-row counts, as ``results.json`` records them."""
+        """Sizes, dropped-row counts and the ids a cold-start split kept, as
+        ``results.json`` records them."""
         main = self.main
-        return {"n_users": main.n_users, "n_items": main.n_items,
-                **{part: None if frame is None else len(frame)
-                   for part, frame in self.frames.items()},
-                "dropped": {key: int(value) for key, value in main.report.items() if value}}
+        summary = {"n_users": main.n_users, "n_items": main.n_items,
+                   **{part: None if frame is None else len(frame)
+                      for part, frame in self.frames.items()},
+                   "dropped": _dropped(main.report)}
+        cold = {key: main.report[key] for key in _COLD if key in main.report}
+        if cold:  # the ids a cold-start split held out and kept
+            summary["cold_start"] = cold
+        return summary
 
 
 def load_data(config: Config) -> RunData:
@@ -66,13 +76,13 @@ def load_data(config: Config) -> RunData:
         split = _read_split(config)
         report.update(split.dropped)
         train, validation, test = split.train, split.validation, split.test
-        folds = None
+        folds, cold_start = None, None
     else:
         df = _read_table(config, report)
         df = apply_filters(df, build_filters(config.model.filtering), report)
         if df.empty:
             raise DataError("filtering: no interactions left after the filters")
-        train, validation, test, folds = _split(config, df)
+        train, validation, test, folds, cold_start = _split(config, df)
     side = _read_side(config, train)
     if side is not None:
         train, validation, test, folds = _restrict_to_described(
@@ -80,13 +90,19 @@ def load_data(config: Config) -> RunData:
     logger.info("Data: %d train, %s validation, %d test interactions", len(train),
                 "no" if validation is None else len(validation), len(test))
     frames = {"train": train, "validation": validation, "test": test}
+    options = {"implicit": implicit, "report": report, "cold_start": cold_start,
+               "duplicates": reader.duplicates, "context_labels": reader.labels.context_labels}
     if folds is not None:
-        main = Dataset(train, test, None, implicit=implicit, report=report)
-        fold_sets = [Dataset(t, test, v, implicit=implicit, report=report) for t, v in folds]
+        main = Dataset(train, test, None, **options)
+        fold_sets = [Dataset(t, test, v, **options) for t, v in folds]
         data = RunData(main, fold_sets, frames, refit_required=True)
     else:
-        main = Dataset(train, test, validation, implicit=implicit, report=report)
+        main = Dataset(train, test, validation, **options)
         data = RunData(main, [main] if validation is not None else [], frames)
+    data.cold_start = cold_start
+    if cold_start is not None:
+        logger.info("Cold start: %d %ss held out of training and ranked with the others",
+                    main.report.get(f"cold_{cold_start}s", 0), cold_start)
     if side is not None:
         for dataset in {id(d): d for d in (main, *data.validation)}.values():
             dataset.set_item_features(*side.matrix(dataset.item_ids))
@@ -104,10 +120,15 @@ def load_data(config: Config) -> RunData:
         _check_evaluable(dataset, "validation", len(validation) if validation is not None
                          else None, "reader.split" if pre_split
                          else "splitter.validation_splitting")
-    dropped = {key: value for key, value in main.report.items() if value}
+    dropped = _dropped(main.report)
     if dropped:
         logger.info("Rows dropped: %s", ", ".join(f"{k} {v}" for k, v in dropped.items()))
     return data
+
+
+def _dropped(report: dict[str, int]) -> dict[str, int]:
+    """The non-zero counts of rows dropped (not the cold-start counts of ids kept)."""
+    return {key: int(value) for key, value in report.items() if value and key not in _COLD}
 
 
 def _groups(config: Config, dataset: Any) -> dict[str, Any]:
@@ -208,6 +229,8 @@ def _reader_options(config: Config, sep: str | None, header: bool) -> dict[str, 
         "timestamp_col": labels.timestamp_label,
         "implicit": reader.rating_type == "implicit",
         "duplicates": reader.duplicates,
+        "context_cols": labels.context_labels,
+        "context_types": reader.dtypes.context_types,
     }
 
 
@@ -262,18 +285,32 @@ def _check_format(path: Path, file_format: str, key: str) -> None:
                         f"{path.suffix or '(none)'}; expected {expected}")
 
 
-def _split(config: Config, df: pd.DataFrame) -> tuple[Any, Any, Any, list[Any] | None]:
+def _split(config: Config, df: pd.DataFrame
+           ) -> tuple[Any, Any, Any, list[Any] | None, str | None]:
+    """Train, validation, test, the k-fold folds and the side a cold-start test
+    splitter holds out (``"item"``, ``"user"`` or ``None``)."""
     splitter = config.model.splitter
     assert splitter.test_splitting is not None
-    test_split = build_splitter(splitter.test_splitting, "splitter.test_splitting").split(df)
-    train, test = test_split.train, test_split.test
+    test_splitter = build_splitter(splitter.test_splitting, "splitter.test_splitting")
+    test_split = _run_split(test_splitter, df, "splitter.test_splitting")
+    train, test, cold_start = test_split.train, test_split.test, getattr(
+        test_splitter, "holds_out", None)
     part = splitter.validation_splitting
     if part is None:
-        return train, None, test, None
+        return train, None, test, None, cold_start
     held_out = build_splitter(part, "splitter.validation_splitting")
     if part.strategy == "k_fold_cross_validation":
         folds = [(s.train, s.test) for s in held_out.folds(train)]
         logger.info("Validation: %d-fold cross validation", part.folds)
-        return train, None, test, folds
-    held = held_out.split(train)
-    return held.train, held.test, test, None
+        return train, None, test, folds, cold_start
+    held = _run_split(held_out, train, "splitter.validation_splitting")
+    return held.train, held.test, test, None, cold_start
+
+
+def _run_split(splitter: Any, frame: pd.DataFrame, path: str) -> Any:
+    """``splitter.split(frame)``; a DataError (e.g. a cold-start ratio the data cannot
+    support) names the config key."""
+    try:
+        return splitter.split(frame)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from exc

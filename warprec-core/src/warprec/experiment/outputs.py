@@ -114,7 +114,7 @@ def save_split(folder: RunFolder, plan: Plan, data: RunData) -> None:
         if frame is None:
             continue
         if part != "train":  # WarpRec writes the evaluation parts aligned on training
-            frame = aligned(data.frames["train"], frame)
+            frame = aligned(data.frames["train"], frame, data.cold_start)
         with folder.open_atomic(f"split/{part}{fmt.ext}") as handle:
             write_split_part(handle, frame, names, sep=fmt.sep, header=fmt.header)
     logger.info("Split written to %s", folder.path / "split")

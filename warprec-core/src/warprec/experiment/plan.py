@@ -32,6 +32,7 @@ from warprec.experiment.build import (
     build_evaluator,
     build_filters,
     build_splitter,
+    check_cold_start,
     check_training_options,
     filter_target,
 )
@@ -84,10 +85,10 @@ def make_plan(config: Config, output: str | Path | None = None) -> Plan:
     check_names(cfg)
     bind_dataset_params(cfg.reader)
     build_filters(cfg.filtering)
-    for part in ("test_splitting", "validation_splitting"):
-        spec = getattr(cfg.splitter, part)
-        if spec is not None:
-            build_splitter(spec, f"splitter.{part}")
+    splitters = {part: build_splitter(spec, f"splitter.{part}")
+                 for part in ("test_splitting", "validation_splitting")
+                 if (spec := getattr(cfg.splitter, part)) is not None}
+    check_cold_start(splitters.get("test_splitting"), splitters.get("validation_splitting"))
     # Until the data is read, one zero row stands for reader.side's item features.
     evaluator = build_evaluator(cfg.evaluation,
                                 item_features=[[0.0]] if cfg.reader.side is not None else None)
@@ -166,6 +167,13 @@ def _model_plan(name: str, block: ModelBlock, config: Config, evaluator: Any,
     if getattr(cls, "needs_item_features", False) and config.model.reader.side is None:
         raise ConfigError(f"{path}: {name} reads item features; expected reader.side "
                           "naming a side-information file")
+    if (getattr(cls, "uses_context", False) and config.model.reader.labels.context_labels
+            and block.meta.save_recs):
+        # As WarpRec: a recommendation file has no context to score a context-aware
+        # model against.
+        raise ConfigError(f"{path}.meta.save_recs: {name} scores under a context and a "
+                          "recommendation file carries none (WarpRec refuses it too); "
+                          "expected save_recs: false")
     opt = block.optimization
     try:
         resolve_device(str(opt.device))

@@ -95,6 +95,15 @@ class Recommender(nn.Module, abc.ABC):
     config without ``reader.side`` is refused before any data is read. Implies
     :attr:`needs_training_data`."""
 
+    uses_context: ClassVar[bool] = False
+    """Whether the model reads context columns (``reader.labels.context_labels``). On
+    data with context columns the evaluator then ranks one list per evaluated row and
+    calls ``predict(users, item_indices=..., context=...)`` with each row's ``[B,
+    n_columns]`` int64 category indices (see :mod:`warprec.evaluation.queries`); other
+    models are never passed ``context``. The model sizes its context tables from
+    ``info["context_dims"]`` (absent: no context) and trains on
+    ``interactions.get_pointwise_dataloader(..., include_context=True)``."""
+
     def __init__(
         self, params: dict | None, info: dict, *args: Any, seed: int = 42, **kwargs: Any
     ) -> None:

@@ -4,7 +4,8 @@
   :class:`ConformanceError` listing what is broken.
 - :class:`ModelConformance`: a pytest base class, one test per check; subclass it with
   ``model_class`` and ``params`` (a dict, or a list of dicts to run several).
-- :func:`toy_dataset` / :func:`toy_frame`: tiny, learnable data.
+- :func:`toy_dataset` / :func:`toy_frame`: tiny, learnable data (``toy_dataset(context=True)``
+  adds context columns; the kit uses it for a model with ``uses_context``).
 - :mod:`warprec.testing.smoke`: the part of the kit a run applies, on a sample of its
   data, before it trains a model that is not official.
 - The pytest plugin :mod:`warprec.testing.pytest_plugin` (loaded automatically where

@@ -110,7 +110,8 @@ class ModelChecker:
         model_class: the :class:`~warprec.recommenders.base_recommender.Recommender`
             subclass to check.
         params: hyperparameters (the model's defaults fill the rest).
-        dataset: the data to build and train on (default: :func:`toy_dataset`).
+        dataset: the data to build and train on (default: :func:`toy_dataset`, with
+            context columns for a model that reads context: ``uses_context``).
         seed: the seed every model is built and trained with.
         train_steps: optimizer steps on one batch in the ``loss_decreases`` check.
         device: where the model is built, trained and scored (``cuda`` check aside).
@@ -128,7 +129,8 @@ class ModelChecker:
     ) -> None:
         self.model_class = model_class
         self.params = dict(params or {})
-        self.dataset = dataset if dataset is not None else toy_dataset()
+        self.dataset = dataset if dataset is not None else toy_dataset(
+            context=bool(getattr(model_class, "uses_context", False)))
         self.seed = seed
         self.train_steps = train_steps
         self.device = device
@@ -171,6 +173,17 @@ class ModelChecker:
         """Seeded sampled-item indices ``[n_users, n]`` (repeats and seen items included)."""
         generator = torch.Generator().manual_seed(self.seed)
         return torch.randint(0, self.dataset.n_items, (n_users, n), generator=generator)
+
+    def contexts(self, n_users: int) -> Tensor | None:
+        """Seeded contexts ``[n_users, n_columns]`` (category indices, 0 = unknown
+        included) for a model that reads context on data with context columns, else
+        ``None``: ``predict`` is then checked under them."""
+        dims = self.dataset.info().get("context_dims")
+        if not dims or not getattr(self.model_class, "uses_context", False):
+            return None
+        generator = torch.Generator().manual_seed(self.seed)
+        return torch.stack([torch.randint(0, size, (n_users,), generator=generator)
+                            for size in dims.values()], dim=1)
 
     # -- the checks ------------------------------------------------------------------
 
@@ -228,8 +241,9 @@ class ModelChecker:
         model = self.fitted()
         users = self.users().to(model.device)
         items = self.candidates(len(users)).to(model.device)
-        full, sampled = _scores(model, users), _scores(model, users, items)
-        one = _scores(model, users[:1])
+        context = self.contexts(len(users))
+        full, sampled = _scores(model, users, None, context), _scores(model, users, items, context)
+        one = _scores(model, users[:1], None, None if context is None else context[:1])
         for label, scores, shape in (
             ("full", full, (len(users), self.dataset.n_items)),
             ("sampled", sampled, tuple(items.shape)),
@@ -249,8 +263,9 @@ class ModelChecker:
         model = self.fitted()
         users = self.users().to(model.device)
         items = self.candidates(len(users)).to(model.device)
-        full = _scores(model, users).gather(1, items).float().cpu()
-        sampled = _scores(model, users, items).float().cpu()
+        context = self.contexts(len(users))
+        full = _scores(model, users, None, context).gather(1, items).float().cpu()
+        sampled = _scores(model, users, items, context).float().cpu()
         _require_close(sampled, full, "sampled scores", "the full scores gathered at those items")
 
     def check_train_step_loss(self) -> None:
@@ -436,12 +451,14 @@ def _registered(cls: type) -> bool:
         return False
 
 
-def _scores(model: Any, users: Tensor, items: Tensor | None = None) -> Tensor:
+def _scores(model: Any, users: Tensor, items: Tensor | None = None,
+            context: Tensor | None = None) -> Tensor:
     was_training = model.training
     model.eval()
+    extra = {} if context is None else {"context": context.to(users.device)}
     try:
         with torch.no_grad():
-            return model.predict(users, item_indices=items)
+            return model.predict(users, item_indices=items, **extra)
     finally:
         model.train(was_training)
 

@@ -15,8 +15,11 @@ from warprec.data.dataset import Dataset
 from warprec.data.schema import ITEM, RATING, TIMESTAMP, USER
 from warprec.data.side import side_information
 
-__all__ = ["toy_dataset", "toy_frame", "toy_item_features", "toy_splits",
-           "with_toy_item_features"]
+__all__ = ["TOY_CONTEXT_LABELS", "toy_contexts", "toy_dataset", "toy_frame",
+           "toy_item_features", "toy_splits", "with_toy_item_features"]
+
+TOY_CONTEXT_LABELS = ("daytime", "weekend")
+"""The context columns of :func:`toy_contexts`."""
 
 
 def toy_frame(
@@ -105,13 +108,38 @@ def toy_item_features(n_items: int = 32, n_clusters: int = 4) -> pd.DataFrame:
     return pd.concat([frame, extra], ignore_index=True)
 
 
-def toy_dataset(validation: bool = True, **kwargs: object) -> Dataset:
+def toy_contexts(frame: pd.DataFrame, repeats: int = 1) -> pd.DataFrame:
+    """``frame`` with :data:`TOY_CONTEXT_LABELS` columns, and the same (user, item) pair
+    seen again in another context (``repeats`` per user), as context data has.
+
+    ``daytime`` is ``am``, ``pm`` or ``night`` by ``(user + item) % 3`` (a model that
+    reads it can learn which items go with which part of the day); ``weekend`` is ``0``
+    or ``1`` by the timestamp's parity. A repeat copies the user's earliest row one
+    daytime later, timestamped before every row of the frame, so a temporal split keeps
+    both in training."""
+    daytimes = np.array(["am", "pm", "night"])
+    users, items = frame[USER].to_numpy(), frame[ITEM].to_numpy()
+    with_context = frame.assign(daytime=daytimes[(users + items) % 3],
+                                weekend=(frame[TIMESTAMP].to_numpy() % 2).astype(np.int64))
+    first = with_context.groupby(USER, sort=False).head(repeats)
+    shifted = (first[USER].to_numpy() + first[ITEM].to_numpy() + 1) % 3
+    earlier = first[TIMESTAMP] - first[TIMESTAMP].max() - 1
+    again = first.assign(daytime=daytimes[shifted], **{TIMESTAMP: earlier})
+    return pd.concat([again, with_context], ignore_index=True)
+
+
+def toy_dataset(validation: bool = True, context: bool = False, **kwargs: object) -> Dataset:
     """A :class:`~warprec.data.dataset.Dataset` of :func:`toy_frame` (same keyword
     arguments), split by :func:`toy_splits`, carrying :func:`toy_item_features` as its
-    item features (so models that read features can be checked too)."""
-    train, valid, test = toy_splits(toy_frame(**kwargs), validation)  # type: ignore[arg-type]
+    item features (so models that read features can be checked too) and, with
+    ``context``, the context columns of :func:`toy_contexts` (``info()["context_dims"]``,
+    ``Interactions.transactions``)."""
+    frame = toy_frame(**kwargs)  # type: ignore[arg-type]
+    labels = TOY_CONTEXT_LABELS if context else ()
+    train, valid, test = toy_splits(toy_contexts(frame) if context else frame, validation)
     n_clusters = int(kwargs.get("n_clusters", 4))  # type: ignore[call-overload]
-    return with_toy_item_features(Dataset(train, test, valid), n_clusters)
+    dataset = Dataset(train, test, valid, context_labels=labels)
+    return with_toy_item_features(dataset, n_clusters)
 
 
 def with_toy_item_features(dataset: Dataset, n_clusters: int = 4) -> Dataset:

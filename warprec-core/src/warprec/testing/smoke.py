@@ -51,7 +51,9 @@ def data_sample(dataset: Dataset, *, users: int = 64, items: int = 128, seed: in
                 ) -> Dataset:
     """A small dataset of ``dataset``'s training rows, ids and feedback kind: the training
     rows of at most ``users`` random users among the ``items`` most popular items, each
-    user keeping at most half of them (so that every user has unseen items)."""
+    user keeping at most half of them (so that every user has unseen items). With
+    context columns, every row of the kept pairs, its context columns holding the
+    category indices."""
     train = dataset.train
     popular = np.argsort(-np.bincount(train.items, minlength=dataset.n_items),
                          kind="stable")[:items]
@@ -67,8 +69,29 @@ def data_sample(dataset: Dataset, *, users: int = 64, items: int = 128, seed: in
     if train.timestamps is not None:
         frame[TIMESTAMP] = train.timestamps[kept]
     frame = frame.groupby(USER, sort=False).tail(max(1, popular.size // 2))
+    labels: list[str] = []
+    if train.transactions is not None and dataset.context is not None:
+        # Every row of the kept pairs, its context as the category indices.
+        frame = _context_rows(dataset, frame)
+        labels = dataset.context.labels
     return Dataset(frame.reset_index(drop=True), frame.iloc[:0], None,
-                   implicit=dataset.implicit)
+                   implicit=dataset.implicit, context_labels=labels)
+
+
+def _context_rows(dataset: Dataset, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The training rows (with their contexts) of the ``pairs`` kept by the sample."""
+    rows = dataset.train.transactions
+    assert rows is not None and dataset.context is not None
+    keys = dataset.user_index(pairs[USER]) * (dataset.n_items + 1) + dataset.item_index(
+        pairs[ITEM])
+    kept = np.isin(rows.users * (dataset.n_items + 1) + rows.items, keys)
+    frame = pd.DataFrame({USER: dataset.user_ids[rows.users[kept]],
+                          ITEM: dataset.item_ids[rows.items[kept]]})
+    if rows.ratings is not None:
+        frame[RATING] = rows.ratings[kept]
+    for column, label in enumerate(dataset.context.labels):
+        frame[label] = rows.contexts[kept, column]
+    return frame
 
 
 class _OneStepChecker(ModelChecker):

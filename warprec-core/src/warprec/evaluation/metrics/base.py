@@ -337,16 +337,21 @@ class UserMetric(Metric):
         self._users.append(batch.users)
 
     def per_user_values(self) -> np.ndarray:
-        """Every user's value, in the order the users were seen."""
+        """Every user's value, in the order the users were first seen. A user ranked
+        several times (context-aware evaluation ranks one list per evaluated row) gets
+        the mean of its lists' values, NaN values left out (WarpRec's per-user average)."""
         if not self._parts:
             return np.zeros(0, dtype=np.float64)
-        return torch.cat(self._parts).double().cpu().numpy()
+        values = torch.cat(self._parts).double().cpu().numpy()
+        return _mean_per_user(values, torch.cat(self._users).cpu().numpy())
 
     def seen_users(self) -> np.ndarray:
         """The users of :meth:`per_user_values`, in the same order."""
         if not self._users:
             return np.zeros(0, dtype=np.int64)
-        return torch.cat(self._users).cpu().numpy()
+        users = torch.cat(self._users).cpu().numpy()
+        _, first = np.unique(users, return_index=True)
+        return users[np.sort(first)]
 
     def compute(self) -> float:
         """The mean over users, NaN values left out (NaN when there are none)."""
@@ -381,6 +386,20 @@ class DistributionMetric(Metric):
     @abc.abstractmethod
     def from_counts(self, counts: np.ndarray) -> float:
         """The metric of ``counts[i]``, the number of lists item ``i`` appears in."""
+
+
+def _mean_per_user(values: np.ndarray, users: np.ndarray) -> np.ndarray:
+    """Each user's mean value (NaN left out; NaN when all are), users in order of first
+    appearance; ``values`` itself when every user appears once."""
+    unique, first, inverse = np.unique(users, return_index=True, return_inverse=True)
+    if unique.size == users.size:
+        return values
+    valid = ~np.isnan(values)
+    sums = np.bincount(inverse, weights=np.where(valid, values, 0.0), minlength=unique.size)
+    counts = np.bincount(inverse, weights=valid.astype(np.float64), minlength=unique.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / counts, np.nan)
+    return means[np.argsort(first, kind="stable")]
 
 
 def discounts(n: int, like: Tensor) -> Tensor:
