@@ -9,7 +9,6 @@ import pytest
 import torch
 from neural_helpers import chance, ndcg
 from warprec.data.dataset import Dataset
-from warprec.errors import DataError
 from warprec.recommenders.trainer import Trainer
 from warprec.testing.data import toy_frame, toy_splits
 from warprec_models_neural.fm import FM
@@ -83,12 +82,17 @@ def test_learns_the_clusters_well_above_chance(toy):
     assert ndcg(model, toy) > 2 * chance(toy)
 
 
-def test_interactions_without_item_features_are_one_clear_error():
+def test_without_item_features_fm_is_a_factorization_of_user_and_item():
+    # As in WarpRec, the side file only adds fields: without it FM reads the user and
+    # the item, and a row's logit is the biases plus their dot product.
     train, valid, test = toy_splits(toy_frame())
-    bare = Dataset(train, test, valid)
-    with pytest.raises(DataError, match=r"FM: the training interactions carry no item "
-                                        r"features; expected reader\.side"):
-        build(bare)
+    model = build(Dataset(train, test, valid)).eval()
+    assert model.feature_embedding.shape[0] == 0
+    user, item = torch.tensor([0, 1]), torch.tensor([2, 3])
+    expected = (model.global_bias + model.user_bias(user).squeeze(-1)
+                + model.item_bias(item).squeeze(-1)
+                + (model.user_embedding(user) * model.item_embedding(item)).sum(-1))
+    torch.testing.assert_close(model(user, item), expected)
 
 
 def test_a_checkpoint_restores_the_feature_tables(toy, tmp_path):

@@ -3,9 +3,9 @@ the plugin's lazy entry point."""
 
 from __future__ import annotations
 
-import pytest
+import torch
 from warprec import run_experiment
-from warprec.errors import ConfigError
+from warprec.recommenders.base_recommender import Recommender
 from warprec.testing.data import toy_frame, toy_item_features
 from warprec.utils.registry import model_registry
 from warprec_models_neural.plugin import MODELS
@@ -73,6 +73,20 @@ def test_context_aware_models_run_from_a_config_with_item_features(tmp_path):
         assert 0.0 <= entry["test"]["nDCG@10"] <= 1.0
 
 
-def test_context_aware_models_without_reader_side_are_refused(tmp_path):
-    with pytest.raises(ConfigError, match=r"reader\.side"):
-        run_experiment(_side_config(tmp_path, with_side=False), tmp_path / "run", quiet=True)
+def test_context_aware_models_run_without_reader_side_and_restore(tmp_path):
+    # As in WarpRec, the side file only adds fields: without it the fields are the user
+    # and the item. Each model's checkpoint is rebuilt without training data and scores
+    # as the trained model did.
+    config = _side_config(tmp_path, with_side=False)
+    config["models"] = {name: {**block, "meta": {"save_model": True}}
+                        for name, block in config["models"].items()}
+    results = run_experiment(config, tmp_path / "run", quiet=True)
+    assert {entry["model"] for entry in results.models} == set(CONTEXT_AWARE)
+    for entry in results.models:
+        assert entry["status"] == "ok", (entry["model"], entry["error"])
+        restored = Recommender.load(tmp_path / "run" / entry["checkpoint"])
+        assert restored.reads_item_features and not restored.needs_item_features
+        scores = restored.predict(torch.arange(3))
+        assert scores.shape == (3, restored.n_items) and torch.isfinite(scores).all()
+
+

@@ -73,7 +73,8 @@ class FieldsRecommender(PointwiseRecommender):
     the constructor and again when a checkpoint's fields differ) and set
     :attr:`needs_every_field`."""
 
-    needs_item_features: ClassVar[bool] = True
+    reads_item_features: ClassVar[bool] = True
+    uses_context: ClassVar[bool] = True
     pool_multi_valued: ClassVar[bool] = True
     """Pool the values of a multi-valued side column into one field by their mean (the
     field models); ``False`` keeps each value its own variable (FM, NFM)."""
@@ -241,7 +242,13 @@ class FieldsRecommender(PointwiseRecommender):
         items = item_indices.to(self.device)
         per_row = items.shape[1]
         rows = None if context is None else context.repeat_interleave(per_row, dim=0)
-        flat = self.forward(users.repeat_interleave(per_row), items.reshape(-1), rows)
+        flat_users, flat_items = users.repeat_interleave(per_row), items.reshape(-1)
+        # Blocks of rows, as score_all: a sampled batch is up to thousands x 100 rows.
+        block = max(1, BLOCK_ELEMENTS // max(1, self.row_elements()))
+        flat = torch.cat([
+            self.forward(flat_users[start:start + block], flat_items[start:start + block],
+                         None if rows is None else rows[start:start + block])
+            for start in range(0, len(flat_users), block)])
         return flat.view(items.shape)
 
     def interaction(self, fields: Tensor) -> Tensor:
@@ -344,13 +351,11 @@ def _item_features(interactions: Any, model: str, n_items: int, pool: bool
                    ) -> tuple[Tensor, Tensor]:
     """The dense ``[n_items + 1, n_features]`` item-feature weights (last row: padding)
     and the field of each feature column, or empty ones without interactions (rebuilt
-    from a checkpoint)."""
-    if interactions is None:
-        return torch.zeros(n_items + 1, 0), torch.zeros(0, dtype=torch.long)
-    features = getattr(interactions, "item_features", None)
+    from a checkpoint) or without item features (no ``reader.side``: as in WarpRec, the
+    model then reads the user, the item and the context)."""
+    features = None if interactions is None else getattr(interactions, "item_features", None)
     if features is None:
-        raise DataError(f"{model}: the training interactions carry no item features; "
-                        "expected reader.side naming a side-information file")
+        return torch.zeros(n_items + 1, 0), torch.zeros(0, dtype=torch.long)
     dense = np.asarray(sp.csr_matrix(features, dtype=np.float32).toarray())
     if dense.shape[0] != n_items:
         raise DataError(f"{model}: the item features have {dense.shape[0]} rows for "

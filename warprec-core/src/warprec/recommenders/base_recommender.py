@@ -93,7 +93,14 @@ class Recommender(nn.Module, abc.ABC):
     """Whether the model reads item features (``reader.side``): the training
     interactions it receives then carry them as ``interactions.item_features``, and a
     config without ``reader.side`` is refused before any data is read. Implies
-    :attr:`needs_training_data`."""
+    :attr:`reads_item_features`."""
+
+    reads_item_features: ClassVar[bool] = False
+    """Whether the model reads item features when the data has them, without requiring
+    them (WarpRec's context-aware models: the side file adds fields). Such a model, like
+    one that :attr:`needs_item_features`, receives the training interactions in its
+    constructor and is restored from a checkpoint by its constructor with
+    ``interactions=None`` (it sizes its feature tables from the saved state)."""
 
     uses_context: ClassVar[bool] = False
     """Whether the model reads context columns (``reader.labels.context_labels``). On
@@ -276,8 +283,7 @@ class Recommender(nn.Module, abc.ABC):
         a model fitted from data in its constructor, otherwise by its constructor (with
         ``interactions=None`` for a trained model that reads item features: it sizes its
         feature tables from the checkpoint's state)."""
-        if getattr(cls, "needs_item_features", False) and \
-                not getattr(cls, "needs_training_data", False):
+        if _reads_item_features(cls) and not getattr(cls, "needs_training_data", False):
             return cls(params, info, None, seed=seed)
         if needs_interactions(cls):
             model = cls.__new__(cls)
@@ -470,6 +476,12 @@ def _fitted_state_names(cls: type) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _reads_item_features(cls: type) -> bool:
+    """Whether ``cls`` reads item features, required or when present."""
+    return bool(getattr(cls, "needs_item_features", False)
+                or getattr(cls, "reads_item_features", False))
+
+
 def needs_interactions(cls: type) -> bool:
     """Whether the runner passes the training interactions to ``cls``'s constructor.
 
@@ -479,9 +491,10 @@ def needs_interactions(cls: type) -> bool:
     sets it. Otherwise, as before the attribute existed, the constructor's signature
     decides: a required positional parameter after ``(params, info)`` means yes. That
     guess is deprecated (a ``DeprecationWarning`` says which class to fix) and will go.
-    A model that reads item features (``needs_item_features``) always gets them.
+    A model that reads item features (``needs_item_features`` or
+    ``reads_item_features``) always gets them.
     """
-    if getattr(cls, "needs_item_features", False):
+    if _reads_item_features(cls):
         return True
     for klass in cls.__mro__:
         if klass is Recommender:
