@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import math
 
+import llvmlite
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 __all__ = ["ADAGRAD", "ADAM", "SGD", "bpr_updates", "draw_run", "set_threads", "shuffled"]
 
@@ -40,6 +44,31 @@ def set_threads(threads: int) -> int:
     threads = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
     return threads
+
+
+@intrinsic
+def _prefetch(typingctx, array, row, column):  # pragma: no cover - compiled
+    """Ask the CPU to bring the cache line of ``array[row, column]`` (a 2-D array) into
+    its caches, without waiting for it (LLVM's ``llvm.prefetch``: read, high locality)."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        index = [context.cast(builder, value, kind, types.intp)
+                 for value, kind in zip(args[1:], signature.args[1:], strict=True)]
+        pointer = cgutils.get_item_pointer(context, builder, array_type, view, index)
+        byte_pointer = ir.IntType(8).as_pointer()
+        # The intrinsic's name carries the pointer type: typed (llvmlite < 0.44 and
+        # its typed IR layer) or opaque (later ones).
+        name = "llvm.prefetch.p0i8" if _TYPED_POINTERS else "llvm.prefetch.p0"
+        flag = ir.IntType(32)
+        signature_ = ir.FunctionType(ir.VoidType(), [byte_pointer, flag, flag, flag])
+        prefetch = cgutils.get_or_insert_function(builder.module, signature_, name)
+        builder.call(prefetch, [builder.bitcast(pointer, byte_pointer), flag(0), flag(3),
+                                flag(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, row, column), codegen
 
 
 @njit(cache=True, inline="always")
@@ -184,7 +213,7 @@ def bpr_updates(
     the three gradients that Adagrad's row-wise step needs before any update
     (``|g_i|^2 = reg^2 |i|^2 - 2 reg c u.i + c^2 |u|^2`` and alike); the second computes
     each gradient element and applies it to the three rows (distinct rows: ``j`` is
-    never ``i``).
+    never ``i``). The rows of the sample :data:`_AHEAD` places on are prefetched.
     """
     n = users.size
     width = user_table.shape[1]
@@ -192,7 +221,16 @@ def bpr_updates(
     half_reg = _HALF * reg
     for chunk in prange(chunks):
         total = 0.0
-        for s in range(chunk * per_chunk, min(n, (chunk + 1) * per_chunk)):
+        stop = min(n, (chunk + 1) * per_chunk)
+        for s in range(chunk * per_chunk, stop):
+            # The rows of a sample a few ahead: their cache misses (random rows of
+            # tables far larger than the caches) overlap this sample's arithmetic.
+            ahead = s + _AHEAD
+            if ahead < stop:
+                for column in range(0, width, _LINE):
+                    _prefetch(user_table, users[ahead], column)
+                    _prefetch(item_table, positives[ahead], column)
+                    _prefetch(item_table, negatives[ahead], column)
             u, i, j = users[s], positives[s], negatives[s]
             b_i, b_j = bias_table[i, 0], bias_table[j, 0]
             ui, uj, ij, uu, ii, jj = _ZERO, _ZERO, _ZERO, _ZERO, _ZERO, _ZERO
@@ -247,5 +285,8 @@ _B1, _B2 = np.float32(_BETA1), np.float32(_BETA2)
 # SplitMix64's increment; 2**-53, a 53-bit integer's scale to a double in [0, 1).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _UNIT = 1.0 / 9007199254740992.0
+_TYPED_POINTERS = getattr(llvmlite, "ir_layer_typed_pointers_enabled", True)
+# Samples ahead whose rows bpr_updates prefetches, and float32 values per cache line.
+_AHEAD, _LINE = 4, 16
 # Added to the square roots of the Adagrad/Adam second moments.
 _EPS = np.float32(1e-8)
