@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_SCRIPT = ROOT.parent.parent / "shared" / "data" / "movielens-100k.sh"
+DATA_SCRIPT = ROOT.parent / "shared" / "data" / "movielens-100k.sh"
 MODELS = ["BPR", "FM", "NFM", "AFM", "DeepFM", "WideAndDeep", "DCN", "DCNv2", "xDeepFM"]
 METRICS = ["nDCG", "Recall"]
 

@@ -32,7 +32,7 @@ import yaml
 from warprec_models_neural.fm import FM as FMModel
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_SCRIPT = ROOT.parent.parent / "shared" / "data" / "movielens-100k.sh"
+DATA_SCRIPT = ROOT.parent / "shared" / "data" / "movielens-100k.sh"
 FM = {"embedding_size": 64, "reg_weight": 1e-4, "batch_size": 2048, "learning_rate": 1e-3,
       "neg_samples": 2}
 BPR = {"embedding_size": 64, "reg_weight": 1e-4, "batch_size": 2048, "learning_rate": 1e-3}

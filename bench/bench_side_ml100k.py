@@ -51,7 +51,7 @@ import pandas as pd
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_SCRIPT = ROOT.parent.parent / "shared" / "data" / "movielens-100k.sh"
+DATA_SCRIPT = ROOT.parent / "shared" / "data" / "movielens-100k.sh"
 SPLIT_SEED = 20240514
 METRICS = ["nDCG", "Recall"]
 TOP_K = 10

@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_SCRIPT = ROOT.parent.parent / "shared" / "data" / "movielens-100k.sh"
+DATA_SCRIPT = ROOT.parent / "shared" / "data" / "movielens-100k.sh"
 MODELS = {
     "AttributeItemKNN": {"k": 100, "similarity": "cosine"},
     "AttributeUserKNN": {"k": 60, "similarity": "cosine", "user_profile": "tfidf"},
