@@ -53,6 +53,7 @@ def config(data: Path, folder: Path, model: str, epochs: int) -> Path:
                    "side": {"local_path": str(folder / "genres.tsv"), "sep": "\t"}},
         "splitter": {"test_splitting": {"strategy": "random_holdout", "ratio": 0.2,
                                         "seed": 42}},
+        "general": {"threads": 1},  # two threads collapse when other jobs share the cores
         "evaluation": {"top_k": [10], "metrics": METRICS},
         "models": {model: params},
     }, sort_keys=False))
