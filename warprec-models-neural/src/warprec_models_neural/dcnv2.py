@@ -20,32 +20,28 @@ is WarpRec's: pointwise binary cross-entropy with ``neg_samples`` negatives,
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import torch
-from annotated_types import Ge, Gt, Le, Lt
+from annotated_types import Gt, Le
 from torch import Tensor, nn
 
-from warprec_models_neural._context import FieldsRecommender, mlp
-from warprec_models_neural.deepfm import MLPSizes
+from warprec_models_neural._context import mlp
+from warprec_models_neural._deep import DeepFieldsRecommender
 
 __all__ = ["DCNv2"]
 
 
-class DCNv2(FieldsRecommender):
+class DCNv2(DeepFieldsRecommender):
     """Full-matrix or mixture-of-low-rank cross layers and an MLP over the concatenated
     field vectors."""
 
-    needs_every_field = True
+    weight_decay: float
+    """L2 penalty on the linear weights and the cross parameters, by the optimizer."""
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 16
-    """Dimension of the field vectors."""
-    mlp_hidden_size: MLPSizes = [64, 32]
-    """Output sizes of the MLP's layers (ReLU after each)."""
+    embedding_size = 16
     cross_layer_num: Annotated[int, Gt(0), Le(16)] = 2
     """Cross layers."""
-    dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
-    """Dropout probability before each MLP layer in training."""
     model_structure: Literal["parallel", "stacked"] = "parallel"
     """``parallel``: MLP beside the cross network; ``stacked``: MLP after it."""
     use_mixed: bool = False
@@ -54,25 +50,6 @@ class DCNv2(FieldsRecommender):
     """Experts per cross layer (with ``use_mixed``)."""
     low_rank: Annotated[int, Gt(0), Le(65536)] = 64
     """Rank of each expert (with ``use_mixed``)."""
-    reg_weight: Annotated[float, Ge(0)] = 1e-4
-    """Weight of the L2 penalty on the batch's embeddings and biases."""
-    weight_decay: Annotated[float, Ge(0)] = 0.0
-    """L2 penalty on the linear weights and the cross parameters, by the optimizer."""
-    batch_size: int = 2048
-    """Labelled (user, item) pairs per step."""
-    epochs: int = 20
-    """Passes over the training pairs."""
-    learning_rate: float = 1e-3
-    """Adam learning rate."""
-    neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
-    """Unseen items drawn per training interaction as negatives."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.mlp_hidden_size = list(self.mlp_hidden_size)
-        self.build_field_layers()
-        self.apply(self._init_weights)
-        self.to(self.device)
 
     def build_field_layers(self) -> None:
         """The cross parameters of size ``n_fields * embedding_size``, the MLP and the

@@ -11,47 +11,17 @@ batch's embeddings and biases, ``weight_decay`` on the linear layers' weights.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from annotated_types import Ge, Gt, Le, Lt
 from torch import Tensor, nn
 
-from warprec_models_neural._context import FieldsRecommender, mlp
-from warprec_models_neural.deepfm import MLPSizes
+from warprec_models_neural._context import mlp
+from warprec_models_neural._deep import DeepFieldsRecommender
 
 __all__ = ["WideAndDeep"]
 
 
-class WideAndDeep(FieldsRecommender):
+class WideAndDeep(DeepFieldsRecommender):
     """A linear model of the fields plus an MLP over their concatenated vectors."""
 
-    needs_every_field = True
-
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
-    """Dimension of the field vectors."""
-    mlp_hidden_size: MLPSizes = [64, 32]
-    """Output sizes of the MLP's layers (ReLU after each)."""
-    dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
-    """Dropout probability before each MLP layer in training."""
-    reg_weight: Annotated[float, Ge(0)] = 1e-4
-    """Weight of the L2 penalty on the batch's embeddings and biases."""
-    weight_decay: Annotated[float, Ge(0)] = 0.0
-    """L2 penalty on the linear layers' weights, applied by the optimizer."""
-    batch_size: int = 2048
-    """Labelled (user, item) pairs per step."""
-    epochs: int = 20
-    """Passes over the training pairs."""
-    learning_rate: float = 1e-3
-    """Adam learning rate."""
-    neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
-    """Unseen items drawn per training interaction as negatives."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.mlp_hidden_size = list(self.mlp_hidden_size)
-        self.build_field_layers()
-        self.apply(self._init_weights)
-        self.to(self.device)
 
     def build_field_layers(self) -> None:
         """The MLP over the ``n_fields * embedding_size`` concatenated vectors."""

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import torch
-from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from annotated_types import Gt, Le, MaxLen, MinLen
 from torch import Tensor, nn
 
-from warprec_models_neural._context import FieldsRecommender, mlp
-from warprec_models_neural.deepfm import MLPSizes
+from warprec_models_neural._context import mlp
+from warprec_models_neural._deep import DeepFieldsRecommender
 
 __all__ = ["CIN", "xDeepFM"]
 
@@ -62,34 +62,18 @@ class CIN(nn.Module):
         return torch.cat(outputs, dim=1).sum(-1)
 
 
-class xDeepFM(FieldsRecommender):
+class xDeepFM(DeepFieldsRecommender):
     """A CIN and an MLP over the field vectors, beside the linear term."""
 
-    needs_every_field = True
+    weight_decay: float
+    """L2 penalty on the linear and convolution weights, applied by the optimizer."""
 
-    embedding_size: Annotated[int, Gt(0), Le(65536)] = 16
-    """Dimension of the field vectors."""
-    mlp_hidden_size: MLPSizes = [64, 32]
-    """Output sizes of the MLP's layers (ReLU after each)."""
+    embedding_size = 16
     cin_layer_size: Annotated[list[Annotated[int, Gt(0), Le(4096)]], MinLen(1),
                               MaxLen(16)] = [16, 16]
     """Feature maps of each CIN layer."""
-    dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
-    """Dropout probability before each MLP layer in training."""
     direct: bool = False
     """Every CIN map feeds both the next layer and the output (else half of each)."""
-    reg_weight: Annotated[float, Ge(0)] = 1e-4
-    """Weight of the L2 penalty on the batch's embeddings and biases."""
-    weight_decay: Annotated[float, Ge(0)] = 0.0
-    """L2 penalty on the linear and convolution weights, applied by the optimizer."""
-    batch_size: int = 2048
-    """Labelled (user, item) pairs per step."""
-    epochs: int = 20
-    """Passes over the training pairs."""
-    learning_rate: float = 1e-3
-    """Adam learning rate."""
-    neg_samples: Annotated[int, Ge(0), Le(1000)] = 2
-    """Unseen items drawn per training interaction as negatives."""
 
     @classmethod
     def check_relations(cls, params: Mapping[str, Any], optimizer: str | None = None
@@ -102,24 +86,17 @@ class xDeepFM(FieldsRecommender):
                              "under 2 maps; expected at least 2 per layer when direct is "
                              "false (each layer is split in two halves)")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.mlp_hidden_size = list(self.mlp_hidden_size)
-        self.cin_layer_size = list(self.cin_layer_size)
-        self.build_field_layers()
-        self.apply(self._init_weights)
-        self.to(self.device)
-
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
         """WarpRec's: Xavier-normal weights (convolutions included), zero biases."""
-        FieldsRecommender._init_weights(module)
+        DeepFieldsRecommender._init_weights(module)
         if isinstance(module, nn.Conv1d):
             nn.init.xavier_normal_(module.weight)
             nn.init.zeros_(module.bias)
 
     def build_field_layers(self) -> None:
         """The CIN over ``n_fields`` fields, the MLP and the two output layers."""
+        self.cin_layer_size = list(self.cin_layer_size)
         self.cin = CIN(self.n_fields, self.cin_layer_size, self.direct)
         self.cin_linear = nn.Linear(self.cin.output_size, 1)
         self.mlp_layers = mlp([self.n_fields * self.embedding_size, *self.mlp_hidden_size],
