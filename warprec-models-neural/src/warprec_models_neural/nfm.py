@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import torch
-from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from annotated_types import Ge, Gt, Le, Lt
 from torch import Tensor, nn
 
 from warprec_models_neural._context import FieldsRecommender, mlp
+from warprec_models_neural._deep import MLPSizes
 
 __all__ = ["NFM"]
 
@@ -35,8 +36,7 @@ class NFM(FieldsRecommender):
 
     embedding_size: Annotated[int, Gt(0), Le(65536)] = 64
     """Dimension of the field vectors."""
-    mlp_hidden_size: Annotated[list[Annotated[int, Gt(0), Le(65536)]], MinLen(1),
-                               MaxLen(16)] = [64]
+    mlp_hidden_size: MLPSizes = [64]
     """Output sizes of the MLP's layers (ReLU after each)."""
     dropout: Annotated[float, Ge(0), Lt(1)] = 0.0
     """Dropout probability before each MLP layer in training."""
